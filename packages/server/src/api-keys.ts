@@ -1,0 +1,44 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { newId } from '@herald/protocol';
+import type { Config } from './config.js';
+import type { ApiKeyRecord, Role, Store } from './store/types.js';
+
+/** API keys: `hk_` + 32 random bytes (base64url). Only the SHA-256 is stored; the text is shown once. */
+
+export const API_KEY_PREFIX = 'hk_';
+
+export function generateApiKey(): string {
+  return API_KEY_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** The record of a key; `prefix` is what lists show to tell keys apart. */
+export function apiKeyRecord(key: string, accountId: string, role: Role, createdAt: number): ApiKeyRecord {
+  return {
+    id: newId('apiKey', createdAt),
+    accountId,
+    role,
+    prefix: key.slice(0, API_KEY_PREFIX.length + 6),
+    hash: hashApiKey(key),
+    createdAt,
+    revokedAt: null,
+  };
+}
+
+/**
+ * When no key exists yet: makes an account and its first admin key, from HERALD_BOOTSTRAP_KEY if
+ * set, else a new one. Returns the key's text only when it was generated here, so the caller can
+ * print it once.
+ */
+export async function ensureFirstKey(store: Store, config: Config): Promise<string | undefined> {
+  if ((await store.countApiKeys()) > 0) return undefined;
+  const now = config.clock.now();
+  const accountId = newId('account', now);
+  const key = config.bootstrapKey ?? generateApiKey();
+  await store.createAccount(accountId, now);
+  await store.createApiKey(apiKeyRecord(key, accountId, 'admin', now));
+  return config.bootstrapKey ? undefined : key;
+}

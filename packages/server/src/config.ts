@@ -1,0 +1,85 @@
+import { parseDuration } from '@herald/protocol';
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+
+/** The one configuration object, built once at start from flags and environment and passed down. */
+export interface Config {
+  port: number;
+  host: string;
+  /** A SQLite file path, or a postgres:// URL. */
+  db: string;
+  allowPrivateNetworks: boolean;
+  /** The first retry interval, ms (`--retry-base`, default 30 s). */
+  retryBaseMs: number;
+  /** How long after creation a delivery is retried automatically, ms (`--retry-max-age`, default 24 h). */
+  retryMaxAgeMs: number;
+  /** API requests per second per key (`--rate-limit`, default 200). */
+  rateLimitPerS: number;
+  /** Largest request body, bytes (`--max-body`, default 1 MiB). */
+  maxBodyBytes: number;
+  /** Event payloads and attempt bodies older than this are purged, ms (`--retention`, default 30 d). */
+  retentionMs: number;
+  /** An endpoint failing every attempt for this long is disabled, ms (`--disable-after`, default 5 d). */
+  disableAfterMs: number;
+  /** How long a claim holds a delivery before another process may take it, ms (`--claim-lease`, default 60 s). */
+  claimLeaseMs: number;
+  /** Requests in flight per endpoint (`--endpoint-concurrency`, default 10). */
+  endpointConcurrency: number;
+  /** Attempt timeout, ms (10 s by the contract). */
+  attemptTimeoutMs: number;
+  bootstrapKey: string | undefined;
+  secretKey: string | undefined;
+  /** pino log level; `silent` in tests. */
+  logLevel: string;
+  clock: Clock;
+  /** A number in [0, 1) for retry jitter; tests pin it. */
+  random: () => number;
+}
+
+export const DEFAULTS = {
+  port: 8787,
+  host: '0.0.0.0',
+  db: './herald.db',
+  retryBase: '30s',
+  retryMaxAge: '24h',
+  rateLimit: 200,
+  maxBody: '1mb',
+  retention: '30d',
+  disableAfter: '5d',
+  claimLease: '60s',
+  endpointConcurrency: 10,
+} as const;
+
+/** `1mb`, `512kb`, `100b` or a number of bytes → bytes. */
+export function parseByteSize(value: string | number): number {
+  if (typeof value === 'number') return value;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(value);
+  if (!match) throw new RangeError(`"${value}" is not a size such as 512kb or 1mb.`);
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(match[2] ?? 'b').toLowerCase() as 'b'];
+  return Math.round(Number(match[1]) * unit);
+}
+
+/** A full Config from partial settings (tests pass only what they change). */
+export function makeConfig(partial: Partial<Config> = {}): Config {
+  return {
+    port: DEFAULTS.port,
+    host: DEFAULTS.host,
+    db: DEFAULTS.db,
+    allowPrivateNetworks: false,
+    retryBaseMs: parseDuration(DEFAULTS.retryBase),
+    retryMaxAgeMs: parseDuration(DEFAULTS.retryMaxAge),
+    rateLimitPerS: DEFAULTS.rateLimit,
+    maxBodyBytes: parseByteSize(DEFAULTS.maxBody),
+    retentionMs: parseDuration(DEFAULTS.retention),
+    disableAfterMs: parseDuration(DEFAULTS.disableAfter),
+    claimLeaseMs: parseDuration(DEFAULTS.claimLease),
+    endpointConcurrency: DEFAULTS.endpointConcurrency,
+    attemptTimeoutMs: 10_000,
+    bootstrapKey: undefined,
+    secretKey: undefined,
+    logLevel: 'info',
+    clock: systemClock,
+    random: Math.random,
+    ...partial,
+  };
+}

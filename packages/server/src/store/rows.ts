@@ -1,0 +1,107 @@
+import type { SignatureScheme } from '@herald/protocol';
+import type { Database } from './schema.js';
+import type {
+  ApiKeyRecord,
+  AttemptError,
+  AttemptRecord,
+  DeliveryRecord,
+  DeliveryStatus,
+  EndpointRecord,
+  EventRecord,
+  Role,
+} from './types.js';
+
+/** Rows to records and back; shared by both stores, which keep the same columns. */
+
+type Row<T extends keyof Database> = Database[T];
+
+export function apiKeyFromRow(r: Row<'api_keys'>): ApiKeyRecord {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    role: r.role as Role,
+    prefix: r.prefix,
+    hash: r.hash,
+    createdAt: Number(r.created_at),
+    revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+  };
+}
+
+export function endpointFromRow(r: Row<'endpoints'>): EndpointRecord {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    url: r.url,
+    description: r.description,
+    eventTypes: JSON.parse(r.event_types) as string[],
+    connectionIds: JSON.parse(r.connection_ids) as string[],
+    secret: r.secret,
+    previousSecret: r.previous_secret,
+    previousSecretExpiresAt: r.previous_secret_expires_at === null ? null : Number(r.previous_secret_expires_at),
+    signatureScheme: r.signature_scheme as SignatureScheme,
+    headers: JSON.parse(r.headers) as Record<string, string>,
+    rateLimitPerS: r.rate_limit_per_s,
+    disabled: Boolean(r.disabled),
+    disabledReason: r.disabled_reason,
+    lastSequence: Number(r.last_sequence),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+export function eventFromRow(r: Row<'events'>): EventRecord {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    type: r.type,
+    occurredAt: Number(r.occurred_at),
+    connectionId: r.connection_id,
+    data: JSON.parse(r.data),
+    createdAt: Number(r.created_at),
+    feedSeq: Number(r.feed_seq),
+  };
+}
+
+export function deliveryFromRow(r: Row<'deliveries'>): DeliveryRecord {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    eventId: r.event_id,
+    endpointId: r.endpoint_id,
+    status: r.status as DeliveryStatus,
+    sequence: Number(r.sequence),
+    attemptCount: Number(r.attempt_count),
+    nextAttemptAt: r.next_attempt_at === null ? null : Number(r.next_attempt_at),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+export function attemptFromRow(r: Row<'attempts'>): AttemptRecord {
+  return {
+    id: r.id,
+    deliveryId: r.delivery_id,
+    attemptNo: Number(r.attempt_no),
+    startedAt: Number(r.started_at),
+    durationMs: Number(r.duration_ms),
+    requestHeaders: JSON.parse(r.request_headers) as Record<string, string>,
+    responseStatus: r.response_status,
+    responseHeaders: r.response_headers === null ? null : (JSON.parse(r.response_headers) as Record<string, string>),
+    responseBody: r.response_body,
+    error: r.error as AttemptError | null,
+    manual: Boolean(r.manual),
+  };
+}
+
+/** Whether an endpoint's filters take an event. */
+export function endpointMatches(
+  endpoint: Pick<EndpointRecord, 'eventTypes' | 'connectionIds'>,
+  type: string,
+  connectionId: string | null,
+): boolean {
+  if (endpoint.eventTypes.length > 0 && !endpoint.eventTypes.includes(type)) return false;
+  if (endpoint.connectionIds.length > 0 && (connectionId === null || !endpoint.connectionIds.includes(connectionId))) {
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,68 @@
+/** The tables as Kysely sees them. Times are integer ms; JSON columns are text. */
+export interface Database {
+  accounts: { id: string; created_at: number };
+  api_keys: {
+    id: string;
+    account_id: string;
+    role: string;
+    prefix: string;
+    hash: string;
+    created_at: number;
+    revoked_at: number | null;
+  };
+  endpoints: {
+    id: string;
+    account_id: string;
+    url: string;
+    description: string;
+    event_types: string;
+    connection_ids: string;
+    secret: string;
+    previous_secret: string | null;
+    previous_secret_expires_at: number | null;
+    signature_scheme: string;
+    headers: string;
+    rate_limit_per_s: number | null;
+    disabled: number;
+    disabled_reason: string | null;
+    last_sequence: number;
+    created_at: number;
+    updated_at: number;
+    deleted_at: number | null;
+  };
+  events: {
+    feed_seq: number;
+    id: string;
+    account_id: string;
+    type: string;
+    occurred_at: number;
+    connection_id: string | null;
+    data: string;
+    created_at: number;
+  };
+  deliveries: {
+    id: string;
+    account_id: string;
+    event_id: string;
+    endpoint_id: string;
+    status: string;
+    sequence: number;
+    attempt_count: number;
+    next_attempt_at: number | null;
+    created_at: number;
+    updated_at: number;
+  };
+  attempts: {
+    id: string;
+    delivery_id: string;
+    attempt_no: number;
+    started_at: number;
+    duration_ms: number;
+    request_headers: string;
+    response_status: number | null;
+    response_headers: string | null;
+    response_body: string | null;
+    error: string | null;
+    manual: number;
+  };
+}

@@ -1,0 +1,227 @@
+import type { SignatureScheme } from '@herald/protocol';
+
+/**
+ * The one Store interface. SQLite (the default) and PostgreSQL implement it and pass one shared
+ * suite. Times are milliseconds since the epoch; JSON columns are parsed values here.
+ * Every read and write of an account's resources takes the account id: another account's id is
+ * simply not found.
+ */
+
+export type Role = 'admin' | 'read';
+
+export interface ApiKeyRecord {
+  id: string;
+  accountId: string;
+  role: Role;
+  /** The first characters of the key, shown in lists so a person can tell keys apart. */
+  prefix: string;
+  /** SHA-256 of the full key, hex. */
+  hash: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface EndpointRecord {
+  id: string;
+  accountId: string;
+  url: string;
+  description: string;
+  /** Empty: every type. */
+  eventTypes: string[];
+  /** Empty: every connection. */
+  connectionIds: string[];
+  /** The current secret, `whsec_…`. */
+  secret: string;
+  /** The secret before the last rotation, and until when it still signs beside the new one. */
+  previousSecret: string | null;
+  previousSecretExpiresAt: number | null;
+  signatureScheme: SignatureScheme;
+  headers: Record<string, string>;
+  rateLimitPerS: number | null;
+  disabled: boolean;
+  disabledReason: string | null;
+  /** The sequence of the endpoint's newest delivery; 0 before the first. */
+  lastSequence: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewEndpoint = Omit<
+  EndpointRecord,
+  'lastSequence' | 'updatedAt' | 'previousSecret' | 'previousSecretExpiresAt' | 'disabledReason'
+>;
+
+export type EndpointPatch = Partial<
+  Pick<
+    EndpointRecord,
+    | 'url'
+    | 'description'
+    | 'eventTypes'
+    | 'connectionIds'
+    | 'signatureScheme'
+    | 'headers'
+    | 'rateLimitPerS'
+    | 'disabled'
+    | 'disabledReason'
+    | 'secret'
+    | 'previousSecret'
+    | 'previousSecretExpiresAt'
+  >
+>;
+
+export interface EventRecord {
+  id: string;
+  accountId: string;
+  type: string;
+  occurredAt: number;
+  connectionId: string | null;
+  data: unknown;
+  createdAt: number;
+  /** The feed position: assigned in commit order, so a cursor never skips a late commit. */
+  feedSeq: number;
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface DeliveryRecord {
+  id: string;
+  accountId: string;
+  eventId: string;
+  endpointId: string;
+  status: DeliveryStatus;
+  sequence: number;
+  attemptCount: number;
+  /** When the next automatic attempt is due; null once succeeded or failed. */
+  nextAttemptAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type AttemptError = 'timeout' | 'refused' | 'reset' | 'dns' | 'tls' | 'blocked' | 'http_status';
+
+export interface AttemptRecord {
+  id: string;
+  deliveryId: string;
+  attemptNo: number;
+  startedAt: number;
+  durationMs: number;
+  requestHeaders: Record<string, string>;
+  responseStatus: number | null;
+  responseHeaders: Record<string, string> | null;
+  /** The first 4 KiB of the response body. */
+  responseBody: string | null;
+  error: AttemptError | null;
+  /** A person asked for it (manual retry); it does not move the automatic schedule. */
+  manual: boolean;
+}
+
+export interface PublishInput {
+  accountId: string;
+  id: string;
+  type: string;
+  occurredAt: number;
+  connectionId: string | null;
+  data: unknown;
+  createdAt: number;
+}
+
+export interface PublishResult {
+  id: string;
+  /** Ids of the deliveries created, one per matching endpoint. */
+  deliveries: string[];
+}
+
+/** A claimed delivery with everything needed to send it. */
+export interface ClaimedDelivery {
+  delivery: DeliveryRecord;
+  endpoint: EndpointRecord;
+  event: EventRecord;
+}
+
+/** What the dispatcher writes after an attempt: the attempt row and the delivery's new state. */
+export interface AttemptOutcome {
+  attempt: AttemptRecord;
+  status: DeliveryStatus;
+  nextAttemptAt: number | null;
+}
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export interface DeliveryFilter {
+  status?: DeliveryStatus | undefined;
+  endpointId?: string | undefined;
+  eventId?: string | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export interface EventFilter {
+  type?: string | undefined;
+  connectionId?: string | undefined;
+  /** A feed position (EventRecord.feedSeq) as text; events after it. */
+  after?: string | undefined;
+  limit: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Fails when the database cannot be reached; /readyz uses it. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  countApiKeys(): Promise<number>;
+  createAccount(id: string, createdAt: number): Promise<void>;
+  createApiKey(key: ApiKeyRecord): Promise<void>;
+  findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(accountId: string): Promise<ApiKeyRecord[]>;
+  revokeApiKey(accountId: string, id: string, at: number): Promise<boolean>;
+
+  createEndpoint(endpoint: NewEndpoint): Promise<EndpointRecord>;
+  getEndpoint(accountId: string, id: string): Promise<EndpointRecord | undefined>;
+  listEndpoints(accountId: string, page: { cursor?: string | undefined; limit: number }): Promise<Page<EndpointRecord>>;
+  updateEndpoint(accountId: string, id: string, patch: EndpointPatch, at: number): Promise<EndpointRecord | undefined>;
+  /** Deletes the endpoint; its pending deliveries become failed. */
+  deleteEndpoint(accountId: string, id: string, at: number): Promise<boolean>;
+
+  /**
+   * Writes the events and one delivery per matching, enabled endpoint, all in ONE transaction
+   * (the group commit): the caller acknowledges each event only after this resolves.
+   */
+  publish(events: PublishInput[]): Promise<PublishResult[]>;
+  getEvent(accountId: string, id: string): Promise<EventRecord | undefined>;
+  listEvents(accountId: string, filter: EventFilter): Promise<Page<EventRecord>>;
+  /** One endpoint's deliveries after `afterSequence`, in sequence order, with their events. */
+  listEndpointStream(
+    accountId: string,
+    endpointId: string,
+    afterSequence: number,
+    limit: number,
+  ): Promise<Array<{ delivery: DeliveryRecord; event: EventRecord }>>;
+
+  listDeliveries(accountId: string, filter: DeliveryFilter): Promise<Page<DeliveryRecord>>;
+  getDelivery(accountId: string, id: string): Promise<DeliveryRecord | undefined>;
+  listAttempts(deliveryId: string): Promise<AttemptRecord[]>;
+  listDeliveriesOfEvent(accountId: string, eventId: string): Promise<DeliveryRecord[]>;
+
+  /**
+   * Claims up to `limit` pending deliveries due at `now`, oldest due first, by moving their
+   * next_attempt_at to `now + leaseMs`: a process that dies holding them loses them only until
+   * the lease runs out. Returns each with its endpoint and event.
+   */
+  claimDueDeliveries(claim: {
+    now: number;
+    limit: number;
+    leaseMs: number;
+    /** Endpoints whose queue in this process is full: their deliveries stay for another claim. */
+    excludeEndpointIds?: readonly string[];
+  }): Promise<ClaimedDelivery[]>;
+  /** Claims one delivery for a manual attempt, whatever its status. */
+  claimDelivery(accountId: string, id: string): Promise<ClaimedDelivery | undefined>;
+  /** Records attempts and the deliveries' new states, in one transaction. */
+  recordAttempts(outcomes: AttemptOutcome[], at: number): Promise<void>;
+  /** Gives claimed deliveries back (shutdown): due again at `at`. */
+  releaseClaims(deliveryIds: string[], at: number): Promise<void>;
+}

@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Herald, type Role, startHerald } from '../src/app.js';
+import { type Config, makeConfig } from '../src/config.js';
+
+/** A fresh temp dir, removed by the returned function. */
+export function tempDir(prefix = 'herald-'): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export const TEST_ADMIN_KEY = 'hk_test_admin_key_0000000000000000000000000000';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface TestHerald {
+  herald: Herald;
+  url: string;
+  key: string;
+  config: Config;
+  /** Calls the API with the admin key unless `key` says otherwise (null: no Authorization header). */
+  request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options?: { key?: string | null; headers?: Record<string, string>; rawBody?: string },
+  ): Promise<ApiResponse<T>>;
+  close(): Promise<void>;
+}
+
+/** A real Herald on a SQLite file in a temp dir, listening on 127.0.0.1 on a free port. */
+export async function startTestHerald(overrides: Partial<Config> = {}, role: Role = 'serve'): Promise<TestHerald> {
+  const tmp = tempDir();
+  const config = makeConfig({
+    port: 0,
+    host: '127.0.0.1',
+    db: join(tmp.dir, 'herald.db'),
+    bootstrapKey: TEST_ADMIN_KEY,
+    allowPrivateNetworks: true,
+    logLevel: 'silent',
+    ...overrides,
+  });
+  const herald = await startHerald(config, role);
+  const url = herald.url ?? '';
+  return {
+    herald,
+    url,
+    key: TEST_ADMIN_KEY,
+    config,
+    async request(method, path, body, options = {}) {
+      const headers: Record<string, string> = { ...options.headers };
+      const key = options.key === undefined ? TEST_ADMIN_KEY : options.key;
+      if (key !== null) headers.authorization = `Bearer ${key}`;
+      let payload: string | undefined = options.rawBody;
+      if (payload === undefined && body !== undefined) {
+        payload = JSON.stringify(body);
+      }
+      if (payload !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+      const response = await fetch(url + path, { method, headers, body: payload });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text === '' ? undefined : JSON.parse(text);
+      } catch {}
+      return { status: response.status, headers: response.headers, body: parsed as any };
+    },
+    async close() {
+      await herald.close();
+      tmp.remove();
+    },
+  };
+}
+
+export interface ReceivedRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  receivedAt: number;
+}
+
+export interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface TestReceiver {
+  url: string;
+  requests: ReceivedRequest[];
+  /** Change how the receiver answers from now on. */
+  respondWith(respond: (request: ReceivedRequest) => Reply | Promise<Reply>): void;
+  /** Resolves once `count` requests have arrived; rejects after `timeoutMs`. */
+  waitFor(count: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
+  close(): Promise<void>;
+}
+
+/** A real HTTP server on 127.0.0.1 that records every request; answers 200 unless told otherwise. */
+export async function startTestReceiver(
+  respond: (request: ReceivedRequest) => Reply | Promise<Reply> = () => ({ status: 200, body: 'ok' }),
+): Promise<TestReceiver> {
+  let answer = respond;
+  const requests: ReceivedRequest[] = [];
+  const waiters: Array<() => void> = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const received: ReceivedRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        receivedAt: Date.now(),
+      };
+      requests.push(received);
+      for (const w of waiters.splice(0)) w();
+      try {
+        const reply = await answer(received);
+        res.writeHead(reply.status, reply.headers);
+        res.end(reply.body ?? '');
+      } catch {
+        res.destroy();
+      }
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/webhooks`,
+    requests,
+    respondWith(next) {
+      answer = next;
+    },
+    waitFor(count, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const deadline = setTimeout(
+          () => reject(new Error(`The receiver got ${requests.length} of ${count} requests in ${timeoutMs} ms.`)),
+          timeoutMs,
+        );
+        const check = () => {
+          if (requests.length >= count) {
+            clearTimeout(deadline);
+            resolve(requests.slice(0, count));
+          } else waiters.push(check);
+        };
+        check();
+      });
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
