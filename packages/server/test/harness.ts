@@ -1,16 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Herald, type Role, startHerald } from '../src/app.js';
 import { type Config, makeConfig } from '../src/config.js';
+import { tempDir } from './temp-dir.js';
 
-/** A fresh temp dir, removed by the returned function. */
-export function tempDir(prefix = 'herald-'): { dir: string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
+export { tempDir };
 
 export const TEST_ADMIN_KEY = 'hk_test_admin_key_0000000000000000000000000000';
 

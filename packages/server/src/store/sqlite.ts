@@ -328,19 +328,21 @@ export function openSqliteStore(file: string): SqliteStore {
       return this.getEndpoint(accountId, id);
     },
     async deleteEndpoint(accountId, id, at) {
-      return sqlite.transaction(() => {
-        const result = sqlite
-          .prepare('UPDATE endpoints SET deleted_at = ? WHERE account_id = ? AND id = ? AND deleted_at IS NULL')
-          .run(at, accountId, id);
-        if (result.changes === 0) return false;
-        sqlite
-          .prepare(
-            `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ?
+      return sqlite
+        .transaction(() => {
+          const result = sqlite
+            .prepare('UPDATE endpoints SET deleted_at = ? WHERE account_id = ? AND id = ? AND deleted_at IS NULL')
+            .run(at, accountId, id);
+          if (result.changes === 0) return false;
+          sqlite
+            .prepare(
+              `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ?
              WHERE endpoint_id = ? AND status = 'pending'`,
-          )
-          .run(at, id);
-        return true;
-      }).immediate();
+            )
+            .run(at, id);
+          return true;
+        })
+        .immediate();
     },
 
     async publish(events) {
@@ -466,10 +468,12 @@ export function openSqliteStore(file: string): SqliteStore {
 function migrate(sqlite: BetterSqlite3.Database): void {
   const applied = sqlite.pragma('user_version', { simple: true }) as number;
   for (let i = applied; i < SQLITE_MIGRATIONS.length; i++) {
-    sqlite.transaction(() => {
-      sqlite.exec(SQLITE_MIGRATIONS[i] as string);
-      sqlite.pragma(`user_version = ${i + 1}`);
-    }).immediate();
+    sqlite
+      .transaction(() => {
+        sqlite.exec(SQLITE_MIGRATIONS[i] as string);
+        sqlite.pragma(`user_version = ${i + 1}`);
+      })
+      .immediate();
   }
 }
 

@@ -1,0 +1,151 @@
+import { parseDuration } from '@herald/protocol';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Role, startHerald } from './app.js';
+import { DEFAULTS, makeConfig, parseByteSize } from './config.js';
+
+function duration(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+function size(value: string): number {
+  try {
+    return parseByteSize(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a positive whole number.`);
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`"${value}" is not a port number.`);
+  return n;
+}
+
+interface Flags {
+  port: number;
+  host: string;
+  db: string;
+  allowPrivateNetworks: boolean;
+  retryBase: number;
+  retryMaxAge: number;
+  rateLimit: number;
+  maxBody: number;
+  retention: number;
+  disableAfter: number;
+  claimLease: number;
+  endpointConcurrency: number;
+  logLevel: string;
+}
+
+function withServerFlags(command: Command): Command {
+  return command
+    .addOption(new Option('--port <port>', 'port of the API').env('PORT').argParser(port).default(DEFAULTS.port))
+    .option('--host <host>', 'address to listen on', DEFAULTS.host)
+    .addOption(
+      new Option('--db <path-or-url>', 'SQLite file, or a postgres:// URL').env('HERALD_DB').default(DEFAULTS.db),
+    )
+    .option('--allow-private-networks', 'let endpoints use http and loopback/private addresses (development)', false)
+    .option('--retry-base <duration>', 'first retry interval', duration, duration(DEFAULTS.retryBase))
+    .option(
+      '--retry-max-age <duration>',
+      'automatic retries stop this long after creation',
+      duration,
+      duration(DEFAULTS.retryMaxAge),
+    )
+    .option('--rate-limit <per-second>', 'API requests per second per key', positiveInt, DEFAULTS.rateLimit)
+    .option('--max-body <size>', 'largest request body', size, size(DEFAULTS.maxBody))
+    .option(
+      '--retention <duration>',
+      'purge payloads and response bodies older than this',
+      duration,
+      duration(DEFAULTS.retention),
+    )
+    .option(
+      '--disable-after <duration>',
+      'disable an endpoint failing every attempt this long',
+      duration,
+      duration(DEFAULTS.disableAfter),
+    )
+    .option(
+      '--claim-lease <duration>',
+      'how long a claimed delivery is held before another worker may take it',
+      duration,
+      duration(DEFAULTS.claimLease),
+    )
+    .option('--endpoint-concurrency <n>', 'requests in flight per endpoint', positiveInt, DEFAULTS.endpointConcurrency)
+    .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'));
+}
+
+async function run(role: Role, flags: Flags): Promise<void> {
+  const config = makeConfig({
+    port: flags.port,
+    host: flags.host,
+    db: flags.db,
+    allowPrivateNetworks: flags.allowPrivateNetworks,
+    retryBaseMs: flags.retryBase,
+    retryMaxAgeMs: flags.retryMaxAge,
+    rateLimitPerS: flags.rateLimit,
+    maxBodyBytes: flags.maxBody,
+    retentionMs: flags.retention,
+    disableAfterMs: flags.disableAfter,
+    claimLeaseMs: flags.claimLease,
+    endpointConcurrency: flags.endpointConcurrency,
+    logLevel: flags.logLevel,
+    bootstrapKey: process.env.HERALD_BOOTSTRAP_KEY || undefined,
+    secretKey: process.env.HERALD_SECRET_KEY || undefined,
+  });
+  const herald = await startHerald(config, role);
+  if (herald.generatedKey) {
+    process.stdout.write(
+      `\nNo API key existed, so Herald made an admin key. It is shown this once; keep it:\n\n  ${herald.generatedKey}\n\n`,
+    );
+  }
+  const where = herald.url
+    ? ` on ${herald.url.replace('127.0.0.1', config.host === '0.0.0.0' ? 'localhost' : config.host)}`
+    : '';
+  process.stdout.write(`Herald ${role} running${where} (store: ${herald.store.kind} ${config.db})\n`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: finishing attempts in flight and closing the store…\n`);
+    herald.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`Shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('herald').description('Herald: webhooks that are never lost.');
+  const roles: Array<[Role, string]> = [
+    ['serve', 'the API and the dispatcher in one process (the default way to run Herald)'],
+    ['api', 'the REST API alone'],
+    ['worker', 'the dispatcher and background jobs alone'],
+  ];
+  for (const [role, description] of roles) {
+    withServerFlags(program.command(role).description(description)).action((flags: Flags) => run(role, flags));
+  }
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    process.stderr.write(`herald: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,251 @@
+import { newId } from '@herald/protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AttemptOutcome, NewEndpoint, PublishInput, Store } from '../src/store/types.js';
+
+/**
+ * The behaviour every Store must have, written once and run against each implementation
+ * (store-sqlite.test.ts; PostgreSQL joins with issue 6).
+ */
+export function storeSuite(name: string, open: () => Promise<{ store: Store; cleanup(): Promise<void> }>): void {
+  describe(`${name} store`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    const t0 = Date.parse('2026-11-27T06:00:00.000Z');
+    const account = 'acct_01JDSTORESUITE000000000000';
+    const other = 'acct_01JDSTORESUITE000000000001';
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await open());
+      await store.createAccount(account, t0);
+      await store.createAccount(other, t0);
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    function endpoint(overrides: Partial<NewEndpoint> = {}): NewEndpoint {
+      return {
+        id: newId('endpoint'),
+        accountId: account,
+        url: 'http://127.0.0.1:9/webhooks',
+        description: '',
+        eventTypes: [],
+        connectionIds: [],
+        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        signatureScheme: 'standard-webhooks',
+        headers: {},
+        rateLimitPerS: null,
+        disabled: false,
+        createdAt: t0,
+        ...overrides,
+      };
+    }
+
+    function event(overrides: Partial<PublishInput> = {}): PublishInput {
+      return {
+        accountId: account,
+        id: newId('event'),
+        type: 'sync.completed',
+        occurredAt: t0,
+        connectionId: 'con_1',
+        data: { rows: 1 },
+        createdAt: t0,
+        ...overrides,
+      };
+    }
+
+    function failed(deliveryId: string, attemptNo: number, nextAttemptAt: number | null): AttemptOutcome {
+      return {
+        attempt: {
+          id: newId('attempt'),
+          deliveryId,
+          attemptNo,
+          startedAt: t0,
+          durationMs: 3,
+          requestHeaders: { 'webhook-id': 'evt' },
+          responseStatus: 500,
+          responseHeaders: { 'content-type': 'text/plain' },
+          responseBody: 'boom',
+          error: 'http_status',
+          manual: false,
+        },
+        status: nextAttemptAt === null ? 'failed' : 'pending',
+        nextAttemptAt,
+      };
+    }
+
+    it('fans an event out to every matching enabled endpoint, in the same commit', async () => {
+      const all = await store.createEndpoint(endpoint());
+      const onlyFailed = await store.createEndpoint(endpoint({ eventTypes: ['sync.failed'] }));
+      const onlyCon2 = await store.createEndpoint(endpoint({ connectionIds: ['con_2'] }));
+      const disabled = await store.createEndpoint(endpoint({ disabled: true }));
+      const foreign = await store.createEndpoint(endpoint({ accountId: other }));
+
+      const [result] = await store.publish([event()]);
+      const deliveries = await store.listDeliveriesOfEvent(account, result!.id);
+      expect(deliveries.map((d) => d.endpointId)).toEqual([all.id]);
+      expect(result!.deliveries).toEqual([deliveries[0]!.id]);
+      for (const ep of [onlyFailed, onlyCon2, disabled, foreign]) {
+        expect((await store.listDeliveries(ep.accountId, { endpointId: ep.id, limit: 10 })).data).toEqual([]);
+      }
+
+      const [second] = await store.publish([event({ type: 'sync.failed', connectionId: 'con_2' })]);
+      const ids = (await store.listDeliveriesOfEvent(account, second!.id)).map((d) => d.endpointId).sort();
+      expect(ids).toEqual([all.id, onlyFailed.id, onlyCon2.id].sort());
+    });
+
+    it('numbers each endpoint’s deliveries 1..N without gaps across batches', async () => {
+      const a = await store.createEndpoint(endpoint());
+      const b = await store.createEndpoint(endpoint({ eventTypes: ['invoice.paid'] }));
+      await store.publish(Array.from({ length: 5 }, () => event()));
+      await store.publish([event({ type: 'invoice.paid' }), event(), event({ type: 'invoice.paid' })]);
+      const seqA = (await store.listEndpointStream(account, a.id, 0, 100)).map((r) => r.delivery.sequence);
+      const seqB = (await store.listEndpointStream(account, b.id, 0, 100)).map((r) => r.delivery.sequence);
+      expect(seqA).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(seqB).toEqual([1, 2]);
+      expect((await store.getEndpoint(account, a.id))!.lastSequence).toBe(8);
+      const after6 = await store.listEndpointStream(account, a.id, 6, 100);
+      expect(after6.map((r) => r.delivery.sequence)).toEqual([7, 8]);
+      expect(after6[0]!.event.type).toBe('sync.completed');
+    });
+
+    it('claims due deliveries once, under a lease that runs out for a crashed claimer', async () => {
+      await store.createEndpoint(endpoint());
+      await store.publish([event(), event(), event()]);
+      const first = await store.claimDueDeliveries({ now: t0, limit: 2, leaseMs: 60_000 });
+      expect(first).toHaveLength(2);
+      expect(first[0]!.endpoint.url).toBe('http://127.0.0.1:9/webhooks');
+      expect(first[0]!.event.data).toEqual({ rows: 1 });
+      const second = await store.claimDueDeliveries({ now: t0, limit: 10, leaseMs: 60_000 });
+      expect(second).toHaveLength(1);
+      expect(second[0]!.delivery.id).not.toBe(first[0]!.delivery.id);
+      expect(await store.claimDueDeliveries({ now: t0 + 59_999, limit: 10, leaseMs: 60_000 })).toHaveLength(0);
+      // Nobody recorded an attempt: after the lease the deliveries are due again.
+      expect(await store.claimDueDeliveries({ now: t0 + 60_000, limit: 10, leaseMs: 60_000 })).toHaveLength(3);
+    });
+
+    it('skips excluded and disabled endpoints when claiming', async () => {
+      const busy = await store.createEndpoint(endpoint());
+      const off = await store.createEndpoint(endpoint());
+      const free = await store.createEndpoint(endpoint());
+      await store.publish([event(), event()]);
+      await store.updateEndpoint(account, off.id, { disabled: true }, t0);
+      const claimed = await store.claimDueDeliveries({
+        now: t0,
+        limit: 10,
+        leaseMs: 1000,
+        excludeEndpointIds: [busy.id],
+      });
+      expect(new Set(claimed.map((c) => c.endpoint.id))).toEqual(new Set([free.id]));
+      expect(claimed).toHaveLength(2);
+    });
+
+    it('records attempts and moves the delivery through its states', async () => {
+      await store.createEndpoint(endpoint());
+      const [published] = await store.publish([event()]);
+      const id = published!.deliveries[0]!;
+      await store.claimDueDeliveries({ now: t0, limit: 10, leaseMs: 60_000 });
+      await store.recordAttempts([failed(id, 1, t0 + 30_000)], t0 + 5);
+      let delivery = await store.getDelivery(account, id);
+      expect(delivery).toMatchObject({ status: 'pending', attemptCount: 1, nextAttemptAt: t0 + 30_000 });
+      await store.recordAttempts([failed(id, 2, null)], t0 + 30_005);
+      delivery = await store.getDelivery(account, id);
+      expect(delivery).toMatchObject({ status: 'failed', attemptCount: 2, nextAttemptAt: null });
+      const attempts = await store.listAttempts(id);
+      expect(attempts.map((a) => [a.attemptNo, a.responseStatus, a.error, a.responseBody])).toEqual([
+        [1, 500, 'http_status', 'boom'],
+        [2, 500, 'http_status', 'boom'],
+      ]);
+      expect(attempts[0]!.requestHeaders).toEqual({ 'webhook-id': 'evt' });
+      expect((await store.listDeliveries(account, { status: 'failed', limit: 10 })).data.map((d) => d.id)).toEqual([
+        id,
+      ]);
+      expect(await store.claimDueDeliveries({ now: t0 + 10 * 86_400_000, limit: 10, leaseMs: 1 })).toHaveLength(0);
+    });
+
+    it('gives released claims back at once', async () => {
+      await store.createEndpoint(endpoint());
+      await store.publish([event()]);
+      const [claimed] = await store.claimDueDeliveries({ now: t0, limit: 10, leaseMs: 60_000 });
+      await store.releaseClaims([claimed!.delivery.id], t0 + 1);
+      expect(await store.claimDueDeliveries({ now: t0 + 1, limit: 10, leaseMs: 60_000 })).toHaveLength(1);
+    });
+
+    it('serves the feed oldest first with a cursor that is returned on every page', async () => {
+      await store.publish(Array.from({ length: 5 }, (_, i) => event({ data: { i } })));
+      const first = await store.listEvents(account, { limit: 3 });
+      expect(first.data.map((e) => (e.data as { i: number }).i)).toEqual([0, 1, 2]);
+      const second = await store.listEvents(account, { after: first.nextCursor ?? undefined, limit: 3 });
+      expect(second.data.map((e) => (e.data as { i: number }).i)).toEqual([3, 4]);
+      const empty = await store.listEvents(account, { after: second.nextCursor ?? undefined, limit: 3 });
+      expect(empty.data).toEqual([]);
+      expect(empty.nextCursor).toBe(second.nextCursor);
+      expect((await store.listEvents(other, { limit: 10 })).data).toEqual([]);
+    });
+
+    it('keeps the feed in commit order even when ids were made in another order', async () => {
+      const early = event({ id: newId('event', t0 - 1000) });
+      const late = event({ id: newId('event', t0) });
+      await store.publish([late]);
+      await store.publish([early]);
+      const feed = await store.listEvents(account, { limit: 10 });
+      expect(feed.data.map((e) => e.id)).toEqual([late.id, early.id]);
+      const afterLate = await store.listEvents(account, { after: String(feed.data[0]!.feedSeq), limit: 10 });
+      expect(afterLate.data.map((e) => e.id)).toEqual([early.id]);
+    });
+
+    it('hides another account’s resources', async () => {
+      const ep = await store.createEndpoint(endpoint());
+      const [published] = await store.publish([event()]);
+      expect(await store.getEndpoint(other, ep.id)).toBeUndefined();
+      expect(await store.getEvent(other, published!.id)).toBeUndefined();
+      expect(await store.getDelivery(other, published!.deliveries[0]!)).toBeUndefined();
+      expect(await store.updateEndpoint(other, ep.id, { description: 'x' }, t0)).toBeUndefined();
+      expect(await store.deleteEndpoint(other, ep.id, t0)).toBe(false);
+    });
+
+    it('fails the pending deliveries of a deleted endpoint', async () => {
+      const ep = await store.createEndpoint(endpoint());
+      const [published] = await store.publish([event()]);
+      expect(await store.deleteEndpoint(account, ep.id, t0 + 1)).toBe(true);
+      expect(await store.getEndpoint(account, ep.id)).toBeUndefined();
+      expect((await store.getDelivery(account, published!.deliveries[0]!))!.status).toBe('failed');
+      expect(await store.claimDueDeliveries({ now: t0 + 2, limit: 10, leaseMs: 1 })).toHaveLength(0);
+    });
+
+    it('pages endpoints and deliveries with cursors', async () => {
+      for (let i = 0; i < 5; i++) await store.createEndpoint(endpoint({ description: `ep ${i}` }));
+      const first = await store.listEndpoints(account, { limit: 2 });
+      const second = await store.listEndpoints(account, { cursor: first.nextCursor ?? undefined, limit: 2 });
+      const third = await store.listEndpoints(account, { cursor: second.nextCursor ?? undefined, limit: 2 });
+      expect([...first.data, ...second.data, ...third.data].map((e) => e.description)).toEqual(
+        [0, 1, 2, 3, 4].map((i) => `ep ${i}`),
+      );
+      expect(third.nextCursor).toBeNull();
+      await store.publish([event()]);
+      const deliveries = await store.listDeliveries(account, { limit: 3 });
+      expect(deliveries.data).toHaveLength(3);
+      const rest = await store.listDeliveries(account, { cursor: deliveries.nextCursor ?? undefined, limit: 3 });
+      expect(rest.data).toHaveLength(2);
+      expect(new Set([...deliveries.data, ...rest.data].map((d) => d.id)).size).toBe(5);
+    });
+
+    it('stores API keys by hash and forgets revoked ones', async () => {
+      await store.createApiKey({
+        id: 'key_1',
+        accountId: account,
+        role: 'read',
+        prefix: 'hk_abc',
+        hash: 'h1',
+        createdAt: t0,
+        revokedAt: null,
+      });
+      expect(await store.countApiKeys()).toBe(1);
+      expect((await store.findApiKeyByHash('h1'))!.role).toBe('read');
+      expect(await store.revokeApiKey(other, 'key_1', t0)).toBe(false);
+      expect(await store.revokeApiKey(account, 'key_1', t0)).toBe(true);
+      expect((await store.findApiKeyByHash('h1'))!.revokedAt).toBe(t0);
+      expect(await store.listApiKeys(account)).toEqual([]);
+    });
+  });
+}
