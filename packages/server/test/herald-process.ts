@@ -1,0 +1,46 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The built `herald` command, as a user runs it (npm test builds it first). */
+export const HERALD_BIN = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
+
+export interface HeraldProcess {
+  url: string;
+  child: ChildProcess;
+  /** Everything the process printed, for failure messages. */
+  output(): string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited: Promise<number | string>;
+}
+
+/** Starts `herald <role> <args>` and resolves once it prints the address it listens on. */
+export function spawnHerald(role: string, args: string[], env: Record<string, string> = {}): Promise<HeraldProcess> {
+  const child = spawn(process.execPath, [HERALD_BIN, role, '--port', '0', '--host', '127.0.0.1', ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`herald ${role} did not start in 15 s:\n${output}`)), 15_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /running on (http:\/\/\S+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve({ url: match[1], child, output: () => output, exited });
+      } else if (role === 'worker' && /Herald worker running/.test(output)) {
+        clearTimeout(timer);
+        resolve({ url: '', child, output: () => output, exited });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`herald ${role} exited (${code}) before it listened:\n${output}`));
+    });
+  });
+}
