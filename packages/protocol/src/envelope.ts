@@ -67,7 +67,7 @@ export function parseEnvelope(body: Uint8Array | string): Envelope {
   return {
     id: text('id'),
     type: text('type'),
-    occurred_at: typeof v.occurred_at === 'string' ? v.occurred_at : ((v.timestamp as string | undefined) ?? ''),
+    occurred_at: typeof v.occurred_at === 'string' ? v.occurred_at : typeof v.timestamp === 'string' ? v.timestamp : '',
     connection_id: typeof v.connection_id === 'string' ? v.connection_id : null,
     endpoint_id: typeof v.endpoint_id === 'string' ? v.endpoint_id : '',
     sequence,

@@ -44,5 +44,6 @@ export class HeraldError extends Error {
 
 export function isErrorBody(value: unknown): value is ErrorBody {
   const error = (value as { error?: { code?: unknown } } | null)?.error;
-  return typeof error?.code === 'string' && error.code in ERRORS;
+  // Object.hasOwn, not `in`: `in` would take "toString" or "constructor" for a code.
+  return typeof error?.code === 'string' && Object.hasOwn(ERRORS, error.code);
 }

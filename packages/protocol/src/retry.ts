@@ -27,7 +27,10 @@ export interface RetryInput {
   now: number;
   /** A number in [0, 1). */
   random: () => number;
-  /** A `retry-after` the endpoint sent with 429 or 503, ms; honoured up to twice the interval. */
+  /**
+   * A `retry-after` the endpoint sent with 429 or 503, ms. It can delay a retry, up to twice the interval,
+   * but never bring one earlier: a `retry-after: 0` would otherwise turn the schedule into a tight loop.
+   */
   retryAfterMs?: number | undefined;
 }
 
@@ -40,10 +43,12 @@ export function retryInterval(attemptNo: number, policy: RetryPolicy = DEFAULT_R
 export function nextAttemptAt(input: RetryInput, policy: RetryPolicy = DEFAULT_RETRY_POLICY): number | null {
   const deadline = input.createdAt + policy.maxAgeMs;
   if (input.now >= deadline) return null;
-  const interval = retryInterval(input.attemptNo, policy);
+  // Past about attempt 1,000 the interval overflows to Infinity, and Infinity × a random 0 is NaN; an interval
+  // longer than maxAge lands on the deadline anyway.
+  const interval = Math.min(retryInterval(input.attemptNo, policy), policy.maxAgeMs);
   let delay = interval + Math.floor(interval * policy.jitter * input.random());
   if (input.retryAfterMs !== undefined && input.retryAfterMs >= 0) {
-    delay = Math.min(input.retryAfterMs, 2 * interval);
+    delay = Math.max(delay, Math.min(input.retryAfterMs, 2 * interval));
   }
   return Math.min(input.now + delay, deadline);
 }
