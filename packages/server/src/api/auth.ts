@@ -1,0 +1,99 @@
+import { timingSafeEqual } from 'node:crypto';
+import { HeraldError } from '@herald/protocol';
+import type { FastifyRequest } from 'fastify';
+import { hashApiKey } from '../api-keys.js';
+import type { Clock } from '../clock.js';
+import type { ApiKeyRecord, Role, Store } from '../store/types.js';
+
+/**
+ * Bearer API keys. Only the SHA-256 of a key is stored; a request's key is hashed and looked up.
+ * Every route reads its account from here, so another account's resource is simply not found.
+ */
+
+export interface Caller {
+  accountId: string;
+  keyId: string;
+  role: Role;
+}
+
+/**
+ * Known keys are kept for a short while so that a publish does not cost a key lookup. A key
+ * revoked through this process is dropped at once; one revoked through another process stops
+ * working within CACHE_TTL_MS.
+ */
+const CACHE_TTL_MS = 30_000;
+const CACHE_MAX = 10_000;
+
+export interface Authenticator {
+  /** The caller of a request; throws 401 without a valid key, 403 for a `read` key that writes. */
+  authenticate(request: FastifyRequest): Promise<Caller>;
+  /** Forget a key (after revoking it). */
+  forget(keyId: string): void;
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+export function createAuthenticator(store: Store, clock: Clock): Authenticator {
+  const cache = new Map<string, { key: ApiKeyRecord; until: number }>();
+
+  async function lookup(hash: string): Promise<ApiKeyRecord | undefined> {
+    const now = clock.now();
+    const cached = cache.get(hash);
+    if (cached && cached.until > now) return cached.key;
+    const key = await store.findApiKeyByHash(hash);
+    if (key && key.revokedAt === null) {
+      if (cache.size >= CACHE_MAX) cache.clear();
+      cache.set(hash, { key, until: now + CACHE_TTL_MS });
+    } else cache.delete(hash);
+    return key;
+  }
+
+  return {
+    async authenticate(request) {
+      const header = request.headers.authorization;
+      const match = typeof header === 'string' ? BEARER.exec(header) : null;
+      if (!match?.[1]) {
+        throw new HeraldError(
+          'AUTHENTICATION_FAILED',
+          'authorization: send your API key as `Authorization: Bearer <key>`.',
+        );
+      }
+      const hash = hashApiKey(match[1]);
+      const key = await lookup(hash);
+      // The lookup is by hash; the comparison that decides is still constant-time.
+      const same = key !== undefined && timingSafeEqual(Buffer.from(key.hash, 'hex'), Buffer.from(hash, 'hex'));
+      if (!key || !same || key.revokedAt !== null) {
+        throw new HeraldError('AUTHENTICATION_FAILED', 'authorization: the API key is unknown or has been revoked.');
+      }
+      if (key.role !== 'admin' && request.method !== 'GET' && request.method !== 'HEAD') {
+        throw new HeraldError('PERMISSION_DENIED', 'This API key has the `read` role: it may only make GET requests.');
+      }
+      return { accountId: key.accountId, keyId: key.id, role: key.role };
+    },
+    forget(keyId) {
+      for (const [hash, entry] of cache) if (entry.key.id === keyId) cache.delete(hash);
+    },
+  };
+}
+
+const callers = new WeakMap<FastifyRequest, Caller>();
+
+export function setCaller(request: FastifyRequest, caller: Caller): void {
+  callers.set(request, caller);
+}
+
+/** The authenticated caller of a /v1 request. */
+export function callerOf(request: FastifyRequest): Caller {
+  const caller = callers.get(request);
+  if (!caller) throw new Error('callerOf() on a request that was not authenticated: is the route under /v1?');
+  return caller;
+}
+
+/** For GET routes only admins may use (reading secrets, listing keys). */
+export function requireAdmin(request: FastifyRequest): Caller {
+  const caller = callerOf(request);
+  if (caller.role !== 'admin') {
+    throw new HeraldError('PERMISSION_DENIED', 'This route needs an API key with the `admin` role.');
+  }
+  return caller;
+}

@@ -1,0 +1,103 @@
+import { isIP } from 'node:net';
+import { isValidSecret } from '@herald/protocol';
+import type { Static } from 'typebox';
+import type { Config } from '../config.js';
+import { isBlockedAddress } from '../dispatch/address-guard.js';
+import type { EndpointPatch } from '../store/types.js';
+import { invalid } from './errors.js';
+import type { PatchEndpointBody } from './schemas.js';
+
+/**
+ * What the schema cannot say about an endpoint: the URL's scheme and host, the secret's bytes, and
+ * custom headers that must not break or forge a request. Each failure is a 400 naming the field.
+ */
+
+/** Headers Herald sets on every delivery; an endpoint's own headers may not replace them. */
+const RESERVED_HEADERS = new Set([
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'x-herald-signature',
+  'content-type',
+  'content-length',
+  'user-agent',
+  'host',
+  'connection',
+  'transfer-encoding',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+]);
+
+/** RFC 9110 token: the characters a header name may have. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * An endpoint URL: http(s), and unless private networks are allowed, https to a host that is not
+ * literally loopback, private or link-local. A host *name* that resolves to such an address is
+ * caught later, at connect time, by the dispatcher's guard. The URL is kept as it was written.
+ */
+export function checkEndpointUrl(text: string, config: Config): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalid('url', 'must be an absolute http(s) URL.');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid('url', 'must use https (or http).');
+  if (config.allowPrivateNetworks) return text;
+  if (url.protocol !== 'https:') {
+    throw invalid('url', 'must use https; http is allowed only with --allow-private-networks.');
+  }
+  // WHATWG URL has already turned 0x7f.1 and 2130706433 into 127.0.0.1, and wraps IPv6 in [].
+  const host = url.hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) {
+    throw invalid('url', 'must not point at localhost; that needs --allow-private-networks.');
+  }
+  if (isIP(host) !== 0 && isBlockedAddress(host)) {
+    throw invalid('url', `must not point at a loopback, private or link-local address (${host}).`);
+  }
+  return text;
+}
+
+export function checkSecret(secret: string): string {
+  if (!isValidSecret(secret) || !secret.startsWith('whsec_')) {
+    throw invalid('secret', 'must be `whsec_` followed by the base64 of 24 to 64 bytes.');
+  }
+  return secret;
+}
+
+export function checkHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const field = `headers.${name}`;
+    if (!HEADER_NAME.test(name)) throw invalid(field, 'is not a valid header name.');
+    if (RESERVED_HEADERS.has(name.toLowerCase())) throw invalid(field, 'is set by Herald and cannot be overridden.');
+    // CR or LF would let a value start a new header (or a new request); NUL is refused by HTTP itself.
+    if (/[\r\n\0]/.test(value)) throw invalid(field, 'must not contain CR, LF or NUL.');
+    out[name.toLowerCase()] = value;
+  }
+  return out;
+}
+
+/** A PATCH body → the store's patch, every field checked. */
+export function endpointPatch(body: Static<typeof PatchEndpointBody>, config: Config): EndpointPatch {
+  const patch: EndpointPatch = {};
+  if (body.url !== undefined) patch.url = checkEndpointUrl(body.url, config);
+  if (body.description !== undefined) patch.description = body.description;
+  if (body.event_types !== undefined) patch.eventTypes = [...new Set(body.event_types)];
+  if (body.connection_ids !== undefined) patch.connectionIds = [...new Set(body.connection_ids)];
+  if (body.signature_scheme !== undefined) patch.signatureScheme = body.signature_scheme;
+  if (body.headers !== undefined) patch.headers = checkHeaders(body.headers);
+  if (body.rate_limit_per_s !== undefined) patch.rateLimitPerS = body.rate_limit_per_s;
+  if (body.disabled !== undefined) {
+    patch.disabled = body.disabled;
+    patch.disabledReason = body.disabled ? 'disabled through the API' : null;
+  }
+  return patch;
+}

@@ -1,0 +1,90 @@
+import type { Envelope } from '@herald/protocol';
+import type { ApiKeyRecord, AttemptRecord, DeliveryRecord, EndpointRecord, EventRecord } from '../store/types.js';
+
+/** Records → the JSON shapes of DESIGN.md. Times are ISO-8601 UTC strings; names are snake_case. */
+
+export function iso(ms: number): string;
+export function iso(ms: number | null): string | null;
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** Never carries a secret; `withSecret` adds it for create and rotate. */
+export function presentEndpoint(ep: EndpointRecord) {
+  return {
+    id: ep.id,
+    url: ep.url,
+    description: ep.description,
+    event_types: ep.eventTypes,
+    connection_ids: ep.connectionIds,
+    signature_scheme: ep.signatureScheme,
+    headers: ep.headers,
+    rate_limit_per_s: ep.rateLimitPerS,
+    disabled: ep.disabled,
+    disabled_reason: ep.disabledReason,
+    created_at: iso(ep.createdAt),
+    updated_at: iso(ep.updatedAt),
+  };
+}
+
+export function withSecret(ep: EndpointRecord) {
+  return { ...presentEndpoint(ep), secret: ep.secret };
+}
+
+export function presentEvent(event: EventRecord) {
+  return {
+    id: event.id,
+    type: event.type,
+    occurred_at: iso(event.occurredAt),
+    connection_id: event.connectionId,
+    data: event.data,
+    created_at: iso(event.createdAt),
+  };
+}
+
+/** One item of an endpoint's stream: the envelope it was (or will be) sent, and where its delivery stands. */
+export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord) {
+  const envelope: Envelope = {
+    id: event.id,
+    type: event.type,
+    occurred_at: iso(event.occurredAt),
+    connection_id: event.connectionId,
+    endpoint_id: delivery.endpointId,
+    sequence: delivery.sequence,
+    data: event.data,
+  };
+  return { ...envelope, delivery_id: delivery.id, status: delivery.status };
+}
+
+export function presentDelivery(d: DeliveryRecord) {
+  return {
+    id: d.id,
+    event_id: d.eventId,
+    endpoint_id: d.endpointId,
+    status: d.status,
+    sequence: d.sequence,
+    attempt_count: d.attemptCount,
+    next_attempt_at: iso(d.nextAttemptAt),
+    created_at: iso(d.createdAt),
+    updated_at: iso(d.updatedAt),
+  };
+}
+
+export function presentAttempt(a: AttemptRecord) {
+  return {
+    id: a.id,
+    attempt_no: a.attemptNo,
+    started_at: iso(a.startedAt),
+    duration_ms: a.durationMs,
+    request_headers: a.requestHeaders,
+    response_status: a.responseStatus,
+    response_headers: a.responseHeaders,
+    response_body: a.responseBody,
+    error: a.error,
+    manual: a.manual,
+  };
+}
+
+export function presentApiKey(key: ApiKeyRecord) {
+  return { id: key.id, role: key.role, prefix: key.prefix, created_at: iso(key.createdAt) };
+}

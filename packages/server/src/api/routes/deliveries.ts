@@ -1,0 +1,48 @@
+import { HeraldError } from '@herald/protocol';
+import { callerOf } from '../auth.js';
+import { notFound } from '../errors.js';
+import { presentAttempt, presentDelivery } from '../present.js';
+import { DEFAULT_PAGE, DeliveriesQuery, IdParams } from '../schemas.js';
+import type { Api, RouteDeps } from '../server.js';
+
+export function deliveryRoutes(app: Api, { store, dispatcher }: RouteDeps): void {
+  app.get('/v1/deliveries', { schema: { querystring: DeliveriesQuery } }, async (request) => {
+    const { accountId } = callerOf(request);
+    const q = request.query;
+    const page = await store.listDeliveries(accountId, {
+      status: q.status,
+      endpointId: q.endpoint_id,
+      eventId: q.event_id,
+      cursor: q.cursor,
+      limit: q.limit ?? DEFAULT_PAGE,
+    });
+    return { data: page.data.map(presentDelivery), next_cursor: page.nextCursor };
+  });
+
+  app.get('/v1/deliveries/:id', { schema: { params: IdParams } }, async (request) => {
+    const { accountId } = callerOf(request);
+    const delivery = await store.getDelivery(accountId, request.params.id);
+    if (!delivery) throw notFound('delivery', request.params.id);
+    const attempts = await store.listAttempts(delivery.id);
+    return { ...presentDelivery(delivery), attempts: attempts.map(presentAttempt) };
+  });
+
+  /** One immediate attempt, whatever the status; it does not restart the automatic schedule. */
+  app.post('/v1/deliveries/:id/retry', { schema: { params: IdParams } }, async (request, reply) => {
+    const { accountId } = callerOf(request);
+    const delivery = await store.getDelivery(accountId, request.params.id);
+    if (!delivery) throw notFound('delivery', request.params.id);
+    if (!dispatcher) {
+      throw new HeraldError(
+        'SERVICE_UNAVAILABLE',
+        'This process runs the API alone (`herald api`): a manual retry needs a process with a dispatcher (`herald serve`).',
+        { retryAfterSeconds: 60 },
+      );
+    }
+    const after = await dispatcher.attemptNow(accountId, delivery.id);
+    if (!after) throw notFound('delivery', request.params.id);
+    const attempts = await store.listAttempts(after.id);
+    const last = attempts[attempts.length - 1];
+    return reply.code(202).send({ ...presentDelivery(after), attempt: last ? presentAttempt(last) : null });
+  });
+}

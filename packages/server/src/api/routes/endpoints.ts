@@ -1,0 +1,99 @@
+import { generateSecret, newId } from '@herald/protocol';
+import type { EndpointRecord } from '../../store/types.js';
+import { callerOf, requireAdmin } from '../auth.js';
+import { checkEndpointUrl, checkHeaders, checkSecret, endpointPatch } from '../endpoint-input.js';
+import { notFound } from '../errors.js';
+import { iso, presentEndpoint, withSecret } from '../present.js';
+import { CreateEndpointBody, DEFAULT_PAGE, IdParams, PageQuery, PatchEndpointBody } from '../schemas.js';
+import type { Api, RouteDeps } from '../server.js';
+
+/** After a rotation the old secret keeps signing beside the new one for this long. */
+export const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
+
+/** The secret fields of a change of secret: the current one steps back and signs for 24 h more. */
+function rotation(current: EndpointRecord, next: string, now: number) {
+  return { secret: next, previousSecret: current.secret, previousSecretExpiresAt: now + SECRET_OVERLAP_MS };
+}
+
+export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
+  async function find(accountId: string, id: string): Promise<EndpointRecord> {
+    const endpoint = await store.getEndpoint(accountId, id);
+    if (!endpoint) throw notFound('endpoint', id);
+    return endpoint;
+  }
+
+  app.post('/v1/endpoints', { schema: { body: CreateEndpointBody } }, async (request, reply) => {
+    const { accountId } = callerOf(request);
+    const body = request.body;
+    const now = config.clock.now();
+    const endpoint = await store.createEndpoint({
+      id: newId('endpoint', now),
+      accountId,
+      url: checkEndpointUrl(body.url, config),
+      description: body.description ?? '',
+      eventTypes: [...new Set(body.event_types ?? [])],
+      connectionIds: [...new Set(body.connection_ids ?? [])],
+      secret: body.secret === undefined ? generateSecret() : checkSecret(body.secret),
+      signatureScheme: body.signature_scheme ?? 'standard-webhooks',
+      headers: checkHeaders(body.headers ?? {}),
+      rateLimitPerS: body.rate_limit_per_s ?? null,
+      disabled: false,
+      createdAt: now,
+    });
+    return reply.code(201).send(withSecret(endpoint));
+  });
+
+  app.get('/v1/endpoints', { schema: { querystring: PageQuery } }, async (request) => {
+    const { accountId } = callerOf(request);
+    const page = await store.listEndpoints(accountId, {
+      cursor: request.query.cursor,
+      limit: request.query.limit ?? DEFAULT_PAGE,
+    });
+    return { data: page.data.map(presentEndpoint), next_cursor: page.nextCursor };
+  });
+
+  app.get('/v1/endpoints/:id', { schema: { params: IdParams } }, async (request) => {
+    return presentEndpoint(await find(callerOf(request).accountId, request.params.id));
+  });
+
+  app.patch('/v1/endpoints/:id', { schema: { params: IdParams, body: PatchEndpointBody } }, async (request) => {
+    const { accountId } = callerOf(request);
+    const now = config.clock.now();
+    const current = await find(accountId, request.params.id);
+    const patch = endpointPatch(request.body, config);
+    // A secret set by PATCH is a rotation with a secret of the caller's choosing.
+    if (request.body.secret !== undefined)
+      Object.assign(patch, rotation(current, checkSecret(request.body.secret), now));
+    const updated = await store.updateEndpoint(accountId, current.id, patch, now);
+    if (!updated) throw notFound('endpoint', request.params.id);
+    return presentEndpoint(updated);
+  });
+
+  app.delete('/v1/endpoints/:id', { schema: { params: IdParams } }, async (request) => {
+    const { accountId } = callerOf(request);
+    const deleted = await store.deleteEndpoint(accountId, request.params.id, config.clock.now());
+    if (!deleted) throw notFound('endpoint', request.params.id);
+    return { id: request.params.id, deleted: true };
+  });
+
+  app.get('/v1/endpoints/:id/secret', { schema: { params: IdParams } }, async (request) => {
+    const { accountId } = requireAdmin(request);
+    const endpoint = await find(accountId, request.params.id);
+    const overlapping =
+      endpoint.previousSecretExpiresAt !== null && endpoint.previousSecretExpiresAt > config.clock.now();
+    return {
+      secret: endpoint.secret,
+      // While the previous secret still signs, a receiver may hold either one.
+      previous_secret_expires_at: overlapping ? iso(endpoint.previousSecretExpiresAt) : null,
+    };
+  });
+
+  app.post('/v1/endpoints/:id/secret/rotate', { schema: { params: IdParams } }, async (request) => {
+    const { accountId } = callerOf(request);
+    const now = config.clock.now();
+    const current = await find(accountId, request.params.id);
+    const updated = await store.updateEndpoint(accountId, current.id, rotation(current, generateSecret(), now), now);
+    if (!updated) throw notFound('endpoint', request.params.id);
+    return { ...withSecret(updated), previous_secret_expires_at: iso(now + SECRET_OVERLAP_MS) };
+  });
+}

@@ -1,0 +1,74 @@
+import { newId } from '@herald/protocol';
+import { callerOf } from '../auth.js';
+import { invalid, notFound } from '../errors.js';
+import { presentDelivery, presentEvent, presentStreamItem } from '../present.js';
+import { DEFAULT_PAGE, EventsQuery, IdParams, PublishBody } from '../schemas.js';
+import type { Api, RouteDeps } from '../server.js';
+
+/** An ISO-8601 time with a date, a time and a zone, e.g. `2026-11-27T05:51:30.123Z`. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
+function parseTime(field: string, text: string): number {
+  const ms = Date.parse(text);
+  if (!ISO_TIME.test(text) || Number.isNaN(ms)) {
+    throw invalid(field, 'must be an ISO-8601 time with a zone, e.g. 2026-11-27T05:51:30.123Z.');
+  }
+  return ms;
+}
+
+export function eventRoutes(app: Api, { store, config, publisher, dispatcher }: RouteDeps): void {
+  app.post('/v1/events', { schema: { body: PublishBody } }, async (request, reply) => {
+    const { accountId } = callerOf(request);
+    const body = request.body;
+    const now = config.clock.now();
+    const occurredAt = body.occurred_at === undefined ? now : parseTime('occurred_at', body.occurred_at);
+    // The 202 waits for the group commit that carries this event: once answered, it is on disk.
+    const result = await publisher.submit({
+      accountId,
+      id: newId('event', now),
+      type: body.type,
+      occurredAt,
+      connectionId: body.connection_id ?? null,
+      data: body.data,
+      createdAt: now,
+    });
+    dispatcher?.wake();
+    return reply.code(202).send({ id: result.id, deliveries: result.deliveries });
+  });
+
+  app.get('/v1/events', { schema: { querystring: EventsQuery } }, async (request) => {
+    const { accountId } = callerOf(request);
+    const query = request.query;
+    const limit = query.limit ?? DEFAULT_PAGE;
+    if (query.endpoint_id !== undefined) {
+      // One endpoint's stream, by sequence: filters would open gaps a receiver would take for losses.
+      if (query.type !== undefined || query.connection_id !== undefined) {
+        throw invalid(query.type !== undefined ? 'type' : 'connection_id', 'cannot be combined with endpoint_id.');
+      }
+      if (!(await store.getEndpoint(accountId, query.endpoint_id))) throw notFound('endpoint', query.endpoint_id);
+      const after = Number(query.after ?? '0');
+      const items = await store.listEndpointStream(accountId, query.endpoint_id, after, limit);
+      const last = items[items.length - 1];
+      return {
+        data: items.map(({ delivery, event }) => presentStreamItem(delivery, event)),
+        next_cursor: String(last ? last.delivery.sequence : after),
+      };
+    }
+    const page = await store.listEvents(accountId, {
+      type: query.type,
+      connectionId: query.connection_id,
+      after: query.after,
+      limit,
+    });
+    // The feed always hands back a cursor, an empty page included, so a poller keeps its place.
+    return { data: page.data.map(presentEvent), next_cursor: page.nextCursor ?? query.after ?? '0' };
+  });
+
+  app.get('/v1/events/:id', { schema: { params: IdParams } }, async (request) => {
+    const { accountId } = callerOf(request);
+    const event = await store.getEvent(accountId, request.params.id);
+    if (!event) throw notFound('event', request.params.id);
+    const deliveries = await store.listDeliveriesOfEvent(accountId, event.id);
+    return { ...presentEvent(event), deliveries: deliveries.map(presentDelivery) };
+  });
+}

@@ -1,0 +1,94 @@
+import { EVENT_TYPE_PATTERN } from '@herald/protocol';
+import { Type } from 'typebox';
+
+/**
+ * The TypeBox schema of every route's body, query and path. Bodies refuse unknown fields (a typo
+ * such as `event_type` would otherwise subscribe an endpoint to everything); queries ignore them.
+ */
+
+export const MAX_PAGE = 250;
+export const DEFAULT_PAGE = 50;
+
+const Limit = Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE });
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+
+export const IdParams = Type.Object({ id: Id });
+
+export const EventType = Type.String({ pattern: EVENT_TYPE_PATTERN, maxLength: 200 });
+export const ConnectionId = Type.String({ minLength: 1, maxLength: 255 });
+
+const endpointFields = {
+  url: Type.String({ minLength: 1, maxLength: 2048 }),
+  description: Type.String({ maxLength: 1024 }),
+  event_types: Type.Array(EventType, { maxItems: 100 }),
+  connection_ids: Type.Array(ConnectionId, { maxItems: 1000 }),
+  secret: Type.String({ minLength: 1, maxLength: 200 }),
+  signature_scheme: Type.Union([Type.Literal('standard-webhooks'), Type.Literal('hmac-sha256')]),
+  headers: Type.Record(Type.String(), Type.String({ maxLength: 4096 })),
+  rate_limit_per_s: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+};
+
+export const CreateEndpointBody = Type.Object(
+  {
+    url: endpointFields.url,
+    description: Type.Optional(endpointFields.description),
+    event_types: Type.Optional(endpointFields.event_types),
+    connection_ids: Type.Optional(endpointFields.connection_ids),
+    secret: Type.Optional(endpointFields.secret),
+    signature_scheme: Type.Optional(endpointFields.signature_scheme),
+    headers: Type.Optional(endpointFields.headers),
+    rate_limit_per_s: Type.Optional(endpointFields.rate_limit_per_s),
+  },
+  { additionalProperties: false },
+);
+
+export const PatchEndpointBody = Type.Object(
+  {
+    url: Type.Optional(endpointFields.url),
+    description: Type.Optional(endpointFields.description),
+    event_types: Type.Optional(endpointFields.event_types),
+    connection_ids: Type.Optional(endpointFields.connection_ids),
+    secret: Type.Optional(endpointFields.secret),
+    signature_scheme: Type.Optional(endpointFields.signature_scheme),
+    headers: Type.Optional(endpointFields.headers),
+    rate_limit_per_s: Type.Optional(endpointFields.rate_limit_per_s),
+    disabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const PageQuery = Type.Object({
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+  limit: Type.Optional(Limit),
+});
+
+export const PublishBody = Type.Object(
+  {
+    type: EventType,
+    data: Type.Record(Type.String(), Type.Unknown()),
+    connection_id: Type.Optional(Type.Union([ConnectionId, Type.Null()])),
+    occurred_at: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+export const EventsQuery = Type.Object({
+  type: Type.Optional(EventType),
+  connection_id: Type.Optional(ConnectionId),
+  endpoint_id: Type.Optional(Id),
+  after: Type.Optional(Type.String({ pattern: '^\\d{1,15}$' })),
+  limit: Type.Optional(Limit),
+});
+
+export const DeliveriesQuery = Type.Object({
+  status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')])),
+  endpoint_id: Type.Optional(Id),
+  event_id: Type.Optional(Id),
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+  limit: Type.Optional(Limit),
+});
+
+export const CreateApiKeyBody = Type.Object(
+  { role: Type.Union([Type.Literal('admin'), Type.Literal('read')]) },
+  { additionalProperties: false },
+);

@@ -1,0 +1,114 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { HeraldError, newId } from '@herald/protocol';
+import Fastify, { type FastifyInstance, type RawServerDefault } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { GroupCommit } from '../store/group-commit.js';
+import type { PublishInput, PublishResult, Store } from '../store/types.js';
+import { type Authenticator, createAuthenticator, setCaller } from './auth.js';
+import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { deliveryRoutes } from './routes/deliveries.js';
+import { endpointRoutes } from './routes/endpoints.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+
+export interface ApiDeps {
+  config: Config;
+  store: Store;
+  /** The group commit that publishes events: a 202 waits for the transaction that carries it. */
+  publisher: GroupCommit<PublishInput, PublishResult>;
+  logger: Logger;
+  /** Absent when this process runs the API alone (`herald api`). */
+  dispatcher: Dispatcher | undefined;
+}
+
+/** What each routes file gets: the deps, and the authenticator (to forget revoked keys). */
+export interface RouteDeps extends ApiDeps {
+  auth: Authenticator;
+}
+
+export type Api = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
+
+/** How long a client should wait before retrying against a process that is shutting down. */
+const SHUTDOWN_RETRY_AFTER_SECONDS = 1;
+
+/** The REST API of DESIGN.md, ready to listen (the caller listens). */
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app: Api = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.config.maxBodyBytes,
+    genReqId: () => newId('request'),
+    requestIdLogLabel: 'request_id',
+    // One line per request, written in onResponse below, instead of Fastify's two.
+    disableRequestLogging: true,
+    // Our own 503 (below) carries the error shape of DESIGN.md; Fastify's would not.
+    return503OnClosing: false,
+    // Errors Fastify raises before routing (a malformed URL) get the same body as any other.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      handleError(error, request, reply);
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // TypeBox checks bodies as they are (no coercion: `"1"` is not a number) and converts query and
+  // path strings to the schema's types.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+
+  // JSON only. An empty body is "no body" (POST …/rotate and …/retry take none, and some clients
+  // send a content-type anyway); anything else goes through Fastify's guarded parser.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else parseJson(request, body as string, done);
+  });
+
+  const auth = createAuthenticator(deps.store, deps.config.clock);
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (closing) {
+      reply.header('connection', 'close');
+      return sendError(
+        request,
+        reply,
+        new HeraldError('SERVICE_UNAVAILABLE', 'The server is shutting down; try again.', {
+          retryAfterSeconds: SHUTDOWN_RETRY_AFTER_SECONDS,
+        }),
+      );
+    }
+    if (request.url.startsWith('/v1/')) setCaller(request, await auth.authenticate(request));
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const line = {
+      method: request.method,
+      url: request.url,
+      route: request.routeOptions.url,
+      status: reply.statusCode,
+      duration_ms: Math.round(reply.elapsedTime * 10) / 10,
+      error: errorCodeOf(request),
+    };
+    if (reply.statusCode >= 500) request.log.warn(line, 'request');
+    else request.log.info(line, 'request');
+  });
+
+  const routeDeps: RouteDeps = { ...deps, auth };
+  healthRoutes(app, routeDeps);
+  endpointRoutes(app, routeDeps);
+  eventRoutes(app, routeDeps);
+  deliveryRoutes(app, routeDeps);
+  apiKeyRoutes(app, routeDeps);
+
+  await app.ready();
+  return app as unknown as FastifyInstance;
+}
