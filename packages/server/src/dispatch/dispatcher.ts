@@ -1,0 +1,339 @@
+import { performance } from 'node:perf_hooks';
+import { newId } from '@herald/protocol';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { AttemptOutcome, ClaimedDelivery, DeliveryRecord, Store } from '../store/types.js';
+import { createAttemptLog } from './attempt-log.js';
+import { nextDeliveryState, retryPolicyOf } from './delivery-state.js';
+import { disableEndpoint } from './endpoint-disabling.js';
+import { createSender } from './send.js';
+
+/**
+ * The dispatcher: claims due deliveries in batches, sends each through its endpoint's queue, records
+ * the attempts in batches and lets the state machine (delivery-state.ts) schedule what comes next.
+ *
+ * A claim leases its deliveries: their next_attempt_at moves to now + config.claimLeaseMs
+ * (`--claim-lease`, 60 s). A process killed with -9 while holding them loses nothing: they are due
+ * again when the lease ends, and are sent once more (at-least-once; receivers deduplicate on
+ * webhook-id). A delivery that waits in a local queue for half its lease is given back instead of
+ * sent, so another process that claims it after the lease never sends it at the same time as this one.
+ */
+export interface Dispatcher {
+  /** Begins the claim loop: claims at once on wake(), and polls as a backstop. */
+  start(): void;
+  /** Stops claiming, gives back what was claimed but not sent, lets attempts in flight finish and records them. */
+  stop(): Promise<void>;
+  /** One claim → send → record round; resolves once its attempts are recorded, with how many were made. */
+  runOnce(): Promise<number>;
+  /** A publish just committed: claim now. */
+  wake(): void;
+  /**
+   * One immediate manual attempt, whatever the delivery's status, logged like any other (manual: true).
+   * It does not restart the automatic schedule. Resolves with the delivery after the attempt is recorded;
+   * undefined when the account has no such delivery.
+   */
+  attemptNow(accountId: string, deliveryId: string): Promise<DeliveryRecord | undefined>;
+  stats(): { inFlight: number; lastAttemptAt: number | null };
+}
+
+/** Deliveries taken per claim: one transaction each, so larger batches cost fewer commits. */
+const CLAIM_BATCH = 500;
+/** Deliveries held in memory at most, queued and in flight together. */
+const MAX_HELD = 2_000;
+/** When the last claim was full, claim again as soon as this much room is free, without waiting for the poll. */
+const RECLAIM_ROOM = CLAIM_BATCH / 4;
+const POLL_MS = 250;
+
+interface Held {
+  claimed: ClaimedDelivery;
+  claimedAt: number;
+  settle(attempted: boolean): void;
+}
+
+/** One endpoint's work in this process. */
+interface EndpointQueue {
+  waiting: Held[];
+  inFlight: number;
+  /** Token bucket for rate_limit_per_s; null: unlimited. */
+  ratePerS: number | null;
+  tokens: number;
+  refilledAt: number;
+  rateTimer: NodeJS.Timeout | null;
+}
+
+export function createDispatcher(deps: { config: Config; store: Store; logger: Logger }): Dispatcher {
+  const { config, store, logger } = deps;
+  const sender = createSender(config);
+  const attemptLog = createAttemptLog({ store, clock: config.clock, logger });
+  const policy = retryPolicyOf(config);
+  const cap = config.endpointConcurrency;
+
+  const queues = new Map<string, EndpointQueue>();
+  const running = new Set<Promise<unknown>>();
+  const disabling = new Set<string>();
+  let held = 0;
+  let inFlight = 0;
+  let lastAttemptAt: number | null = null;
+  let started = false;
+  let stopping = false;
+  let claiming = false;
+  let claimAgain = false;
+  let moreDue = false;
+  let poll: NodeJS.Timeout | undefined;
+
+  function queueOf(claimed: ClaimedDelivery): EndpointQueue {
+    let queue = queues.get(claimed.endpoint.id);
+    if (!queue) {
+      queue = { waiting: [], inFlight: 0, ratePerS: null, tokens: 0, refilledAt: performance.now(), rateTimer: null };
+      queues.set(claimed.endpoint.id, queue);
+    }
+    // The newest claim carries the endpoint as it is now (a PATCH may have changed its limit).
+    const rate = claimed.endpoint.rateLimitPerS;
+    if (rate !== queue.ratePerS) {
+      queue.ratePerS = rate !== null && rate > 0 ? rate : null;
+      queue.tokens = queue.ratePerS ?? 0;
+    }
+    return queue;
+  }
+
+  /** Takes a token; or returns how many ms until one is there. */
+  function takeToken(queue: EndpointQueue): number {
+    if (queue.ratePerS === null) return 0;
+    const now = performance.now();
+    queue.tokens = Math.min(queue.ratePerS, queue.tokens + ((now - queue.refilledAt) / 1000) * queue.ratePerS);
+    queue.refilledAt = now;
+    if (queue.tokens >= 1) {
+      queue.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - queue.tokens) / queue.ratePerS) * 1000);
+  }
+
+  /** Starts as many of the endpoint's waiting deliveries as its in-flight cap and rate allow. */
+  function drain(endpointId: string, queue: EndpointQueue): void {
+    const stale: Held[] = [];
+    while (!stopping && queue.inFlight < cap && queue.waiting.length > 0 && queue.rateTimer === null) {
+      const next = queue.waiting[0] as Held;
+      if (config.clock.now() - next.claimedAt > config.claimLeaseMs / 2) {
+        queue.waiting.shift();
+        stale.push(next);
+        continue;
+      }
+      const wait = takeToken(queue);
+      if (wait > 0) {
+        // Over its rate: the deliveries wait here; they are not failed.
+        queue.rateTimer = setTimeout(() => {
+          queue.rateTimer = null;
+          drain(endpointId, queue);
+        }, wait);
+        break;
+      }
+      queue.waiting.shift();
+      queue.inFlight++;
+      inFlight++;
+      track(
+        attempt(next.claimed, false).then(
+          () => next.settle(true),
+          () => next.settle(true),
+        ),
+      );
+    }
+    if (stale.length > 0) void giveBack(stale);
+    if (queue.waiting.length === 0 && queue.inFlight === 0 && queue.ratePerS === null) queues.delete(endpointId);
+  }
+
+  async function giveBack(items: Held[]): Promise<void> {
+    held -= items.length;
+    try {
+      await store.releaseClaims(
+        items.map((h) => h.claimed.delivery.id),
+        config.clock.now(),
+      );
+    } catch (error) {
+      logger.error({ err: error }, 'giving back claimed deliveries failed; they are due again when their lease ends');
+    }
+    for (const h of items) h.settle(false);
+  }
+
+  function track<T>(promise: Promise<T>): Promise<T> {
+    running.add(promise);
+    void promise.finally(() => running.delete(promise));
+    return promise;
+  }
+
+  /** Sends one attempt and records it. Never rejects. */
+  async function attempt(claimed: ClaimedDelivery, manual: boolean): Promise<AttemptOutcome | undefined> {
+    const { delivery, endpoint } = claimed;
+    const sent = await sender.send(claimed);
+    const now = config.clock.now();
+    const state = nextDeliveryState({
+      delivery,
+      result: sent,
+      manual,
+      now,
+      random: config.random,
+      policy,
+    });
+    if (!manual) {
+      const queue = queues.get(endpoint.id);
+      held--;
+      inFlight--;
+      if (queue) {
+        queue.inFlight--;
+        drain(endpoint.id, queue);
+      }
+      if (started && moreDue && MAX_HELD - held >= RECLAIM_ROOM) void pump();
+    }
+    lastAttemptAt = now;
+    const outcome: AttemptOutcome = {
+      attempt: {
+        id: newId('attempt', sent.startedAt),
+        deliveryId: delivery.id,
+        attemptNo: delivery.attemptCount + 1,
+        startedAt: sent.startedAt,
+        durationMs: sent.durationMs,
+        requestHeaders: sent.requestHeaders,
+        responseStatus: sent.responseStatus,
+        responseHeaders: sent.responseHeaders,
+        responseBody: sent.responseBody,
+        error: sent.error,
+        manual,
+      },
+      status: state.status,
+      nextAttemptAt: state.nextAttemptAt,
+    };
+    logger.info(
+      {
+        delivery_id: delivery.id,
+        endpoint_id: endpoint.id,
+        attempt_no: outcome.attempt.attemptNo,
+        response_status: sent.responseStatus,
+        error: sent.error,
+        duration_ms: sent.durationMs,
+        delivery_status: state.status,
+        manual,
+      },
+      'attempt',
+    );
+    try {
+      await attemptLog.record(outcome);
+    } catch {
+      return undefined; // logged by the attempt log; the lease brings the delivery back
+    }
+    if (state.disableEndpoint && !disabling.has(endpoint.id)) {
+      disabling.add(endpoint.id);
+      try {
+        if (await disableEndpoint(store, endpoint, 'gone', config.clock.now())) {
+          logger.warn({ endpoint_id: endpoint.id }, 'endpoint answered 410 Gone and was disabled');
+        }
+      } catch (error) {
+        logger.error({ err: error, endpoint_id: endpoint.id }, 'disabling an endpoint that answered 410 failed');
+      } finally {
+        disabling.delete(endpoint.id);
+      }
+    }
+    return outcome;
+  }
+
+  /** Claims one batch and queues it; resolves with one promise per claimed delivery (true: attempted). */
+  async function claimBatch(): Promise<Array<Promise<boolean>>> {
+    const limit = Math.min(CLAIM_BATCH, MAX_HELD - held);
+    if (limit <= 0) return [];
+    // An endpoint with a long local queue sits this claim out, so the batch is other endpoints' work.
+    const excludeEndpointIds: string[] = [];
+    for (const [id, queue] of queues) if (queue.waiting.length > 2 * cap) excludeEndpointIds.push(id);
+    const claimed = await store.claimDueDeliveries({
+      now: config.clock.now(),
+      limit,
+      leaseMs: config.claimLeaseMs,
+      excludeEndpointIds,
+    });
+    moreDue = claimed.length === limit;
+    const claimedAt = config.clock.now();
+    held += claimed.length;
+    const settled: Array<Promise<boolean>> = [];
+    const touched = new Map<string, EndpointQueue>();
+    for (const c of claimed) {
+      const queue = queueOf(c);
+      settled.push(new Promise<boolean>((settle) => queue.waiting.push({ claimed: c, claimedAt, settle })));
+      touched.set(c.endpoint.id, queue);
+    }
+    for (const [id, queue] of touched) drain(id, queue);
+    return settled;
+  }
+
+  /** The loop's claim: again and again while claims come back full and there is room. */
+  async function pump(): Promise<void> {
+    if (stopping) return;
+    if (claiming) {
+      claimAgain = true;
+      return;
+    }
+    claiming = true;
+    try {
+      do {
+        claimAgain = false;
+        if (MAX_HELD - held < RECLAIM_ROOM) break; // finishing attempts call pump() again
+        await claimBatch();
+        if (moreDue) claimAgain = true;
+      } while (claimAgain && !stopping);
+    } catch (error) {
+      logger.error({ err: error }, 'claiming due deliveries failed; trying again at the next poll');
+    } finally {
+      claiming = false;
+    }
+  }
+
+  return {
+    start() {
+      if (started || stopping) return;
+      started = true;
+      poll = setInterval(() => void pump(), POLL_MS);
+      poll.unref();
+      void pump();
+    },
+
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      if (poll) clearInterval(poll);
+      const unsent: Held[] = [];
+      for (const queue of queues.values()) {
+        if (queue.rateTimer) clearTimeout(queue.rateTimer);
+        queue.rateTimer = null;
+        unsent.push(...queue.waiting.splice(0));
+      }
+      await giveBack(unsent);
+      // Attempts in flight end within attemptTimeoutMs; each is recorded before its promise settles.
+      while (running.size > 0) await Promise.allSettled([...running]);
+      await attemptLog.flush();
+      await sender.close();
+    },
+
+    async runOnce() {
+      const settled = await claimBatch();
+      const attempted = await Promise.all(settled);
+      return attempted.filter(Boolean).length;
+    },
+
+    wake() {
+      if (started) void pump();
+    },
+
+    async attemptNow(accountId, deliveryId) {
+      const claimed = await store.claimDelivery(accountId, deliveryId);
+      if (!claimed) return undefined;
+      inFlight++;
+      try {
+        await track(attempt(claimed, true));
+      } finally {
+        inFlight--;
+      }
+      return store.getDelivery(accountId, deliveryId);
+    },
+
+    stats() {
+      return { inFlight, lastAttemptAt };
+    },
+  };
+}

@@ -1,0 +1,163 @@
+import { performance } from 'node:perf_hooks';
+import { parseRetryAfter } from '@herald/protocol';
+import { Agent } from 'undici';
+import type { Config } from '../config.js';
+import type { AttemptError, ClaimedDelivery } from '../store/types.js';
+import { guardedConnector } from './guarded-connect.js';
+import { buildWebhookRequest } from './webhook-request.js';
+
+/**
+ * One attempt: one signed POST with undici, and everything the attempt log keeps about it.
+ * Never throws: every failure becomes an error class.
+ */
+
+/** The part of a response body that is kept (4 KiB). */
+export const RESPONSE_BODY_LIMIT = 4096;
+/**
+ * Past the kept part, up to this much more is read and dropped so the connection can be reused;
+ * a longer body is cut off by closing the connection.
+ */
+const DRAIN_LIMIT = 64 * 1024;
+
+export interface SentAttempt {
+  startedAt: number;
+  durationMs: number;
+  requestHeaders: Record<string, string>;
+  responseStatus: number | null;
+  responseHeaders: Record<string, string> | null;
+  responseBody: string | null;
+  /** null: a 2xx answer within the timeout. */
+  error: AttemptError | null;
+  /** The answer's `retry-after`, ms, when it had a readable one. */
+  retryAfterMs: number | undefined;
+}
+
+export interface Sender {
+  send(claimed: ClaimedDelivery): Promise<SentAttempt>;
+  close(): Promise<void>;
+}
+
+type SenderConfig = Pick<Config, 'attemptTimeoutMs' | 'endpointConcurrency' | 'allowPrivateNetworks' | 'clock'>;
+
+export function createSender(config: SenderConfig): Sender {
+  // One pool for every endpoint: keep-alive connections per origin, as many as the dispatcher lets
+  // run at once against one endpoint. undici 7 follows no redirects unless a redirect interceptor is
+  // composed in, and none is: a 3xx is a failed attempt (http_status).
+  const agent = new Agent({
+    connections: config.endpointConcurrency,
+    pipelining: 1,
+    headersTimeout: config.attemptTimeoutMs,
+    bodyTimeout: config.attemptTimeoutMs,
+    connect: config.allowPrivateNetworks
+      ? { timeout: config.attemptTimeoutMs }
+      : guardedConnector({ timeout: config.attemptTimeoutMs }),
+  });
+
+  async function send(claimed: ClaimedDelivery): Promise<SentAttempt> {
+    const startedAt = config.clock.now();
+    const request = buildWebhookRequest(claimed, startedAt);
+    const began = performance.now();
+    const attempt: SentAttempt = {
+      startedAt,
+      durationMs: 0,
+      requestHeaders: request.loggedHeaders,
+      responseStatus: null,
+      responseHeaders: null,
+      responseBody: null,
+      error: null,
+      retryAfterMs: undefined,
+    };
+    // One deadline for the whole attempt (connect, headers and body): 2xx within 10 s or it failed.
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, config.attemptTimeoutMs);
+    try {
+      const url = new URL(claimed.endpoint.url);
+      const response = await agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+        signal: abort.signal,
+      });
+      attempt.responseStatus = response.statusCode;
+      attempt.responseHeaders = flattenHeaders(response.headers);
+      attempt.retryAfterMs = parseRetryAfter(attempt.responseHeaders['retry-after'], startedAt);
+      if (response.statusCode < 200 || response.statusCode > 299) attempt.error = 'http_status';
+      attempt.responseBody = await readBodyStart(response.body);
+    } catch (error) {
+      // Once the status line is in, the answer stands: a body that then breaks or runs past the
+      // deadline does not turn a 2xx into a failure (the receiver has the webhook) or a 500 into a timeout.
+      if (attempt.responseStatus === null) attempt.error = timedOut ? 'timeout' : classifyError(error);
+    } finally {
+      clearTimeout(timer);
+      attempt.durationMs = Math.round(performance.now() - began);
+    }
+    return attempt;
+  }
+
+  return {
+    send,
+    close: () => agent.close(),
+  };
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+/** Keeps the first 4 KiB; drains a little more to keep the connection, and cuts off the rest. */
+async function readBodyStart(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  let readBytes = 0;
+  for await (const chunk of body) {
+    if (keptBytes < RESPONSE_BODY_LIMIT) {
+      const part = chunk.subarray(0, RESPONSE_BODY_LIMIT - keptBytes);
+      kept.push(part);
+      keptBytes += part.length;
+    }
+    readBytes += chunk.length;
+    if (readBytes > RESPONSE_BODY_LIMIT + DRAIN_LIMIT) {
+      body.destroy();
+      break;
+    }
+  }
+  return new TextDecoder().decode(Buffer.concat(kept));
+}
+
+const CODES: Array<[RegExp, AttemptError]> = [
+  [/^HERALD_BLOCKED_ADDRESS$/, 'blocked'],
+  [/^(UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|UND_ERR_CONNECT_TIMEOUT|ETIMEDOUT|ABORT_ERR)$/, 'timeout'],
+  [/^ECONNREFUSED$/, 'refused'],
+  [/^(ENOTFOUND|EAI_AGAIN|EAI_NONAME|EAI_FAIL|EAI_NODATA)$/, 'dns'],
+  [/^(CERT_|ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|ERR_OSSL_)/, 'tls'],
+  [/^(ECONNRESET|EPIPE|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|UND_ERR_SOCKET|UND_ERR_CLOSED)/, 'reset'],
+];
+
+/**
+ * The error class of a failed request. undici wraps the socket's error in `cause`, so the chain is
+ * searched. An error nothing names (rare: a URL that no longer parses, say) counts as `reset`:
+ * the connection did not carry the request.
+ */
+export function classifyError(error: unknown): AttemptError {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
+    const { code, cause, errors } = current as { code?: unknown; cause?: unknown; errors?: unknown };
+    if (typeof code === 'string') {
+      for (const [pattern, kind] of CODES) if (pattern.test(code)) return kind;
+    }
+    // Node's happy-eyeballs connect fails with an AggregateError of one error per address tried.
+    if (Array.isArray(errors) && errors.length > 0) return classifyError(errors[0]);
+    current = cause;
+  }
+  return 'reset';
+}
