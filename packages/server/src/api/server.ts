@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import { HeraldError, newId } from '@herald/protocol';
-import Fastify, { type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { type FastifyInstance, LogController, type RawServerDefault } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
@@ -41,9 +41,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger,
     bodyLimit: deps.config.maxBodyBytes,
     genReqId: () => newId('request'),
-    requestIdLogLabel: 'request_id',
     // One line per request, written in onResponse below, instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     // Our own 503 (below) carries the error shape of DESIGN.md; Fastify's would not.
     return503OnClosing: false,
     // Errors Fastify raises before routing (a malformed URL) get the same body as any other.
