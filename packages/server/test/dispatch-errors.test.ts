@@ -1,0 +1,128 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type DispatchFixture, dispatchFixture } from './dispatch-fixture.js';
+import { startTestReceiver, type TestReceiver } from './harness.js';
+
+const SECOND = 1000;
+
+/** A port nothing listens on: bound once, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('how a failed attempt is classified and recorded', () => {
+  let fx: DispatchFixture;
+  let receiver: TestReceiver | undefined;
+  let raw: Server | undefined;
+  afterEach(async () => {
+    await fx?.close();
+    await receiver?.close();
+    raw?.closeAllConnections();
+    await new Promise((resolve) => (raw ? raw.close(resolve) : resolve(undefined)));
+    receiver = undefined;
+    raw = undefined;
+  });
+
+  async function attemptOnce(url: string) {
+    await fx.endpoint(url);
+    const [id] = (await fx.publish()) as [string];
+    expect(await fx.dispatcher.runOnce()).toBe(1);
+    const [attempt] = await fx.attempts(id);
+    return { attempt: attempt!, delivery: await fx.delivery(id) };
+  }
+
+  it('refused: nothing listens on the port', async () => {
+    fx = await dispatchFixture();
+    const { attempt, delivery } = await attemptOnce(`http://127.0.0.1:${await closedPort()}/hook`);
+    expect(attempt).toMatchObject({ error: 'refused', responseStatus: null, responseBody: null });
+    expect(delivery).toMatchObject({ status: 'pending', nextAttemptAt: fx.clock.now() + 30 * SECOND });
+  });
+
+  it('timeout: a receiver that never answers is given up on at the attempt timeout', async () => {
+    fx = await dispatchFixture({ attemptTimeoutMs: 300 });
+    receiver = await startTestReceiver(() => new Promise(() => {}));
+    const began = performance.now();
+    const { attempt } = await attemptOnce(receiver.url);
+    expect(attempt).toMatchObject({ error: 'timeout', responseStatus: null });
+    expect(attempt.durationMs).toBeGreaterThanOrEqual(290);
+    expect(performance.now() - began).toBeLessThan(2_000);
+  });
+
+  it('reset: a server that drops the connection without answering', async () => {
+    fx = await dispatchFixture();
+    raw = createServer((req) => req.socket.destroy());
+    await new Promise<void>((resolve) => raw?.listen(0, '127.0.0.1', resolve));
+    const { port } = raw.address() as AddressInfo;
+    const { attempt } = await attemptOnce(`http://127.0.0.1:${port}/hook`);
+    expect(attempt).toMatchObject({ error: 'reset', responseStatus: null });
+  });
+
+  it('http_status: a 500 is recorded with its headers and the first 4 KiB of a 10 KiB body', async () => {
+    fx = await dispatchFixture();
+    const body = 'a'.repeat(4096) + 'b'.repeat(6144);
+    receiver = await startTestReceiver(() => ({ status: 500, headers: { 'x-reason': 'db down' }, body }));
+    const { attempt } = await attemptOnce(receiver.url);
+    expect(attempt).toMatchObject({ error: 'http_status', responseStatus: 500 });
+    expect(attempt.responseHeaders).toMatchObject({ 'x-reason': 'db down' });
+    expect(attempt.responseBody).toBe('a'.repeat(4096));
+  });
+
+  it('a 3xx is not followed: it is a failed attempt', async () => {
+    fx = await dispatchFixture();
+    const target = await startTestReceiver();
+    receiver = await startTestReceiver(() => ({ status: 307, headers: { location: target.url } }));
+    const { attempt } = await attemptOnce(receiver.url);
+    expect(attempt).toMatchObject({ error: 'http_status', responseStatus: 307 });
+    expect(target.requests).toHaveLength(0);
+    await target.close();
+  });
+
+  it('retry-after on 429 is honoured, up to twice the interval', async () => {
+    fx = await dispatchFixture();
+    receiver = await startTestReceiver(() => ({ status: 429, headers: { 'retry-after': '45' } }));
+    const { delivery } = await attemptOnce(receiver.url);
+    expect(delivery.nextAttemptAt).toBe(fx.clock.now() + 45 * SECOND);
+
+    receiver.respondWith(() => ({ status: 429, headers: { 'retry-after': '3600' } }));
+    fx.clock.set(delivery.nextAttemptAt as number);
+    expect(await fx.dispatcher.runOnce()).toBe(1);
+    // Attempt 2 failed: its interval is 60 s, so retry-after is capped at 120 s.
+    expect((await fx.delivery(delivery.id)).nextAttemptAt).toBe(fx.clock.now() + 120 * SECOND);
+  });
+
+  it('a 410 Gone disables the endpoint and publishes endpoint.disabled', async () => {
+    fx = await dispatchFixture();
+    receiver = await startTestReceiver(() => ({ status: 410 }));
+    await fx.endpoint(receiver.url);
+    const [id] = (await fx.publish()) as [string];
+    await fx.dispatcher.runOnce();
+    const [endpoint] = (await fx.store.listEndpoints(fx.accountId, { limit: 10 })).data;
+    expect(endpoint).toMatchObject({ disabled: true });
+    const events = await fx.store.listEvents(fx.accountId, { type: 'endpoint.disabled', limit: 10 });
+    expect(events.data).toHaveLength(1);
+    expect(events.data[0]?.data).toMatchObject({ endpoint_id: endpoint?.id, reason: 'gone' });
+    // The delivery keeps its window; nothing is claimed for a disabled endpoint.
+    expect(await fx.delivery(id)).toMatchObject({ status: 'pending' });
+    fx.clock.advance(60 * SECOND);
+    expect(await fx.dispatcher.runOnce()).toBe(0);
+  });
+
+  describe('the request-forgery guard (without --allow-private-networks)', () => {
+    it.each([
+      ['an IP literal on loopback', (port: number) => `http://127.0.0.1:${port}/hook`],
+      ['a host name that resolves to loopback', (port: number) => `http://localhost:${port}/hook`],
+    ])('refuses %s, and the receiver hears nothing', async (_, url) => {
+      fx = await dispatchFixture({ allowPrivateNetworks: false });
+      receiver = await startTestReceiver();
+      const { port } = new URL(receiver.url);
+      const { attempt } = await attemptOnce(url(Number(port)));
+      expect(attempt).toMatchObject({ error: 'blocked', responseStatus: null });
+      expect(receiver.requests).toHaveLength(0);
+    });
+  });
+});
