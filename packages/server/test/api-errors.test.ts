@@ -286,7 +286,7 @@ describe('a route that fails for a reason nobody foresaw', () => {
   let app: FastifyInstance;
   let url: string;
   const key = generateApiKey();
-  const logged: unknown[] = [];
+  const logged: Array<{ msg?: string; request_id?: string; err?: { message?: string } }> = [];
 
   beforeAll(async () => {
     store = openSqliteStore(join(tmp.dir, 'herald.db'));
@@ -323,9 +323,9 @@ describe('a route that fails for a reason nobody foresaw', () => {
     const body = await response.json();
     expectError({ status: response.status, headers: response.headers, body }, 500, 'INTERNAL_ERROR', 'api_error');
     expect(body.error.message).not.toContain('invariant');
-    const line = logged.find((l) => (l as { msg?: string }).msg === 'request failed') as Record<string, any>;
-    expect(line.request_id).toBe(body.error.request_id);
-    expect(line.err.message).toContain('invariant violated');
+    const line = logged.find((l) => l.msg === 'request failed');
+    expect(line?.request_id).toBe(body.error.request_id);
+    expect(line?.err?.message).toContain('invariant violated');
     // The log never carries the caller's key.
     expect(JSON.stringify(logged)).not.toContain(key);
   });
