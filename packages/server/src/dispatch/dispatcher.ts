@@ -238,7 +238,7 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
   /** Claims one batch and queues it; resolves with one promise per claimed delivery (true: attempted). */
   async function claimBatch(): Promise<Array<Promise<boolean>>> {
     const limit = Math.min(CLAIM_BATCH, MAX_HELD - held);
-    if (limit <= 0) return [];
+    if (limit <= 0 || stopping) return [];
     // An endpoint with a long local queue sits this claim out, so the batch is other endpoints' work.
     const excludeEndpointIds: string[] = [];
     for (const [id, queue] of queues) if (queue.waiting.length > 2 * cap) excludeEndpointIds.push(id);

@@ -1,0 +1,114 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../src/clock.js';
+import { type DispatchFixture, dispatchFixture } from './dispatch-fixture.js';
+import { startTestReceiver, type TestReceiver } from './harness.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A receiver that answers after `delayMs` and counts how many requests it holds open at once. */
+async function slowReceiver(delayMs: number): Promise<TestReceiver & { open(): number; maxOpen(): number }> {
+  let open = 0;
+  let maxOpen = 0;
+  const receiver = await startTestReceiver(async () => {
+    open++;
+    maxOpen = Math.max(maxOpen, open);
+    await sleep(delayMs);
+    open--;
+    return { status: 200 };
+  });
+  return Object.assign(receiver, { open: () => open, maxOpen: () => maxOpen });
+}
+
+describe('the dispatcher loop', () => {
+  let fx: DispatchFixture;
+  const receivers: TestReceiver[] = [];
+  afterEach(async () => {
+    await fx?.close();
+    await Promise.all(receivers.splice(0).map((r) => r.close()));
+  });
+
+  it('a slow endpoint does not hold back a fast one, and never has more than its cap of requests open', async () => {
+    fx = await dispatchFixture({ clock: systemClock, endpointConcurrency: 10 });
+    const slow = await slowReceiver(1_000);
+    const fast = await startTestReceiver();
+    receivers.push(slow, fast);
+    await fx.endpoint(slow.url, { eventTypes: ['report.slow'] });
+    await fx.endpoint(fast.url, { eventTypes: ['report.fast'] });
+    // 2,100 slow deliveries come due first: more than the dispatcher holds in memory (2,000). The claim
+    // after the first sees the slow endpoint's long local queue, leaves its work, and takes the fast one's.
+    await fx.publish(2_100, 'report.slow');
+    await sleep(5);
+    await fx.publish(40, 'report.fast');
+
+    const began = Date.now();
+    fx.dispatcher.start();
+    await fast.waitFor(40, 900);
+    expect(Date.now() - began).toBeLessThan(900);
+    expect(slow.requests.length).toBeLessThanOrEqual(10); // the slow endpoint is still on its first ten
+    expect(slow.open()).toBeGreaterThan(0);
+
+    await slow.waitFor(20, 5_000);
+    expect(slow.maxOpen()).toBe(10);
+  });
+
+  it('stop() lets attempts in flight finish and records them, and gives back what it had not sent', async () => {
+    fx = await dispatchFixture({ clock: systemClock, endpointConcurrency: 10 });
+    const slow = await slowReceiver(400);
+    receivers.push(slow);
+    await fx.endpoint(slow.url);
+    const ids = await fx.publish(30);
+    fx.dispatcher.start();
+    await slow.waitFor(10, 2_000);
+    expect(fx.dispatcher.stats().inFlight).toBe(10);
+
+    const stoppedAt = Date.now();
+    await fx.dispatcher.stop();
+    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(300); // it waited for the answers
+    expect(fx.dispatcher.stats().inFlight).toBe(0);
+
+    const deliveries = await Promise.all(ids.map((id) => fx.delivery(id)));
+    const succeeded = deliveries.filter((d) => d.status === 'succeeded');
+    const pending = deliveries.filter((d) => d.status === 'pending');
+    expect(succeeded).toHaveLength(10);
+    expect(slow.requests).toHaveLength(10);
+    for (const d of succeeded) expect(await fx.attempts(d.id)).toHaveLength(1);
+    // The 20 unsent are due again now, not at the end of their 60 s lease, and were never attempted.
+    expect(pending).toHaveLength(20);
+    for (const d of pending) {
+      expect(d.attemptCount).toBe(0);
+      expect(d.nextAttemptAt).toBeLessThanOrEqual(Date.now());
+    }
+    expect(await fx.dispatcher.runOnce()).toBe(0); // a stopped dispatcher claims nothing more
+  });
+
+  it('a delivery claimed by a process that died is due again when its lease ends', async () => {
+    fx = await dispatchFixture({ claimLeaseMs: 60_000 });
+    const receiver = await startTestReceiver();
+    receivers.push(receiver);
+    await fx.endpoint(receiver.url);
+    const [id] = (await fx.publish()) as [string];
+    // Another process claims it and is killed before sending.
+    await fx.store.claimDueDeliveries({ now: fx.clock.now(), limit: 10, leaseMs: 60_000 });
+    expect(await fx.dispatcher.runOnce()).toBe(0);
+    fx.clock.advance(59_999);
+    expect(await fx.dispatcher.runOnce()).toBe(0);
+    fx.clock.advance(1);
+    expect(await fx.dispatcher.runOnce()).toBe(1);
+    expect(await fx.delivery(id)).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+  });
+
+  it('an endpoint with rate_limit_per_s gets no more than that, and nothing waiting is failed', async () => {
+    fx = await dispatchFixture({ clock: systemClock });
+    const receiver = await startTestReceiver();
+    receivers.push(receiver);
+    await fx.endpoint(receiver.url, { rateLimitPerS: 5 });
+    const ids = await fx.publish(8);
+    const began = Date.now();
+    expect(await fx.dispatcher.runOnce()).toBe(8);
+    // A full bucket of 5 at once; the other 3 at 5 per second.
+    expect(Date.now() - began).toBeGreaterThanOrEqual(550);
+    const times = receiver.requests.map((r) => r.receivedAt - began);
+    expect(times.filter((t) => t < 150)).toHaveLength(5);
+    for (const id of ids) expect(await fx.delivery(id)).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+  });
+});
