@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver } from './harness.js';
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A real server with its dispatcher, delivering to a real receiver on 127.0.0.1. */
+describe('deliveries, their attempts, and a retry by hand', () => {
+  let h: TestHerald;
+  let receiver: TestReceiver;
+  beforeAll(async () => {
+    receiver = await startTestReceiver(() => ({ status: 500, body: 'database down' }));
+    // A long retry base: the only attempts are the first one and the manual one.
+    h = await startTestHerald({ retryBaseMs: 3_600_000 });
+  });
+  afterAll(async () => {
+    await h.close();
+    await receiver.close();
+  });
+
+  it('shows every attempt of a failing delivery, and a manual retry that succeeds', async () => {
+    const ep = (await h.request('POST', '/v1/endpoints', { url: receiver.url })).body;
+    const published = (await h.request('POST', '/v1/events', { type: 'order.created', data: { n: 1 } })).body;
+    const deliveryId: string = published.deliveries[0];
+
+    const failed = await until(
+      () => h.request('GET', `/v1/deliveries/${deliveryId}`),
+      (r) => r.body.attempts.length === 1,
+    );
+    expect(failed.body).toMatchObject({
+      id: deliveryId,
+      event_id: published.id,
+      endpoint_id: ep.id,
+      status: 'pending',
+      sequence: 1,
+      attempt_count: 1,
+    });
+    // The next automatic attempt is an hour out (retry base), give or take the jitter.
+    expect(Date.parse(failed.body.next_attempt_at) - Date.now()).toBeGreaterThan(50 * 60_000);
+    const [attempt] = failed.body.attempts;
+    expect(attempt).toMatchObject({ attempt_no: 1, response_status: 500, response_body: 'database down' });
+    expect(attempt.error).toBe('http_status');
+    expect(attempt.request_headers['webhook-id']).toBe(published.id);
+    expect(typeof attempt.duration_ms).toBe('number');
+    expect(new Date(attempt.started_at).toISOString()).toBe(attempt.started_at);
+
+    receiver.respondWith(() => ({ status: 200, body: 'ok' }));
+    const retried = await h.request('POST', `/v1/deliveries/${deliveryId}/retry`);
+    expect(retried.status).toBe(202);
+    expect(retried.body).toMatchObject({ id: deliveryId, status: 'succeeded', attempt_count: 2 });
+    expect(retried.body.attempt).toMatchObject({ response_status: 200, error: null, manual: true });
+    expect(receiver.requests).toHaveLength(2);
+
+    const listed = await h.request('GET', `/v1/deliveries?status=succeeded&endpoint_id=${ep.id}`);
+    expect(listed.body.data.map((d: { id: string }) => d.id)).toEqual([deliveryId]);
+    expect((await h.request('POST', '/v1/deliveries/dlv_unknown/retry')).status).toBe(404);
+  });
+
+  it('reports ready while the store answers', async () => {
+    const ready = await h.request('GET', '/readyz', undefined, { key: null });
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'ok' });
+    expect((await h.request('GET', '/healthz', undefined, { key: null })).body).toEqual({ status: 'ok' });
+  });
+});
