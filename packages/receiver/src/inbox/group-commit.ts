@@ -1,0 +1,59 @@
+/**
+ * Group commit: the route's inserts that arrive in one turn of the event loop are written by one
+ * transaction, and each request is answered when that transaction has committed. One commit per
+ * request reached about 8 % of a bare server's requests/s on the reference machine; batching brings
+ * the durable route near the cost of verification alone (see bench/receiver.js).
+ */
+export interface GroupCommit<Item, Result> {
+  (item: Item): Promise<Result>;
+  /** Several items, in the same batch when they fit. */
+  many(items: readonly Item[]): Promise<Result[]>;
+  /** Resolves when every item queued so far is written. */
+  drain(): Promise<void>;
+}
+
+export function groupCommit<Item, Result>(
+  write: (items: Item[]) => Promise<Result[]>,
+  options: { maxBatch?: number } = {},
+): GroupCommit<Item, Result> {
+  const maxBatch = options.maxBatch ?? 512;
+  let queue: { item: Item; resolve: (r: Result) => void; reject: (e: unknown) => void }[] = [];
+  let scheduled = false;
+  let writing = false;
+
+  async function flush(): Promise<void> {
+    scheduled = false;
+    if (writing || queue.length === 0) return;
+    writing = true;
+    const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
+    queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
+    try {
+      const results = await write(batch.map((b) => b.item));
+      for (const [i, b] of batch.entries()) b.resolve(results[i] as Result);
+    } catch (error) {
+      for (const b of batch) b.reject(error);
+    } finally {
+      writing = false;
+      // Requests that came while this batch was being written form the next one.
+      if (queue.length > 0) schedule();
+    }
+  }
+
+  function schedule(): void {
+    if (scheduled) return;
+    scheduled = true;
+    // After the current I/O phase, so every request read in it joins the batch.
+    setImmediate(() => void flush());
+  }
+
+  const add = ((item: Item) =>
+    new Promise<Result>((resolve, reject) => {
+      queue.push({ item, resolve, reject });
+      if (!writing) schedule();
+    })) as GroupCommit<Item, Result>;
+  add.many = (items) => Promise.all(items.map(add));
+  add.drain = async () => {
+    while (writing || queue.length > 0) await new Promise((r) => setTimeout(r, 1));
+  };
+  return add;
+}

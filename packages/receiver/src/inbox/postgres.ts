@@ -1,0 +1,456 @@
+import pg from 'pg';
+import { sameEventBody } from '../event.js';
+import {
+  type ConflictRow,
+  checkIdentifier,
+  type EventRow,
+  type KeyRow,
+  toConflict,
+  toEvent,
+  toPosition,
+} from './rows.js';
+import type {
+  ClaimInput,
+  Completion,
+  Failure,
+  Inbox,
+  InboxEvent,
+  InboxTransaction,
+  InboxUnit,
+  InsertOutcome,
+  ListQuery,
+  NewInboxEvent,
+  ReplayTarget,
+} from './types.js';
+
+export interface PostgresInboxOptions {
+  /**
+   * Where the database is; ignored when `pool` is given.
+   * @example 'postgres://app@127.0.0.1:5432/app'
+   */
+  connectionString?: string;
+  /**
+   * The application's own pool, to share it. The inbox then does not end it on close.
+   * @default a new pool of `max` connections
+   */
+  pool?: pg.Pool;
+  /**
+   * Connections of the inbox's own pool: the route's inserts, the claims, and one per handler that
+   * uses `ctx.transaction` while it runs.
+   * @default 20
+   */
+  max?: number;
+  /**
+   * The schema of the inbox's tables; created if missing.
+   * @default 'public'
+   */
+  schema?: string;
+  /**
+   * The prefix of the inbox's tables.
+   * @default 'herald_inbox'
+   */
+  table?: string;
+}
+
+/**
+ * The PostgreSQL inbox (pg): several receiver processes on several machines share it; each claim is
+ * one `FOR UPDATE SKIP LOCKED` statement, so no event is handed to two of them.
+ * @example createReceiver({ secret, inbox: postgresInbox({ connectionString: process.env.DATABASE_URL }), on })
+ */
+export function postgresInbox(options: PostgresInboxOptions): Inbox {
+  const schema = checkIdentifier(options.schema ?? 'public', 'postgresInbox: schema');
+  const name = checkIdentifier(options.table ?? 'herald_inbox', 'postgresInbox: table');
+  const t = `"${schema}"."${name}"`;
+  const tk = `"${schema}"."${name}_keys"`;
+  const tc = `"${schema}"."${name}_conflicts"`;
+  const tu = `"${schema}"."${name}_cursors"`;
+  // Claims take this transaction-scoped lock first: see claim().
+  const claimLock = `hashtext('herald_inbox_claim:${schema}.${name}')`;
+  let pool: pg.Pool | undefined;
+
+  function opened(): pg.Pool {
+    if (pool === undefined) throw new Error('The Postgres inbox is not open: call receiver.start() (or inbox.open()).');
+    return pool;
+  }
+
+  async function inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await opened().connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  const markSql = `UPDATE ${t} SET status = $1, processed_at = $2, attempts = attempts + $3,
+                     locked_by = NULL, locked_until = NULL, last_error = NULL
+                   WHERE id = $4 AND locked_by = $5 AND status = 'pending'`;
+  const savePositionSql = `INSERT INTO ${tk} (order_key, endpoint_id, sequence, occurred_at, event_id)
+                           VALUES ($1, $2, $3, $4, $5)
+                           ON CONFLICT (order_key) DO UPDATE SET endpoint_id = excluded.endpoint_id,
+                             sequence = excluded.sequence, occurred_at = excluded.occurred_at,
+                             event_id = excluded.event_id`;
+
+  const inbox: Inbox = {
+    kind: 'postgres',
+
+    async open() {
+      if (pool !== undefined) return;
+      const p = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 20 });
+      const client = await p.connect();
+      try {
+        await client.query('BEGIN');
+        // Two processes starting at once would race on CREATE ... IF NOT EXISTS.
+        await client.query(`SELECT pg_advisory_xact_lock(hashtext('herald_inbox_migrate:${schema}.${name}'))`);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+        await client.query(`
+          CREATE TABLE IF NOT EXISTS ${t} (
+            id TEXT PRIMARY KEY,
+            type TEXT NOT NULL,
+            order_key TEXT,
+            endpoint_id TEXT NOT NULL,
+            connection_id TEXT,
+            sequence BIGINT NOT NULL,
+            occurred_at TEXT NOT NULL,
+            body TEXT NOT NULL,
+            body_hash TEXT NOT NULL,
+            source TEXT NOT NULL,
+            received_at BIGINT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL,
+            locked_by TEXT,
+            locked_until BIGINT,
+            last_error TEXT,
+            processed_at BIGINT
+          );
+          CREATE INDEX IF NOT EXISTS ${name}_due ON ${t} (next_attempt_at) WHERE status = 'pending';
+          CREATE INDEX IF NOT EXISTS ${name}_key ON ${t} (order_key, sequence, occurred_at, id) WHERE status = 'pending';
+          CREATE INDEX IF NOT EXISTS ${name}_status ON ${t} (status, received_at);
+          CREATE TABLE IF NOT EXISTS ${tc} (
+            id TEXT NOT NULL,
+            body_hash TEXT NOT NULL,
+            body TEXT NOT NULL,
+            source TEXT NOT NULL,
+            received_at BIGINT NOT NULL,
+            PRIMARY KEY (id, body_hash)
+          );
+          CREATE TABLE IF NOT EXISTS ${tk} (
+            order_key TEXT PRIMARY KEY,
+            endpoint_id TEXT NOT NULL,
+            sequence BIGINT NOT NULL,
+            occurred_at TEXT NOT NULL,
+            event_id TEXT NOT NULL
+          );
+          CREATE TABLE IF NOT EXISTS ${tu} (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        `);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        client.release();
+        if (!options.pool) await p.end();
+        throw error;
+      }
+      client.release();
+      pool = p;
+    },
+
+    async close() {
+      const p = pool;
+      pool = undefined;
+      if (p && !options.pool) await p.end();
+    },
+
+    async insert(events: readonly NewInboxEvent[]): Promise<InsertOutcome[]> {
+      const p = opened();
+      if (events.length === 0) return [];
+      // One statement for the whole batch (group commit): arrays unnested into rows.
+      const columns = [
+        events.map((e) => e.id),
+        events.map((e) => e.type),
+        events.map((e) => e.orderKey),
+        events.map((e) => e.endpointId),
+        events.map((e) => e.connectionId),
+        events.map((e) => e.sequence),
+        events.map((e) => e.occurredAt),
+        events.map((e) => e.body),
+        events.map((e) => e.bodyHash),
+        events.map((e) => e.source),
+        events.map((e) => e.receivedAt),
+      ];
+      const inserted = await p.query<{ id: string }>(
+        `INSERT INTO ${t} (id, type, order_key, endpoint_id, connection_id, sequence, occurred_at, body, body_hash,
+                           source, received_at, next_attempt_at)
+         SELECT id, type, order_key, endpoint_id, connection_id, sequence, occurred_at, body, body_hash, source,
+                received_at, received_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
+                     $8::text[], $9::text[], $10::text[], $11::bigint[])
+           AS u(id, type, order_key, endpoint_id, connection_id, sequence, occurred_at, body, body_hash, source,
+                received_at)
+         ON CONFLICT (id) DO NOTHING
+         RETURNING id`,
+        columns,
+      );
+      const fresh = new Set(inserted.rows.map((r) => r.id));
+      const outcomes: InsertOutcome[] = [];
+      const claimed = new Set<string>();
+      const rest: number[] = [];
+      for (const [i, e] of events.entries()) {
+        // The first of several copies of one id in a batch is the one inserted.
+        if (fresh.has(e.id) && !claimed.has(e.id)) {
+          claimed.add(e.id);
+          outcomes[i] = 'inserted';
+        } else {
+          rest.push(i);
+        }
+      }
+      if (rest.length === 0) return outcomes;
+      const known = await p.query<{ id: string; body: string; body_hash: string }>(
+        `SELECT id, body, body_hash FROM ${t} WHERE id = ANY($1::text[])`,
+        [rest.map((i) => events[i]!.id)],
+      );
+      const byId = new Map(known.rows.map((r) => [r.id, r]));
+      const conflicts: NewInboxEvent[] = [];
+      for (const i of rest) {
+        const e = events[i]!;
+        const k = byId.get(e.id);
+        if (k === undefined || k.body_hash === e.bodyHash || sameEventBody(k.body, e.body)) {
+          outcomes[i] = 'duplicate';
+        } else {
+          outcomes[i] = 'conflict';
+          conflicts.push(e);
+        }
+      }
+      if (conflicts.length > 0) {
+        await p.query(
+          `INSERT INTO ${tc} (id, body_hash, body, source, received_at)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+           ON CONFLICT DO NOTHING`,
+          [
+            conflicts.map((e) => e.id),
+            conflicts.map((e) => e.bodyHash),
+            conflicts.map((e) => e.body),
+            conflicts.map((e) => e.source),
+            conflicts.map((e) => e.receivedAt),
+          ],
+        );
+      }
+      return outcomes;
+    },
+
+    async claim(input: ClaimInput): Promise<InboxEvent[]> {
+      return inTransaction(async (client) => {
+        // SKIP LOCKED alone lets two workers each see a different event of one key as its head when
+        // an earlier event is inserted between their snapshots; serialising the (short) claims keeps
+        // one event per key in flight. Handlers still run in parallel.
+        await client.query(`SELECT pg_advisory_xact_lock(${claimLock})`);
+        const result = await client.query<EventRow>(
+          `WITH picked AS (
+             SELECT e.id FROM ${t} e
+             WHERE e.status = 'pending' AND e.next_attempt_at <= $1
+               AND (e.locked_until IS NULL OR e.locked_until <= $1)
+               AND (e.order_key IS NULL OR NOT EXISTS (
+                 SELECT 1 FROM ${t} o
+                 WHERE o.order_key = e.order_key AND o.status = 'pending' AND o.id <> e.id
+                   AND (o.locked_until > $1
+                        OR (o.sequence, o.occurred_at, o.id) < (e.sequence, e.occurred_at, e.id))))
+             ORDER BY e.next_attempt_at, e.received_at
+             LIMIT $2
+             FOR UPDATE OF e SKIP LOCKED)
+           UPDATE ${t} SET locked_by = $3, locked_until = $4
+           FROM picked WHERE ${t}.id = picked.id
+           RETURNING ${t}.*`,
+          [input.now, input.limit, input.workerId, input.now + input.leaseMs],
+        );
+        return result.rows.map(toEvent);
+      });
+    },
+
+    async extendLease(ids, workerId, until) {
+      await opened().query(
+        `UPDATE ${t} SET locked_until = $1 WHERE id = ANY($2::text[]) AND locked_by = $3 AND status = 'pending'`,
+        [until, ids, workerId],
+      );
+    },
+
+    async keyPosition(key) {
+      const result = await opened().query<KeyRow>(
+        `SELECT endpoint_id, sequence, occurred_at, event_id FROM ${tk} WHERE order_key = $1`,
+        [key],
+      );
+      return result.rows[0] ? toPosition(result.rows[0]) : null;
+    },
+
+    begin(): InboxUnit {
+      const p = opened();
+      // The connection and its BEGIN are taken when the handler first uses ctx.transaction, so a
+      // handler that does not hold no connection while it runs.
+      let client: Promise<pg.PoolClient> | undefined;
+      const connect = () => {
+        client ??= p.connect().then(async (c) => {
+          try {
+            await c.query('BEGIN');
+            return c;
+          } catch (error) {
+            c.release(error as Error);
+            throw error;
+          }
+        });
+        return client;
+      };
+      const transaction: InboxTransaction = {
+        async run(sql, params = []) {
+          await (await connect()).query(sql, params as unknown[]);
+        },
+        async all<Row>(sql: string, params: readonly unknown[] = []) {
+          return (await (await connect()).query(sql, params as unknown[])).rows as Row[];
+        },
+      };
+      return {
+        transaction,
+        async commit(c: Completion) {
+          const connection = await connect();
+          try {
+            const marked = await connection.query(markSql, [
+              c.status,
+              c.now,
+              c.status === 'processed' ? 1 : 0,
+              c.id,
+              c.workerId,
+            ]);
+            if (marked.rowCount === 0) {
+              await connection.query('ROLLBACK');
+              return false;
+            }
+            if (c.position) {
+              const q = c.position;
+              await connection.query(savePositionSql, [q.key, q.endpointId, q.sequence, q.occurredAt, q.eventId]);
+            }
+            await connection.query('COMMIT');
+            return true;
+          } catch (error) {
+            await connection.query('ROLLBACK').catch(() => {});
+            throw error;
+          } finally {
+            connection.release();
+            client = undefined;
+          }
+        },
+        async rollback() {
+          if (client === undefined) return;
+          const connection = await client.catch(() => undefined);
+          client = undefined;
+          if (connection === undefined) return;
+          await connection.query('ROLLBACK').catch(() => {});
+          connection.release();
+        },
+      };
+    },
+
+    async fail(f: Failure) {
+      await opened().query(
+        `UPDATE ${t} SET status = $1, attempts = $2, next_attempt_at = $3, last_error = $4,
+           locked_by = NULL, locked_until = NULL
+         WHERE id = $5 AND locked_by = $6 AND status = 'pending'`,
+        [f.nextAttemptAt === null ? 'dead' : 'pending', f.attempts, f.nextAttemptAt ?? 0, f.error, f.id, f.workerId],
+      );
+    },
+
+    async get(id) {
+      const result = await opened().query<EventRow>(`SELECT * FROM ${t} WHERE id = $1`, [id]);
+      return result.rows[0] ? toEvent(result.rows[0]) : null;
+    },
+
+    async list(query: ListQuery = {}) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (query.status !== undefined) {
+        params.push(query.status);
+        where.push(`status = $${params.length}`);
+      }
+      if (query.since !== undefined) {
+        params.push(query.since);
+        where.push(`received_at >= $${params.length}`);
+      }
+      params.push(query.limit ?? 100);
+      const result = await opened().query<EventRow>(
+        `SELECT * FROM ${t} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY received_at DESC, id DESC LIMIT $${params.length}`,
+        params,
+      );
+      return result.rows.map(toEvent);
+    },
+
+    async conflicts(limit = 100) {
+      const result = await opened().query<ConflictRow>(`SELECT * FROM ${tc} ORDER BY received_at DESC LIMIT $1`, [
+        limit,
+      ]);
+      return result.rows.map(toConflict);
+    },
+
+    async replay(target: ReplayTarget, now: number) {
+      if (typeof target === 'object' && !Array.isArray(target) && 'status' in target) {
+        const result = await opened().query(
+          `UPDATE ${t} SET status = 'pending', attempts = 0, next_attempt_at = $1, locked_by = NULL,
+             locked_until = NULL WHERE status = 'dead' AND received_at >= $2`,
+          [now, target.since ?? 0],
+        );
+        return result.rowCount ?? 0;
+      }
+      const ids = typeof target === 'string' ? [target] : (target as readonly string[]);
+      const result = await opened().query(
+        `UPDATE ${t} SET status = 'pending', attempts = 0, next_attempt_at = $1, locked_by = NULL,
+           locked_until = NULL, processed_at = NULL WHERE id = ANY($2::text[]) AND status <> 'pending'`,
+        [now, ids],
+      );
+      return result.rowCount ?? 0;
+    },
+
+    async prune(before) {
+      return inTransaction(async (client) => {
+        await client.query(`DELETE FROM ${tc} WHERE received_at < $1`, [before]);
+        const result = await client.query(
+          `DELETE FROM ${t} WHERE status IN ('processed', 'stale') AND received_at < $1`,
+          [before],
+        );
+        return result.rowCount ?? 0;
+      });
+    },
+
+    async stats() {
+      const result = await opened().query<{ pending: string; oldest: string | null; dead: string }>(
+        `SELECT (SELECT count(*) FROM ${t} WHERE status = 'pending') AS pending,
+                (SELECT min(received_at) FROM ${t} WHERE status = 'pending') AS oldest,
+                (SELECT count(*) FROM ${t} WHERE status = 'dead') AS dead`,
+      );
+      const row = result.rows[0]!;
+      return {
+        pending: Number(row.pending),
+        oldestPendingAt: row.oldest === null ? null : Number(row.oldest),
+        dead: Number(row.dead),
+      };
+    },
+
+    async cursors() {
+      const result = await opened().query<{ name: string; value: string }>(`SELECT name, value FROM ${tu}`);
+      return Object.fromEntries(result.rows.map((r) => [r.name, r.value]));
+    },
+
+    async saveCursors(values) {
+      const entries = Object.entries(values);
+      if (entries.length === 0) return;
+      await opened().query(
+        `INSERT INTO ${tu} (name, value) SELECT * FROM unnest($1::text[], $2::text[])
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+        [entries.map((e) => e[0]), entries.map((e) => e[1])],
+      );
+    },
+  };
+  return inbox;
+}

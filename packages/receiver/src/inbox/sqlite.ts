@@ -1,0 +1,360 @@
+import Database from 'better-sqlite3';
+import { sameEventBody } from '../event.js';
+import {
+  type ConflictRow,
+  checkIdentifier,
+  type EventRow,
+  type KeyRow,
+  toConflict,
+  toEvent,
+  toPosition,
+} from './rows.js';
+import type {
+  ClaimInput,
+  Completion,
+  Failure,
+  Inbox,
+  InboxEvent,
+  InboxTransaction,
+  InboxUnit,
+  InsertOutcome,
+  ListQuery,
+  NewInboxEvent,
+  ReplayTarget,
+} from './types.js';
+
+export interface SqliteInboxOptions {
+  /**
+   * The database file; created with its tables if missing.
+   * @example 'inbox.db'
+   */
+  filename: string;
+  /**
+   * The prefix of the inbox's tables, so that it can live in the application's own database.
+   * @default 'herald_inbox'
+   */
+  table?: string;
+  /**
+   * How long a write waits for another process's lock before it fails, ms.
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
+}
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+/**
+ * The SQLite inbox (better-sqlite3): WAL and `synchronous = FULL`, so a committed insert survives a
+ * power cut, and one write transaction per batch of the route's inserts (group commit).
+ * @example createReceiver({ secret, inbox: sqliteInbox('inbox.db'), on })
+ */
+export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
+  const config = typeof options === 'string' ? { filename: options } : options;
+  const t = checkIdentifier(config.table ?? 'herald_inbox', 'sqliteInbox: table');
+  let db: Database.Database | undefined;
+  let s: Record<string, Statement> = {};
+
+  function q(name: string): Statement {
+    opened();
+    return s[name]!;
+  }
+
+  function opened(): Database.Database {
+    if (db === undefined) throw new Error('The SQLite inbox is not open: call receiver.start() (or inbox.open()).');
+    return db;
+  }
+
+  const inbox: Inbox = {
+    kind: 'sqlite',
+
+    async open() {
+      if (db !== undefined) return;
+      const d = new Database(config.filename);
+      d.pragma('journal_mode = WAL');
+      d.pragma('synchronous = FULL');
+      d.pragma(`busy_timeout = ${config.busyTimeoutMs ?? 5000}`);
+      d.exec(`
+        CREATE TABLE IF NOT EXISTS ${t} (
+          id TEXT PRIMARY KEY,
+          type TEXT NOT NULL,
+          order_key TEXT,
+          endpoint_id TEXT NOT NULL,
+          connection_id TEXT,
+          sequence INTEGER NOT NULL,
+          occurred_at TEXT NOT NULL,
+          body TEXT NOT NULL,
+          body_hash TEXT NOT NULL,
+          source TEXT NOT NULL,
+          received_at INTEGER NOT NULL,
+          status TEXT NOT NULL DEFAULT 'pending',
+          attempts INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at INTEGER NOT NULL,
+          locked_by TEXT,
+          locked_until INTEGER,
+          last_error TEXT,
+          processed_at INTEGER
+        );
+        -- The claim's scan: pending events by due time.
+        CREATE INDEX IF NOT EXISTS ${t}_due ON ${t} (next_attempt_at) WHERE status = 'pending';
+        -- The claim's per-key check: the earliest pending event of a key.
+        CREATE INDEX IF NOT EXISTS ${t}_key ON ${t} (order_key, sequence, occurred_at, id) WHERE status = 'pending';
+        -- list({ status }) newest first, and pruning by age.
+        CREATE INDEX IF NOT EXISTS ${t}_status ON ${t} (status, received_at);
+        CREATE TABLE IF NOT EXISTS ${t}_conflicts (
+          id TEXT NOT NULL,
+          body_hash TEXT NOT NULL,
+          body TEXT NOT NULL,
+          source TEXT NOT NULL,
+          received_at INTEGER NOT NULL,
+          PRIMARY KEY (id, body_hash)
+        );
+        CREATE TABLE IF NOT EXISTS ${t}_keys (
+          order_key TEXT PRIMARY KEY,
+          endpoint_id TEXT NOT NULL,
+          sequence INTEGER NOT NULL,
+          occurred_at TEXT NOT NULL,
+          event_id TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS ${t}_cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+      `);
+      const p = (sql: string) => d.prepare(sql) as Statement;
+      s = {
+        insert: p(`INSERT INTO ${t} (id, type, order_key, endpoint_id, connection_id, sequence, occurred_at, body,
+                     body_hash, source, received_at, next_attempt_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
+        known: p(`SELECT body, body_hash FROM ${t} WHERE id = ?`),
+        insertConflict: p(`INSERT INTO ${t}_conflicts (id, body_hash, body, source, received_at)
+                           VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+        // One statement claims: pending and due, not leased, and for an ordered event, no other
+        // pending event of its key that is leased or comes before it (uses the _due and _key indexes).
+        claim: p(`UPDATE ${t} SET locked_by = @worker, locked_until = @until
+                  WHERE id IN (
+                    SELECT e.id FROM ${t} e
+                    WHERE e.status = 'pending' AND e.next_attempt_at <= @now
+                      AND (e.locked_until IS NULL OR e.locked_until <= @now)
+                      AND (e.order_key IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM ${t} o
+                        WHERE o.order_key = e.order_key AND o.status = 'pending' AND o.id <> e.id
+                          AND (o.locked_until > @now
+                               OR (o.sequence, o.occurred_at, o.id) < (e.sequence, e.occurred_at, e.id))))
+                    ORDER BY e.next_attempt_at, e.received_at
+                    LIMIT @limit)
+                  RETURNING *`),
+        extend: p(`UPDATE ${t} SET locked_until = ? WHERE id = ? AND locked_by = ? AND status = 'pending'`),
+        position: p(`SELECT endpoint_id, sequence, occurred_at, event_id FROM ${t}_keys WHERE order_key = ?`),
+        complete: p(`UPDATE ${t} SET status = @status, processed_at = @now, attempts = attempts + @ran,
+                       locked_by = NULL, locked_until = NULL, last_error = NULL
+                     WHERE id = @id AND locked_by = @worker AND status = 'pending'`),
+        savePosition: p(`INSERT INTO ${t}_keys (order_key, endpoint_id, sequence, occurred_at, event_id)
+                         VALUES (@key, @endpointId, @sequence, @occurredAt, @eventId)
+                         ON CONFLICT (order_key) DO UPDATE SET endpoint_id = excluded.endpoint_id,
+                           sequence = excluded.sequence, occurred_at = excluded.occurred_at,
+                           event_id = excluded.event_id`),
+        fail: p(`UPDATE ${t} SET status = @status, attempts = @attempts, next_attempt_at = @next, last_error = @error,
+                   locked_by = NULL, locked_until = NULL
+                 WHERE id = @id AND locked_by = @worker AND status = 'pending'`),
+        get: p(`SELECT * FROM ${t} WHERE id = ?`),
+        replayOne: p(`UPDATE ${t} SET status = 'pending', attempts = 0, next_attempt_at = ?, locked_by = NULL,
+                        locked_until = NULL, processed_at = NULL WHERE id = ? AND status <> 'pending'`),
+        replayDead: p(`UPDATE ${t} SET status = 'pending', attempts = 0, next_attempt_at = ?, locked_by = NULL,
+                         locked_until = NULL WHERE status = 'dead' AND received_at >= ?`),
+        prune: p(`DELETE FROM ${t} WHERE status IN ('processed', 'stale') AND received_at < ?`),
+        pruneConflicts: p(`DELETE FROM ${t}_conflicts WHERE received_at < ?`),
+        stats: p(`SELECT
+                    (SELECT count(*) FROM ${t} WHERE status = 'pending') AS pending,
+                    (SELECT min(received_at) FROM ${t} WHERE status = 'pending') AS oldest,
+                    (SELECT count(*) FROM ${t} WHERE status = 'dead') AS dead`),
+        cursors: p(`SELECT name, value FROM ${t}_cursors`),
+        saveCursor: p(`INSERT INTO ${t}_cursors (name, value) VALUES (?, ?)
+                       ON CONFLICT (name) DO UPDATE SET value = excluded.value`),
+      };
+      db = d;
+    },
+
+    async close() {
+      db?.close();
+      db = undefined;
+    },
+
+    async insert(events: readonly NewInboxEvent[]): Promise<InsertOutcome[]> {
+      const d = opened();
+      return d
+        .transaction(() =>
+          events.map((e): InsertOutcome => {
+            const result = q('insert').run(
+              e.id,
+              e.type,
+              e.orderKey,
+              e.endpointId,
+              e.connectionId,
+              e.sequence,
+              e.occurredAt,
+              e.body,
+              e.bodyHash,
+              e.source,
+              e.receivedAt,
+              e.receivedAt,
+            );
+            if (result.changes === 1) return 'inserted';
+            const known = q('known').get(e.id) as { body: string; body_hash: string };
+            if (known.body_hash === e.bodyHash || sameEventBody(known.body, e.body)) return 'duplicate';
+            q('insertConflict').run(e.id, e.bodyHash, e.body, e.source, e.receivedAt);
+            return 'conflict';
+          }),
+        )
+        .immediate();
+    },
+
+    async claim(input: ClaimInput): Promise<InboxEvent[]> {
+      const d = opened();
+      const rows = d
+        .transaction(
+          () =>
+            q('claim').all({
+              worker: input.workerId,
+              until: input.now + input.leaseMs,
+              now: input.now,
+              limit: input.limit,
+            }) as EventRow[],
+        )
+        .immediate();
+      return rows.map(toEvent);
+    },
+
+    async extendLease(ids, workerId, until) {
+      const d = opened();
+      d.transaction(() => {
+        for (const id of ids) q('extend').run(until, id, workerId);
+      }).immediate();
+    },
+
+    async keyPosition(key) {
+      const row = q('position').get(key) as KeyRow | undefined;
+      return row === undefined ? null : toPosition(row);
+    },
+
+    begin(): InboxUnit {
+      const d = opened();
+      // Statements wait for the commit, so no transaction stays open across a handler's awaits: on
+      // one connection that would sweep the route's inserts into it, and a rollback would lose them.
+      const queued: { statement: Statement; params: readonly unknown[] }[] = [];
+      const transaction: InboxTransaction = {
+        async run(sql, params = []) {
+          queued.push({ statement: d.prepare(sql) as Statement, params });
+        },
+        async all<Row>(sql: string, params: readonly unknown[] = []) {
+          return d.prepare(sql).all(...params) as Row[];
+        },
+      };
+      return {
+        transaction,
+        async commit(c: Completion) {
+          return d
+            .transaction(() => {
+              const marked = q('complete').run({
+                status: c.status,
+                now: c.now,
+                ran: c.status === 'processed' ? 1 : 0,
+                id: c.id,
+                worker: c.workerId,
+              });
+              if (marked.changes === 0) return false;
+              for (const q of queued) q.statement.run(...q.params);
+              if (c.position) q('savePosition').run(c.position);
+              return true;
+            })
+            .immediate();
+        },
+        async rollback() {
+          queued.length = 0;
+        },
+      };
+    },
+
+    async fail(f: Failure) {
+      opened();
+      q('fail').run({
+        status: f.nextAttemptAt === null ? 'dead' : 'pending',
+        attempts: f.attempts,
+        next: f.nextAttemptAt ?? 0,
+        error: f.error,
+        id: f.id,
+        worker: f.workerId,
+      });
+    },
+
+    async get(id) {
+      const row = q('get').get(id) as EventRow | undefined;
+      return row === undefined ? null : toEvent(row);
+    },
+
+    async list(query: ListQuery = {}) {
+      const d = opened();
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (query.status !== undefined) {
+        where.push('status = ?');
+        params.push(query.status);
+      }
+      if (query.since !== undefined) {
+        where.push('received_at >= ?');
+        params.push(query.since);
+      }
+      params.push(query.limit ?? 100);
+      const sql = `SELECT * FROM ${t} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                   ORDER BY received_at DESC, id DESC LIMIT ?`;
+      return (d.prepare(sql).all(...params) as EventRow[]).map(toEvent);
+    },
+
+    async conflicts(limit = 100) {
+      const d = opened();
+      const rows = d.prepare(`SELECT * FROM ${t}_conflicts ORDER BY received_at DESC LIMIT ?`).all(limit);
+      return (rows as ConflictRow[]).map(toConflict);
+    },
+
+    async replay(target: ReplayTarget, now: number) {
+      const d = opened();
+      return d
+        .transaction(() => {
+          if (typeof target === 'object' && !Array.isArray(target) && 'status' in target) {
+            return q('replayDead').run(now, target.since ?? 0).changes;
+          }
+          let changes = 0;
+          for (const id of typeof target === 'string' ? [target] : (target as readonly string[])) {
+            changes += q('replayOne').run(now, id).changes;
+          }
+          return changes;
+        })
+        .immediate();
+    },
+
+    async prune(before) {
+      const d = opened();
+      return d
+        .transaction(() => {
+          q('pruneConflicts').run(before);
+          return q('prune').run(before).changes;
+        })
+        .immediate();
+    },
+
+    async stats() {
+      const row = q('stats').get() as { pending: number; oldest: number | null; dead: number };
+      return { pending: row.pending, oldestPendingAt: row.oldest, dead: row.dead };
+    },
+
+    async cursors() {
+      const rows = q('cursors').all() as { name: string; value: string }[];
+      return Object.fromEntries(rows.map((r) => [r.name, r.value]));
+    },
+
+    async saveCursors(values) {
+      opened()
+        .transaction(() => {
+          for (const [name, value] of Object.entries(values)) q('saveCursor').run(name, value);
+        })
+        .immediate();
+    },
+  };
+  return inbox;
+}

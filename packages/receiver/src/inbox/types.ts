@@ -1,0 +1,158 @@
+/**
+ * The inbox: where the route writes every verified webhook before it answers 200, and where the
+ * processor claims them from. One interface, two stores (SQLite and PostgreSQL), one test suite
+ * (`suite.ts`).
+ */
+
+/**
+ * - `pending`: waiting for its handler, or for its next try after a failure
+ * - `processed`: its handler succeeded (or it had none)
+ * - `dead`: its handler failed `retry.attempts` times; waits for a person to replay it
+ * - `stale`: older than an event already processed for its order key; skipped
+ */
+export type InboxStatus = 'pending' | 'processed' | 'dead' | 'stale';
+export const INBOX_STATUSES: readonly InboxStatus[] = ['pending', 'processed', 'dead', 'stale'];
+
+/** Where an event came from: a delivery to the route, or the watchdog's polling. */
+export type EventSource = 'webhook' | 'poll';
+
+export interface NewInboxEvent {
+  /** The `webhook-id` (the event id): the key duplicates are recognised by. */
+  id: string;
+  type: string;
+  /** `order.key(event)`, or null when the event is not ordered. */
+  orderKey: string | null;
+  endpointId: string;
+  connectionId: string | null;
+  sequence: number;
+  occurredAt: string;
+  /** The raw JSON body. */
+  body: string;
+  /** sha256 of the body, base64. */
+  bodyHash: string;
+  source: EventSource;
+  /** ms since the epoch. */
+  receivedAt: number;
+}
+
+/** What became of one inserted event: new, a duplicate of a known id, or a different body under a known id. */
+export type InsertOutcome = 'inserted' | 'duplicate' | 'conflict';
+
+export interface InboxEvent extends NewInboxEvent {
+  status: InboxStatus;
+  /** Handler runs so far. */
+  attempts: number;
+  /** ms; when a pending event may run next. */
+  nextAttemptAt: number;
+  lastError: string | null;
+  processedAt: number | null;
+}
+
+/** A body that arrived under a known id but differs from the one kept: kept aside, never processed. */
+export interface InboxConflict {
+  id: string;
+  body: string;
+  bodyHash: string;
+  source: EventSource;
+  receivedAt: number;
+}
+
+/** The newest event processed for an order key; anything older is stale. */
+export interface KeyPosition {
+  endpointId: string;
+  sequence: number;
+  occurredAt: string;
+  eventId: string;
+}
+
+export interface ClaimInput {
+  workerId: string;
+  now: number;
+  /** The claim holds until `now + leaseMs`; a worker that dies releases its events when it runs out. */
+  leaseMs: number;
+  limit: number;
+}
+
+export interface ListQuery {
+  status?: InboxStatus;
+  /** Only events received at or after this time (ms). */
+  since?: number;
+  limit?: number;
+}
+
+export type ReplayTarget = string | readonly string[] | { status: 'dead'; since?: number };
+
+/**
+ * Writes a handler makes through `ctx.transaction` commit in the same transaction that marks its
+ * event processed, or not at all.
+ */
+export interface InboxTransaction {
+  /**
+   * Runs one statement in that transaction. Placeholders: `?` on SQLite, `$1` on PostgreSQL.
+   * On SQLite the statement is checked now and applied at commit (so a slow handler never holds the
+   * write lock); on PostgreSQL it runs at once inside the open transaction.
+   * @example await ctx.transaction.run('INSERT INTO invoices (id, total) VALUES (?, ?)', [id, total])
+   */
+  run(sql: string, params?: readonly unknown[]): Promise<void>;
+  /**
+   * Rows of a query: on PostgreSQL inside the transaction; on SQLite the committed state (writes
+   * queued by `run` are not visible yet).
+   */
+  all<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+}
+
+/** The end of one handler run. */
+export interface Completion {
+  id: string;
+  workerId: string;
+  status: 'processed' | 'stale';
+  now: number;
+  /** For an ordered event that was processed: its key's new position. */
+  position?: { key: string } & KeyPosition;
+}
+
+/** One handler run's unit of work. */
+export interface InboxUnit {
+  readonly transaction: InboxTransaction;
+  /** Commits the handler's writes with the completion; false (and nothing written) if the claim was lost. */
+  commit(completion: Completion): Promise<boolean>;
+  /** Drops the handler's writes. */
+  rollback(): Promise<void>;
+}
+
+export interface Failure {
+  id: string;
+  workerId: string;
+  error: string;
+  attempts: number;
+  /** ms; null parks the event as dead. */
+  nextAttemptAt: number | null;
+}
+
+export interface Inbox {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Creates the tables if needed. Safe to call more than once, and from several processes. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** Inserts in one transaction, committed (and synced) before it resolves. Known ids change nothing. */
+  insert(events: readonly NewInboxEvent[]): Promise<InsertOutcome[]>;
+  /** Due pending events, at most one in flight per order key, the oldest of its key first. */
+  claim(input: ClaimInput): Promise<InboxEvent[]>;
+  extendLease(ids: readonly string[], workerId: string, until: number): Promise<void>;
+  keyPosition(key: string): Promise<KeyPosition | null>;
+  begin(): InboxUnit;
+  fail(failure: Failure): Promise<void>;
+  get(id: string): Promise<InboxEvent | null>;
+  /** Newest first. */
+  list(query?: ListQuery): Promise<InboxEvent[]>;
+  conflicts(limit?: number): Promise<InboxConflict[]>;
+  /** Makes events pending again, due at `now`, with their attempts reset. Returns how many. */
+  replay(target: ReplayTarget, now: number): Promise<number>;
+  /** Deletes processed and stale events and conflicts received before `before`. Returns how many events. */
+  prune(before: number): Promise<number>;
+  /** Pending events and when the oldest was received (ms), for the lag metric. */
+  stats(): Promise<{ pending: number; oldestPendingAt: number | null; dead: number }>;
+  /** The watchdog's saved places, by name. */
+  cursors(): Promise<Record<string, string>>;
+  saveCursors(values: Record<string, string>): Promise<void>;
+}

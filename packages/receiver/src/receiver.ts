@@ -1,0 +1,394 @@
+import { parseDuration, WebhookVerificationError } from '@herald/protocol';
+import type { Registry } from 'prom-client';
+import { expressHandler } from './adapters/express.js';
+import { type FastifyRouteOptions, fastifyPlugin } from './adapters/fastify.js';
+import { fetchHandler } from './adapters/fetch.js';
+import { type AdapterContext, nodeHandler } from './adapters/node.js';
+import type { Alert, FailureRateOptions } from './alerts.js';
+import { type Clock, systemClock } from './clock.js';
+import { EventBodyError, hashBody, type ReceivedEvent, readEvent } from './event.js';
+import { groupCommit } from './inbox/group-commit.js';
+import type { Inbox, InboxConflict, InboxEvent, InsertOutcome, ListQuery, NewInboxEvent } from './inbox/types.js';
+import { consoleLogger, describeError, type Logger } from './log.js';
+import { createMetrics } from './metrics.js';
+import { createProcessor, defaultBackoff, type Handlers, type RetryOptions } from './processor.js';
+import { answer, errorAnswer, type ReceiverRequest, type ReceiverResponse } from './response.js';
+import { createVerifier, type ReceiverScheme } from './verify.js';
+import { createWatchdog, type FallbackOptions, type PolledEvent } from './watchdog.js';
+
+export interface ReceiverOptions {
+  /**
+   * The endpoint's signing secret.
+   * @example process.env.WEBHOOK_SECRET // 'whsec_…'
+   */
+  secret?: string;
+  /**
+   * Several secrets, any one of which may have signed a request: during a rotation, the new one and the old one.
+   * @example [process.env.WEBHOOK_SECRET, process.env.WEBHOOK_SECRET_PREVIOUS]
+   */
+  secrets?: readonly string[];
+  /**
+   * The signature scheme the sender uses: Standard Webhooks (`webhook-signature`), or the plain
+   * `hmac-sha256` (`x-herald-signature: sha256=<hex>`, which signs the body only).
+   * @default 'standard-webhooks'
+   */
+  scheme?: ReceiverScheme;
+  /**
+   * How far `webhook-timestamp` may be from this machine's clock.
+   * @default '5m'
+   */
+  tolerance?: string | number;
+  /**
+   * Where accepted webhooks are kept until they are processed, and their ids after that.
+   * @example sqliteInbox('inbox.db') // or postgresInbox({ connectionString })
+   */
+  inbox: Inbox;
+  /**
+   * Handlers by event type; `'*'` takes every type without a handler of its own. An event with
+   * no handler at all is marked processed.
+   * @example { 'sync.completed': async (event, ctx) => {…}, '*': async (event) => {…} }
+   */
+  on: Handlers;
+  /**
+   * Per-key ordering: events of one key run one at a time, in `sequence` (then `occurred_at`) order,
+   * and an event older than one already processed for its key is marked `stale` and skipped.
+   * Without it, events run in parallel in no promised order.
+   * @default undefined
+   * @example { key: (event) => event.connection_id }
+   */
+  order?: { key: (event: ReceivedEvent) => string | number | null | undefined };
+  /**
+   * Handler retries. @default { attempts: 5, backoff: 1 s, 2 s, 4 s, … at most 5 min }
+   * @example { attempts: 8 }
+   */
+  retry?: RetryOptions;
+  /**
+   * Handlers running at once in this process (events of different keys, or unordered events).
+   * @default 8
+   */
+  concurrency?: number;
+  /**
+   * Polling the sender when webhooks stop coming or a `sequence` gap stays open.
+   * @default undefined (no watchdog)
+   * @example { silentAfter: '15m', client: heraldClient({ baseUrl, apiKey, endpointId }) }
+   */
+  fallback?: FallbackOptions;
+  /**
+   * Called on silence, on an event parked as dead, and when handlers fail at a rate over
+   * `failureRate.threshold`. Errors it throws are logged.
+   * @default logs the alert
+   * @example (alert) => pagerduty.trigger(alert.message)
+   */
+  onAlert?: (alert: Alert) => void | Promise<void>;
+  /** When `onAlert` fires for failing handlers. @default { threshold: 0.5, window: 20 } */
+  failureRate?: FailureRateOptions;
+  /**
+   * How long processed ids are kept to recognise duplicates: longer than the sender retries
+   * (Herald: 24 h). Dead and pending events are never pruned.
+   * @default '7d'
+   */
+  retention?: string | number;
+  /**
+   * The largest body accepted; larger gets 413.
+   * @default 1048576 (1 MiB)
+   */
+  maxBodyBytes?: number;
+  /**
+   * How long a claimed event stays with its worker without a sign of life; a worker renews it every
+   * third of it while the handler runs. After a crash, its events run again once it has passed.
+   * @default '30s'
+   */
+  lease?: string | number;
+  /**
+   * How often the processor looks for due events when nothing wakes it (retries coming due, events
+   * inserted by another process).
+   * @default '1s'
+   */
+  pollInterval?: string | number;
+  /**
+   * Prometheus metrics: a registry to register in (default: a new one, `receiver.metrics`) and a prefix.
+   * @default { prefix: 'herald_receiver_' }
+   */
+  metrics?: { registry?: Registry; prefix?: string };
+  /**
+   * pino-compatible logger.
+   * @default JSON lines on the console
+   */
+  logger?: Logger;
+  /** The clock; tests move it. @default the system clock */
+  clock?: Clock;
+}
+
+export interface Receiver {
+  /** The route, framework-free: verify, insert durably, answer. */
+  handle(request: ReceiverRequest): Promise<ReceiverResponse>;
+  /** A node:http request listener. @example http.createServer(receiver.node()) */
+  node(): ReturnType<typeof nodeHandler>;
+  /** An Express handler; mount it before any body parser. @example app.post('/webhooks', receiver.express()) */
+  express(): ReturnType<typeof expressHandler>;
+  /** A Fastify plugin that adds the route. @example await app.register(receiver.fastify({ path: '/webhooks' })) */
+  fastify(options?: FastifyRouteOptions): ReturnType<typeof fastifyPlugin>;
+  /** Fetch API: Request in, Response out (Bun, Deno, workers, Hono, Next.js route handlers). */
+  fetch(request: Request): Promise<Response>;
+  /** Opens the inbox and starts processing (and the watchdog, with `fallback`). */
+  start(): Promise<void>;
+  /** Stops taking events, waits for running handlers, closes the inbox. */
+  stop(): Promise<void>;
+  /** The inbox, to look at: `list({ status: 'dead' })`, `get(id)`, `conflicts()`. */
+  inbox: {
+    list(query?: ListQuery): Promise<InboxEvent[]>;
+    get(id: string): Promise<InboxEvent | null>;
+    conflicts(limit?: number): Promise<InboxConflict[]>;
+  };
+  /**
+   * Runs events again: by id (any status but pending), or every dead event received since a time.
+   * Returns how many were made pending.
+   * @example await receiver.replay({ status: 'dead', since: '2026-11-27T00:00:00Z' })
+   */
+  replay(target: string | readonly string[] | { status: 'dead'; since?: Date | string | number }): Promise<number>;
+  /** The receiver's Prometheus registry. @example app.get('/metrics', async (_, res) => res.type('text/plain').send(await receiver.metrics.metrics())) */
+  metrics: Registry;
+  /** Runs the watchdog's check now (it also runs on its own timer). */
+  checkSilence(): Promise<void>;
+}
+
+/**
+ * A webhook receiver: mount its route, give it handlers, start it.
+ * @example
+ * const receiver = createReceiver({ secret, inbox: sqliteInbox('inbox.db'), on: { '*': async (event) => {} } });
+ * app.post('/webhooks', receiver.express());
+ * await receiver.start();
+ */
+export function createReceiver(options: ReceiverOptions): Receiver {
+  const secrets = options.secrets ?? (options.secret === undefined ? [] : [options.secret]);
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? consoleLogger;
+  const inbox = options.inbox;
+  if (inbox === undefined) throw new TypeError('createReceiver: give an `inbox` (sqliteInbox or postgresInbox).');
+  if (options.on === undefined || typeof options.on !== 'object') {
+    throw new TypeError("createReceiver: give `on`, handlers by event type (e.g. { '*': async (event) => {} }).");
+  }
+  for (const [type, handler] of Object.entries(options.on)) {
+    if (typeof handler !== 'function') throw new TypeError(`createReceiver: on['${type}'] is not a function.`);
+  }
+  const verify = createVerifier({
+    secrets,
+    scheme: options.scheme ?? 'standard-webhooks',
+    toleranceSeconds: Math.round(parseDuration(options.tolerance ?? '5m') / 1000),
+  });
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const retentionMs = parseDuration(options.retention ?? '7d');
+  const attempts = options.retry?.attempts ?? 5;
+  if (!Number.isInteger(attempts) || attempts < 1) throw new TypeError('createReceiver: retry.attempts must be ≥ 1.');
+  const metrics = createMetrics({
+    registry: options.metrics?.registry,
+    prefix: options.metrics?.prefix,
+    inboxStats: () => inbox.stats(),
+    now: () => clock.now(),
+  });
+
+  const onAlert = (alert: Alert): void => {
+    logger.warn({ alert }, `herald receiver alert: ${alert.message}`);
+    if (!options.onAlert) return;
+    try {
+      Promise.resolve(options.onAlert(alert)).catch((error: unknown) =>
+        logger.error({ err: describeError(error) }, 'herald receiver: onAlert failed'),
+      );
+    } catch (error) {
+      logger.error({ err: describeError(error) }, 'herald receiver: onAlert failed');
+    }
+  };
+
+  let opening: Promise<void> | undefined;
+  const ready = () => {
+    opening ??= inbox.open().catch((error) => {
+      opening = undefined;
+      throw error;
+    });
+    return opening;
+  };
+  const insert = groupCommit((events: NewInboxEvent[]) => inbox.insert(events));
+
+  const processor = createProcessor({
+    inbox,
+    handlers: options.on,
+    retry: { attempts, backoff: options.retry?.backoff ?? defaultBackoff },
+    concurrency: options.concurrency ?? 8,
+    leaseMs: parseDuration(options.lease ?? '30s'),
+    pollIntervalMs: parseDuration(options.pollInterval ?? '1s'),
+    clock,
+    logger,
+    metrics,
+    onAlert,
+    failureRate: options.failureRate ?? {},
+  });
+
+  /** The inbox row of a verified body; throws EventBodyError. */
+  function toInboxEvent(webhookId: string | undefined, body: string, source: 'webhook' | 'poll'): NewInboxEvent {
+    const { event } = readEvent(webhookId ?? '', body);
+    const id = webhookId ?? event.id;
+    if (id === '') throw new EventBodyError('The body has no "id" and the request no webhook-id.');
+    const key = options.order?.key(event);
+    return {
+      id,
+      type: event.type,
+      orderKey: key === null || key === undefined ? null : String(key),
+      endpointId: event.endpoint_id,
+      connectionId: event.connection_id,
+      sequence: event.sequence,
+      occurredAt: event.occurred_at,
+      body,
+      bodyHash: hashBody(body),
+      source,
+      receivedAt: clock.now(),
+    };
+  }
+
+  function count(event: NewInboxEvent, outcome: InsertOutcome): void {
+    if (outcome === 'inserted') metrics.received.inc({ source: event.source });
+    else if (outcome === 'duplicate') metrics.duplicates.inc();
+    else {
+      metrics.conflicts.inc();
+      logger.warn(
+        { eventId: event.id, source: event.source },
+        'herald receiver: a different body came under a known id; kept aside as a conflict',
+      );
+    }
+  }
+
+  const watchdog = options.fallback
+    ? createWatchdog({
+        fallback: options.fallback,
+        inbox,
+        clock,
+        logger,
+        metrics,
+        onAlert,
+        async store(polled: PolledEvent[]) {
+          const events: NewInboxEvent[] = [];
+          for (const p of polled) {
+            const body = typeof p.body === 'string' ? p.body : JSON.stringify(p.body);
+            try {
+              events.push(toInboxEvent(p.id, body, 'poll'));
+            } catch (error) {
+              logger.warn(
+                { eventId: p.id, err: describeError(error) },
+                'herald receiver: a polled event is unreadable',
+              );
+            }
+          }
+          const outcomes = await insert.many(events);
+          for (const [i, e] of events.entries()) count(e, outcomes[i]!);
+          processor.wake();
+          return outcomes;
+        },
+      })
+    : undefined;
+
+  async function handle(request: ReceiverRequest): Promise<ReceiverResponse> {
+    const raw =
+      typeof request.body === 'string'
+        ? Buffer.from(request.body, 'utf8')
+        : Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
+    if (raw.byteLength > maxBodyBytes) {
+      metrics.rejected.inc({ reason: 'payload_too_large' });
+      return errorAnswer(413, 'payload_too_large', `The body is larger than ${maxBodyBytes} bytes.`);
+    }
+    let webhookId: string | undefined;
+    try {
+      ({ webhookId } = verify(request.headers, raw, Math.floor(clock.now() / 1000)));
+    } catch (error) {
+      if (!(error instanceof WebhookVerificationError)) throw error;
+      metrics.rejected.inc({ reason: error.reason });
+      return errorAnswer(401, error.reason, error.message);
+    }
+    let event: NewInboxEvent;
+    try {
+      const body = raw.toString('utf8');
+      event = toInboxEvent(options.scheme === 'hmac-sha256' ? undefined : webhookId, body, 'webhook');
+      if (webhookId !== undefined && event.id !== webhookId) {
+        metrics.rejected.inc({ reason: 'id_mismatch' });
+        return errorAnswer(400, 'id_mismatch', 'The webhook-id header differs from the signed body\'s "id".');
+      }
+    } catch (error) {
+      if (!(error instanceof EventBodyError)) throw error;
+      metrics.rejected.inc({ reason: 'invalid_body' });
+      return errorAnswer(400, 'invalid_body', error.message);
+    }
+    let outcome: InsertOutcome;
+    try {
+      await ready();
+      outcome = await insert(event);
+    } catch (error) {
+      logger.error({ eventId: event.id, err: describeError(error) }, 'herald receiver: the inbox refused a write');
+      return errorAnswer(503, 'inbox_unavailable', 'The inbox is unavailable; retry later.', { 'retry-after': '5' });
+    }
+    count(event, outcome);
+    if (outcome !== 'conflict') watchdog?.observe(event, 'webhook');
+    if (outcome === 'inserted') processor.wake();
+    return answer(200, { received: true, id: event.id, outcome });
+  }
+
+  let pruneTimer: NodeJS.Timeout | undefined;
+  const prune = async () => {
+    try {
+      const removed = await inbox.prune(clock.now() - retentionMs);
+      if (removed > 0) logger.info({ removed }, 'herald receiver: pruned old processed events');
+    } catch (error) {
+      logger.error({ err: describeError(error) }, 'herald receiver: pruning the inbox failed');
+    }
+  };
+
+  const adapter: AdapterContext = { handle, maxBodyBytes, logger };
+  let started = false;
+  const receiver: Receiver = {
+    handle,
+    node: () => nodeHandler(adapter),
+    express: () => expressHandler(adapter),
+    fastify: (routeOptions) => fastifyPlugin(adapter, routeOptions),
+    fetch: fetchHandler(adapter),
+    async start() {
+      if (started) return;
+      await ready();
+      started = true;
+      await prune();
+      pruneTimer = setInterval(prune, Math.min(3_600_000, retentionMs));
+      pruneTimer.unref();
+      processor.start();
+      await watchdog?.start();
+    },
+    async stop() {
+      clearInterval(pruneTimer);
+      await watchdog?.stop();
+      await processor.stop();
+      await insert.drain();
+      started = false;
+      opening = undefined;
+      await inbox.close();
+    },
+    inbox: {
+      list: (query) => ready().then(() => inbox.list(query)),
+      get: (id) => ready().then(() => inbox.get(id)),
+      conflicts: (limit) => ready().then(() => inbox.conflicts(limit)),
+    },
+    async replay(target) {
+      await ready();
+      const normalized =
+        typeof target === 'object' && !Array.isArray(target) && 'status' in target
+          ? {
+              status: 'dead' as const,
+              since: target.since === undefined ? undefined : new Date(target.since).getTime(),
+            }
+          : (target as string | readonly string[]);
+      const count = await inbox.replay(normalized, clock.now());
+      logger.info({ count }, 'herald receiver: events replayed');
+      processor.wake();
+      return count;
+    },
+    metrics: metrics.registry,
+    checkSilence: async () => {
+      await watchdog?.check();
+    },
+  };
+  return receiver;
+}
