@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../src/api/server.js';
-import { apiKeyRecord, generateApiKey } from '../src/api-keys.js';
+import { apiKeyRecord, generateApiKey, hashApiKey } from '../src/api-keys.js';
 import { makeConfig } from '../src/config.js';
 import { createGroupCommit } from '../src/store/group-commit.js';
 import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.js';
@@ -255,6 +255,34 @@ describe('the error contract', () => {
     expect(a.headers.get('x-request-id')).toMatch(/^req_/);
     expect(b.headers.get('x-request-id')).toMatch(/^req_/);
     expect(a.headers.get('x-request-id')).not.toBe(b.headers.get('x-request-id'));
+  });
+});
+
+describe('a key that sends too fast', () => {
+  it('gets 429 RATE_LIMIT_EXCEEDED with retry-after, and nothing it sent is stored', async () => {
+    const h = await startTestHerald({ rateLimitPerS: 5 }, 'api');
+    try {
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => h.request('POST', '/v1/events', { type: 'flood.test', data: { i } })),
+      );
+      const accepted = responses.filter((r) => r.status === 202);
+      const limited = responses.filter((r) => r.status === 429);
+      expect(accepted.length).toBeGreaterThan(0);
+      expect(limited.length).toBeGreaterThan(0);
+      expect(accepted.length + limited.length).toBe(20);
+      for (const r of limited) {
+        expectError(r, 429, 'RATE_LIMIT_EXCEEDED', 'rate_limit_error');
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      }
+      // Another key of the account has a bucket of its own.
+      const reader = generateApiKey();
+      const admin = await h.herald.store.findApiKeyByHash(hashApiKey(h.key));
+      await h.herald.store.createApiKey(apiKeyRecord(reader, admin?.accountId ?? '', 'read', Date.now()));
+      const feed = await h.request('GET', '/v1/events?limit=250', undefined, { key: reader });
+      expect(feed.body.data.map((e: { id: string }) => e.id).sort()).toEqual(accepted.map((r) => r.body.id).sort());
+    } finally {
+      await h.close();
+    }
   });
 });
 

@@ -5,7 +5,8 @@ import { startTestHerald, type TestHerald } from './harness.js';
 describe('publishing events', () => {
   let h: TestHerald;
   beforeAll(async () => {
-    h = await startTestHerald({}, 'api');
+    // The concurrency test below sends 200 publishes in a second: above the default per-key limit.
+    h = await startTestHerald({ rateLimitPerS: 100_000 }, 'api');
   });
   afterAll(() => h.close());
 

@@ -9,6 +9,7 @@ import type { GroupCommit } from '../store/group-commit.js';
 import type { PublishInput, PublishResult, Store } from '../store/types.js';
 import { type Authenticator, createAuthenticator, setCaller } from './auth.js';
 import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
+import { createRateLimiter } from './rate-limit.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { endpointRoutes } from './routes/endpoints.js';
@@ -68,6 +69,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   const auth = createAuthenticator(deps.store, deps.config.clock);
+  const limiter = createRateLimiter(deps.config.rateLimitPerS);
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -85,7 +87,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         }),
       );
     }
-    if (request.url.startsWith('/v1/')) setCaller(request, await auth.authenticate(request));
+    if (request.url.startsWith('/v1/')) {
+      const caller = await auth.authenticate(request);
+      limiter.take(caller.keyId);
+      setCaller(request, caller);
+    }
   });
 
   app.addHook('onResponse', async (request, reply) => {
