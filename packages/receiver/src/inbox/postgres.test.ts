@@ -1,0 +1,53 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findPostgres, testSchema } from '../../test/support/postgres.js';
+import { postgresInbox } from './postgres.js';
+import { inboxSuite } from './suite.js';
+
+const url = await findPostgres();
+
+describe.skipIf(url === null)('PostgreSQL inbox', () => {
+  let schema = '';
+  let drop: () => Promise<void> = async () => {};
+  let pool: pg.Pool;
+  beforeAll(async () => {
+    ({ schema, drop } = await testSchema(url!));
+    pool = new pg.Pool({ connectionString: url!, max: 4 });
+  });
+  afterAll(async () => {
+    await pool.end();
+    await drop();
+  });
+
+  const rewrite = (store: string, text: string) => {
+    let n = 0;
+    return text.replaceAll('{effects}', `"${schema}"."effects_${store}"`).replaceAll('?', () => `$${++n}`);
+  };
+
+  inboxSuite('PostgreSQL', {
+    create: (store) => postgresInbox({ connectionString: url!, schema, table: `inbox_${store}`, max: 4 }),
+    sql: rewrite,
+    async query(store, text, params = []) {
+      return (await pool.query(rewrite(store, text), params)).rows;
+    },
+  });
+
+  it('creates its tables once when several processes open it at the same moment', async () => {
+    const inboxes = Array.from({ length: 4 }, () =>
+      postgresInbox({ connectionString: url!, schema, table: 'inbox_race', max: 2 }),
+    );
+    await Promise.all(inboxes.map((i) => i.open()));
+    await Promise.all(inboxes.map((i) => i.close()));
+    const tables = await pool.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE 'inbox_race%'
+       ORDER BY table_name`,
+      [schema],
+    );
+    expect(tables.rows.map((r) => r.table_name)).toEqual([
+      'inbox_race',
+      'inbox_race_conflicts',
+      'inbox_race_cursors',
+      'inbox_race_keys',
+    ]);
+  });
+});
