@@ -129,6 +129,18 @@ export function inboxSuite(name: string, fixture: InboxFixture): void {
       expect((await claim(inbox)).map((e) => e.id)).toEqual([s2!.id]);
     });
 
+    it('holds back an earlier event of a key that arrives while a later one of that key is in flight', async () => {
+      const inbox = await open();
+      const s3 = newEvent({ orderKey: 'con_a', sequence: 3 });
+      await inbox.insert([s3]);
+      expect((await claim(inbox)).map((e) => e.id)).toEqual([s3.id]);
+      const s1 = newEvent({ orderKey: 'con_a', sequence: 1 });
+      await inbox.insert([s1]);
+      expect(await claim(inbox, T0, 100, 'w2')).toEqual([]);
+      await inbox.begin().commit({ id: s3.id, workerId: 'w1', status: 'processed', now: T0 });
+      expect((await claim(inbox, T0, 100, 'w2')).map((e) => e.id)).toEqual([s1.id]);
+    });
+
     it("commits a handler's writes with the event's completion, and its key's position", async () => {
       const inbox = await open();
       await fixture.query(store, 'CREATE TABLE {effects} (event_id TEXT NOT NULL)');
