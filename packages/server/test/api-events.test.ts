@@ -147,4 +147,44 @@ describe('publishing events', () => {
       expect(new Set(stream.body.data.map((e: { id: string }) => e.id))).toEqual(new Set(accepted));
     }
   });
+
+  it('publishes once per Idempotency-Key: the same body gets the first answer, another body a 409', async () => {
+    const ep = await endpoint({ event_types: ['invoice.paid'] });
+    const body = { type: 'invoice.paid', data: { invoice: 7, amount: 100 } };
+    const headers = { 'idempotency-key': 'f3b0c8e2-invoice-7' };
+    // Ten concurrent retries of one request (some share a group commit): exactly one event.
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => h.request('POST', '/v1/events', body, { headers })),
+    );
+    for (const a of answers) expect(a.status).toBe(202);
+    expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+    expect(answers.filter((a) => a.headers.get('idempotent-replayed') === 'true')).toHaveLength(9);
+    const first = answers.find((a) => a.headers.get('idempotent-replayed') === null);
+    for (const a of answers) expect(a.body).toEqual(first?.body);
+
+    // Key order does not make another body.
+    const reordered = await h.request(
+      'POST',
+      '/v1/events',
+      { data: { amount: 100, invoice: 7 }, type: 'invoice.paid' },
+      { headers },
+    );
+    expect(reordered.body.id).toBe(first?.body.id);
+
+    const reused = await h.request('POST', '/v1/events', { ...body, data: { invoice: 8 } }, { headers });
+    expect(reused.status).toBe(409);
+    expect(reused.body.error).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', type: 'invalid_request_error' });
+    expect(reused.body.error.message).toMatch(/^idempotency-key:/);
+    expect(reused.headers.get('x-request-id')).toBe(reused.body.error.request_id);
+
+    const stream = await h.request('GET', `/v1/events?endpoint_id=${ep}`);
+    expect(stream.body.data.map((e: { id: string }) => e.id)).toEqual([first?.body.id]);
+
+    // Another key is another request; a key that is not visible ASCII is refused, naming the header.
+    const other = await h.request('POST', '/v1/events', body, { headers: { 'idempotency-key': 'another' } });
+    expect(other.body.id).not.toBe(first?.body.id);
+    const bad = await h.request('POST', '/v1/events', body, { headers: { 'idempotency-key': 'has space' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/^idempotency-key:/);
+  });
 });

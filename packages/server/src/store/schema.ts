@@ -65,4 +65,13 @@ export interface Database {
     error: string | null;
     manual: number;
   };
+  idempotency_keys: {
+    account_id: string;
+    key: string;
+    request_hash: string;
+    event_id: string;
+    deliveries: string;
+    created_at: number;
+    expires_at: number;
+  };
 }

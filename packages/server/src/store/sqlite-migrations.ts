@@ -82,4 +82,18 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX attempts_delivery ON attempts(delivery_id, attempt_no);
   `,
+  `
+  -- Idempotency-Key of POST /v1/events: the first publish's result, replayed for the same key and body.
+  CREATE TABLE idempotency_keys (
+    account_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    deliveries TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, key)
+  );
+  CREATE INDEX idempotency_keys_expiry ON idempotency_keys(expires_at);
+  `,
 ];

@@ -62,6 +62,14 @@ export function openSqliteStore(file: string): SqliteStore {
        VALUES (?, ?, ?, ?, 'pending', ?, 0, ?, ?, ?)`,
     ),
     setLastSequence: sqlite.prepare('UPDATE endpoints SET last_sequence = ? WHERE id = ?'),
+    // Primary key lookup; an expired row counts as absent and is replaced.
+    findIdempotency: sqlite.prepare(
+      'SELECT request_hash, event_id, deliveries FROM idempotency_keys WHERE account_id = ? AND key = ? AND expires_at > ?',
+    ),
+    saveIdempotency: sqlite.prepare(
+      `INSERT OR REPLACE INTO idempotency_keys (account_id, key, request_hash, event_id, deliveries, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
     // Uses the partial index deliveries_due (pending rows only, by next_attempt_at).
     claim: sqlite.prepare(
       `UPDATE deliveries SET next_attempt_at = @leaseUntil, updated_at = @now
@@ -95,6 +103,19 @@ export function openSqliteStore(file: string): SqliteStore {
     const sequences = new Map<string, number>();
     const results: PublishResult[] = [];
     for (const event of events) {
+      if (event.idempotency) {
+        const seen = statements.findIdempotency.get(event.accountId, event.idempotency.key, event.createdAt) as
+          | { request_hash: string; event_id: string; deliveries: string }
+          | undefined;
+        if (seen) {
+          results.push(
+            seen.request_hash === event.idempotency.requestHash
+              ? { id: seen.event_id, deliveries: JSON.parse(seen.deliveries) as string[], idempotency: 'replayed' }
+              : { id: seen.event_id, deliveries: [], idempotency: 'conflict' },
+          );
+          continue;
+        }
+      }
       let endpoints = endpointsOf.get(event.accountId);
       if (!endpoints) {
         endpoints = (statements.enabledEndpoints.all(event.accountId) as Database['endpoints'][]).map(endpointFromRow);
@@ -129,6 +150,17 @@ export function openSqliteStore(file: string): SqliteStore {
         deliveries.push(id);
       }
       results.push({ id: event.id, deliveries });
+      if (event.idempotency) {
+        statements.saveIdempotency.run(
+          event.accountId,
+          event.idempotency.key,
+          event.idempotency.requestHash,
+          event.id,
+          JSON.stringify(deliveries),
+          event.createdAt,
+          event.idempotency.expiresAt,
+        );
+      }
     }
     for (const endpoints of endpointsOf.values()) {
       for (const ep of endpoints) {

@@ -123,12 +123,22 @@ export interface PublishInput {
   connectionId: string | null;
   data: unknown;
   createdAt: number;
+  /**
+   * The `Idempotency-Key` of the request and a hash of its body. Checked and recorded in the
+   * publish transaction itself, so two requests with one key can never both publish.
+   */
+  idempotency?: { key: string; requestHash: string; expiresAt: number } | undefined;
 }
 
 export interface PublishResult {
   id: string;
   /** Ids of the deliveries created, one per matching endpoint. */
   deliveries: string[];
+  /**
+   * `replayed`: the key was used before with the same body; this is the first publish's result and
+   * nothing was written. `conflict`: the key was used with another body; nothing was written.
+   */
+  idempotency?: 'replayed' | 'conflict';
 }
 
 /** A claimed delivery with everything needed to send it. */

@@ -1,6 +1,7 @@
 import { newId } from '@herald/protocol';
 import { callerOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
+import { IDEMPOTENCY_WINDOW_MS, idempotencyKeyOf, keyReused, requestHash } from '../idempotency.js';
 import { presentDelivery, presentEvent, presentStreamItem } from '../present.js';
 import { DEFAULT_PAGE, EventsQuery, IdParams, PublishBody } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
@@ -22,6 +23,7 @@ export function eventRoutes(app: Api, { store, config, publisher, dispatcher }: 
     const body = request.body;
     const now = config.clock.now();
     const occurredAt = body.occurred_at === undefined ? now : parseTime('occurred_at', body.occurred_at);
+    const idempotencyKey = idempotencyKeyOf(request);
     // The 202 waits for the group commit that carries this event: once answered, it is on disk.
     const result = await publisher.submit({
       accountId,
@@ -31,8 +33,14 @@ export function eventRoutes(app: Api, { store, config, publisher, dispatcher }: 
       connectionId: body.connection_id ?? null,
       data: body.data,
       createdAt: now,
+      idempotency:
+        idempotencyKey === undefined
+          ? undefined
+          : { key: idempotencyKey, requestHash: requestHash(body), expiresAt: now + IDEMPOTENCY_WINDOW_MS },
     });
-    dispatcher?.wake();
+    if (result.idempotency === 'conflict') throw keyReused(idempotencyKey ?? '');
+    if (result.idempotency === 'replayed') reply.header('idempotent-replayed', 'true');
+    else dispatcher?.wake();
     return reply.code(202).send({ id: result.id, deliveries: result.deliveries });
   });
 

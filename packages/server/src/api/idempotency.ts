@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { HeraldError } from '@herald/protocol';
+import type { FastifyRequest } from 'fastify';
+import { invalid } from './errors.js';
+
+/**
+ * `Idempotency-Key` on POST /v1/events: the same key and body within 24 hours get the first
+ * response again (nothing is published twice); the same key with another body is a 409. The check
+ * and the record happen inside the publish transaction (see Store.publish).
+ */
+
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+const KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The request's key, or undefined; a 400 naming the header when it is not 1–255 visible ASCII characters. */
+export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const value = request.headers['idempotency-key'];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !KEY.test(value)) {
+    throw invalid('idempotency-key', 'must be 1 to 255 visible ASCII characters, e.g. a UUID.');
+  }
+  return value;
+}
+
+/** JSON with object keys sorted, so that `{"a":1,"b":2}` and `{"b":2,"a":1}` are one body. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function requestHash(body: unknown): string {
+  return createHash('sha256').update(canonical(body)).digest('hex');
+}
+
+export function keyReused(key: string): HeraldError {
+  return new HeraldError(
+    'IDEMPOTENCY_KEY_REUSED',
+    `idempotency-key: "${key}" was already used with a different body in the last 24 hours.`,
+  );
+}
