@@ -28,6 +28,9 @@ const ARTICLE: Record<string, string> = {
   null: 'null',
 };
 
+/** Keywords that only say "not this branch of a union". */
+const COARSE = new Set(['type', 'const', 'anyOf', 'boolean']);
+
 /** `/headers/x-a` → `headers.x-a`, `/event_types/0` → `event_types[0]`. */
 function fieldPath(instancePath: string, prefix: string): string {
   const parts = instancePath.split('/').slice(1);
@@ -48,7 +51,9 @@ export function validationMessage(issues: readonly ValidationIssue[], context: s
   const root = context === 'querystring' ? 'query' : context === 'params' ? 'path' : 'body';
   // A union (e.g. integer or null) reports each branch, then `anyOf`: say what would have been accepted.
   const anyOf = issues.find((i) => i.keyword === 'anyOf');
-  if (anyOf) {
+  // A branch of the right type that failed a finer rule (`0` for `integer >= 1 or null`) says more.
+  const finer = anyOf && issues.find((i) => i.instancePath === anyOf.instancePath && !COARSE.has(i.keyword));
+  if (anyOf && !finer) {
     const types = issues
       .filter((i) => i.instancePath === anyOf.instancePath && i.keyword === 'type')
       .map((i) => ARTICLE[String(i.params.type)] ?? String(i.params.type));
@@ -62,7 +67,7 @@ export function validationMessage(issues: readonly ValidationIssue[], context: s
       return `${field}: must be one of ${allowed.join(', ')}.`;
     }
   }
-  const issue = issues.find((i) => i.keyword !== 'boolean' && i.keyword !== 'anyOf') ?? issues[0];
+  const issue = finer || (issues.find((i) => i.keyword !== 'boolean' && i.keyword !== 'anyOf') ?? issues[0]);
   if (!issue) return 'The request is not valid.';
   const field = fieldPath(issue.instancePath, root);
   const p = issue.params;
@@ -135,7 +140,7 @@ export function toHeraldError(error: unknown): HeraldError {
   }
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new HeraldError('INVALID_REQUEST', 'body: is not valid JSON.');
+      return new HeraldError('INVALID_REQUEST', 'body: is not valid JSON (or uses a forbidden key such as __proto__).');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new HeraldError('INVALID_REQUEST', 'body: is empty; send a JSON object.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
