@@ -4,9 +4,13 @@ import type { AttemptOutcome, Store } from '../store/types.js';
 
 /**
  * The attempt log: outcomes are buffered and written with ONE store.recordAttempts call per batch,
- * flushed on the next turn of the event loop or as soon as `maxBatch` rows wait. A commit with a
- * sync costs ~150 µs on this machine whatever it carries, so one commit per attempt would cap
- * delivery near 6,000/s on the disk alone; batched, the 8,000/s target is bounded by HTTP instead.
+ * flushed `flushDelayMs` (10 ms) after the first one waits, or as soon as `maxBatch` (200) rows wait.
+ * A commit with a sync costs the same whatever it carries (1–2 ms on this machine's disk under load),
+ * and SQLite's commit blocks the event loop, so every commit saved is sending time won. Measured with
+ * 20,000 deliveries to a local receiver (noisy, shared 2-core machine): flushing on the next turn of
+ * the event loop made batches of ~6 rows and ~2,000 deliveries/s; 2 ms ~2,400/s; 10 ms ~3,800–4,700/s;
+ * 20 ms ~4,700–5,000/s, against ~5,600/s for a bare undici loop to the same receiver. The delay costs
+ * nothing in throughput: a request's slot is free before its attempt is recorded.
  *
  * Writes run one at a time, in order: an outcome recorded later never lands before an earlier one.
  * When a write fails, its attempts stay claimed until the lease ends and are then sent again:
@@ -29,9 +33,13 @@ export function createAttemptLog(deps: {
   store: Pick<Store, 'recordAttempts'>;
   clock: Clock;
   logger: Logger;
+  /** Default 200. */
   maxBatch?: number;
+  /** Default 10 ms. */
+  flushDelayMs?: number;
 }): AttemptLog {
   const maxBatch = deps.maxBatch ?? 200;
+  const flushDelayMs = deps.flushDelayMs ?? 10;
   let buffer: Pending[] = [];
   let scheduled = false;
   let writing: Promise<void> = Promise.resolve();
@@ -63,7 +71,7 @@ export function createAttemptLog(deps: {
         if (buffer.length >= maxBatch) void flushNow();
         else if (!scheduled) {
           scheduled = true;
-          setImmediate(() => void flushNow());
+          setTimeout(() => void flushNow(), flushDelayMs);
         }
       });
     },

@@ -79,6 +79,8 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
   let claiming = false;
   let claimAgain = false;
   let moreDue = false;
+  /** Endpoints the last claim left out because their local queue was long: they may have more due. */
+  let leftOut = new Set<string>();
   let poll: NodeJS.Timeout | undefined;
 
   function queueOf(claimed: ClaimedDelivery): EndpointQueue {
@@ -182,7 +184,10 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
         queue.inFlight--;
         drain(endpoint.id, queue);
       }
-      if (started && moreDue && MAX_HELD - held >= RECLAIM_ROOM) void pump();
+      // Claim again without waiting for the poll when the last claim was full, or when an endpoint it
+      // left out is about to run dry: with one busy endpoint, waiting for the poll idled the sender.
+      const refill = moreDue || (leftOut.has(endpoint.id) && (queue?.waiting.length ?? 0) <= 2 * cap);
+      if (started && refill && MAX_HELD - held >= RECLAIM_ROOM) void pump();
     }
     lastAttemptAt = now;
     const outcome: AttemptOutcome = {
@@ -242,6 +247,7 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
     // An endpoint with a long local queue sits this claim out, so the batch is other endpoints' work.
     const excludeEndpointIds: string[] = [];
     for (const [id, queue] of queues) if (queue.waiting.length > 2 * cap) excludeEndpointIds.push(id);
+    leftOut = new Set(excludeEndpointIds);
     const claimed = await store.claimDueDeliveries({
       now: config.clock.now(),
       limit,
