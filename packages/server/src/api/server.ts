@@ -94,6 +94,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
 
+  // An answer given while closing ends its connection: otherwise close() (and SIGTERM) would wait
+  // out the keep-alive of every client that had a request in flight.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     const line = {
       method: request.method,
