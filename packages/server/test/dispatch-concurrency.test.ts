@@ -51,6 +51,23 @@ describe('the dispatcher loop', () => {
     expect(slow.maxOpen()).toBe(10);
   });
 
+  it('two endpoints on one host do not share a cap: the slow path does not hold back the fast one', async () => {
+    fx = await dispatchFixture({ clock: systemClock, endpointConcurrency: 10 });
+    const host = await startTestReceiver(async (request) => {
+      if (request.url === '/webhooks/slow') await sleep(1_000);
+      return { status: 200 };
+    });
+    receivers.push(host);
+    await fx.endpoint(`${host.url}/slow`, { eventTypes: ['report.slow'] });
+    await fx.endpoint(`${host.url}/fast`, { eventTypes: ['report.fast'] });
+    await fx.publish(30, 'report.slow');
+    await sleep(5);
+    await fx.publish(20, 'report.fast');
+    fx.dispatcher.start();
+    await host.waitFor(30, 900); // 10 slow ones open, and all 20 fast ones answered
+    expect(host.requests.filter((r) => r.url.startsWith('/webhooks/fast'))).toHaveLength(20);
+  });
+
   it('stop() lets attempts in flight finish and records them, and gives back what it had not sent', async () => {
     fx = await dispatchFixture({ clock: systemClock, endpointConcurrency: 10 });
     const slow = await slowReceiver(400);

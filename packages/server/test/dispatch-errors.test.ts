@@ -116,6 +116,9 @@ describe('how a failed attempt is classified and recorded', () => {
     it.each([
       ['an IP literal on loopback', (port: number) => `http://127.0.0.1:${port}/hook`],
       ['a host name that resolves to loopback', (port: number) => `http://localhost:${port}/hook`],
+      ['an IPv6 literal on loopback', (port: number) => `http://[::1]:${port}/hook`],
+      ['an IPv4-mapped IPv6 literal of loopback', (port: number) => `http://[::ffff:127.0.0.1]:${port}/hook`],
+      ['the cloud metadata service', () => 'http://169.254.169.254/latest/meta-data/'],
     ])('refuses %s, and the receiver hears nothing', async (_, url) => {
       fx = await dispatchFixture({ allowPrivateNetworks: false });
       receiver = await startTestReceiver();

@@ -37,14 +37,17 @@ export interface Sender {
   close(): Promise<void>;
 }
 
-type SenderConfig = Pick<Config, 'attemptTimeoutMs' | 'endpointConcurrency' | 'allowPrivateNetworks' | 'clock'>;
+type SenderConfig = Pick<Config, 'attemptTimeoutMs' | 'allowPrivateNetworks' | 'clock'>;
 
 export function createSender(config: SenderConfig): Sender {
-  // One pool for every endpoint: keep-alive connections per origin, as many as the dispatcher lets
-  // run at once against one endpoint. undici 7 follows no redirects unless a redirect interceptor is
-  // composed in, and none is: a 3xx is a failed attempt (http_status).
+  // One keep-alive pool for every endpoint. Its per-origin connection count is left unlimited on
+  // purpose: the dispatcher already caps requests per endpoint (and in total), and several endpoints
+  // often share one host; a per-origin cap of endpointConcurrency let a slow endpoint's requests take
+  // every connection to its host and hold back a fast endpoint there (dispatch-concurrency.test.ts).
+  // undici 7 follows no redirects unless a redirect interceptor is composed in, and none is: a 3xx is
+  // a failed attempt (http_status).
   const agent = new Agent({
-    connections: config.endpointConcurrency,
+    connections: null,
     pipelining: 1,
     headersTimeout: config.attemptTimeoutMs,
     bodyTimeout: config.attemptTimeoutMs,
