@@ -60,6 +60,13 @@ describe('deliveries, their attempts, and a retry by hand', () => {
     const listed = await h.request('GET', `/v1/deliveries?status=succeeded&endpoint_id=${ep.id}`);
     expect(listed.body.data.map((d: { id: string }) => d.id)).toEqual([deliveryId]);
     expect((await h.request('POST', '/v1/deliveries/dlv_unknown/retry')).status).toBe(404);
+
+    // Once its endpoint is deleted, a delivery has nowhere to go: a retry is refused, naming the id.
+    expect((await h.request('DELETE', `/v1/endpoints/${ep.id}`)).status).toBe(200);
+    const orphan = await h.request('POST', `/v1/deliveries/${deliveryId}/retry`);
+    expect(orphan.status).toBe(400);
+    expect(orphan.body.error.message).toMatch(/^id:/);
+    expect(receiver.requests).toHaveLength(2);
   });
 
   it('reports ready while the store answers', async () => {

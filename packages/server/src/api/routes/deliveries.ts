@@ -1,6 +1,6 @@
 import { HeraldError } from '@herald/protocol';
 import { callerOf } from '../auth.js';
-import { notFound } from '../errors.js';
+import { invalid, notFound } from '../errors.js';
 import { presentAttempt, presentDelivery } from '../present.js';
 import { DEFAULT_PAGE, DeliveriesQuery, IdParams } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
@@ -32,6 +32,10 @@ export function deliveryRoutes(app: Api, { store, dispatcher }: RouteDeps): void
     const { accountId } = callerOf(request);
     const delivery = await store.getDelivery(accountId, request.params.id);
     if (!delivery) throw notFound('delivery', request.params.id);
+    // A deleted endpoint has nowhere to send to; a disabled one may still be tried by hand.
+    if (!(await store.getEndpoint(accountId, delivery.endpointId))) {
+      throw invalid('id', `the endpoint of this delivery (${delivery.endpointId}) has been deleted.`);
+    }
     if (!dispatcher) {
       throw new HeraldError(
         'SERVICE_UNAVAILABLE',
