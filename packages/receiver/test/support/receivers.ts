@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,16 +31,18 @@ export function receiverFixture() {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  function tempDir(): string {
-    const dir = mkdtempSync(join(tmpdir(), 'herald-receiver-'));
+  /** A temp dir; `memory: true` puts it on tmpfs (/dev/shm) when the machine has one. */
+  function tempDir(options: { memory?: boolean } = {}): string {
+    const base = options.memory && existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+    const dir = mkdtempSync(join(base, 'herald-receiver-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     return dir;
   }
 
-  function make(options: Partial<ReceiverOptions> = {}) {
+  function make(options: Partial<ReceiverOptions> = {}, where: { memory?: boolean } = {}) {
     const clock = manualClock(Date.now());
     const logger = memoryLogger();
-    const dir = tempDir();
+    const dir = tempDir(where);
     const receiver: Receiver = createReceiver({
       secret: SECRET,
       inbox: sqliteInbox(join(dir, 'inbox.db')),
