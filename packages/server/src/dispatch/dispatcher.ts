@@ -33,7 +33,11 @@ export interface Dispatcher {
    * undefined when the account has no such delivery.
    */
   attemptNow(accountId: string, deliveryId: string): Promise<DeliveryRecord | undefined>;
-  stats(): { inFlight: number; lastAttemptAt: number | null };
+  /**
+   * inFlight: requests open now; lastAttemptAt: when the last attempt ended; dueCount: deliveries this
+   * process has claimed and not yet sent (due, waiting for a slot or a rate token).
+   */
+  stats(): { inFlight: number; lastAttemptAt: number | null; dueCount: number };
 }
 
 /** Deliveries taken per claim: one transaction each, so larger batches cost fewer commits. */
@@ -73,6 +77,7 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
   const disabling = new Set<string>();
   let held = 0;
   let inFlight = 0;
+  let manualInFlight = 0;
   let lastAttemptAt: number | null = null;
   let started = false;
   let stopping = false;
@@ -330,16 +335,18 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
       const claimed = await store.claimDelivery(accountId, deliveryId);
       if (!claimed) return undefined;
       inFlight++;
+      manualInFlight++;
       try {
         await track(attempt(claimed, true));
       } finally {
         inFlight--;
+        manualInFlight--;
       }
       return store.getDelivery(accountId, deliveryId);
     },
 
     stats() {
-      return { inFlight, lastAttemptAt };
+      return { inFlight, lastAttemptAt, dueCount: held - (inFlight - manualInFlight) };
     },
   };
 }
