@@ -112,6 +112,19 @@ describe('how a failed attempt is classified and recorded', () => {
     expect(await fx.dispatcher.runOnce()).toBe(0);
   });
 
+  it('an endpoint row the API would have refused fails its attempts instead of wedging its queue', async () => {
+    fx = await dispatchFixture({ endpointConcurrency: 1 });
+    receiver = await startTestReceiver();
+    await fx.endpoint(receiver.url, { secret: 'not a secret!' });
+    const ids = await fx.publish(2);
+    expect(await fx.dispatcher.runOnce()).toBe(2);
+    for (const id of ids) {
+      expect((await fx.attempts(id))[0]).toMatchObject({ error: 'reset', responseStatus: null });
+      expect(await fx.delivery(id)).toMatchObject({ status: 'pending', attemptCount: 1 });
+    }
+    expect(receiver.requests).toHaveLength(0);
+  });
+
   describe('the request-forgery guard (without --allow-private-networks)', () => {
     it.each([
       ['an IP literal on loopback', (port: number) => `http://127.0.0.1:${port}/hook`],

@@ -145,7 +145,7 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
         ),
       );
     }
-    if (stale.length > 0) void giveBack(stale);
+    if (stale.length > 0) void track(giveBack(stale));
     if (queue.waiting.length === 0 && queue.inFlight === 0 && queue.ratePerS === null) queues.delete(endpointId);
   }
 
@@ -259,6 +259,14 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
       leaseMs: config.claimLeaseMs,
       excludeEndpointIds,
     });
+    if (stopping) {
+      // stop() began while this claim ran (a claim can take a while on Postgres): give it all back.
+      await store.releaseClaims(
+        claimed.map((c) => c.delivery.id),
+        config.clock.now(),
+      );
+      return [];
+    }
     moreDue = claimed.length === limit;
     const claimedAt = config.clock.now();
     held += claimed.length;
@@ -285,7 +293,7 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
       do {
         claimAgain = false;
         if (MAX_HELD - held < RECLAIM_ROOM) break; // finishing attempts call pump() again
-        await claimBatch();
+        await track(claimBatch());
         if (moreDue) claimAgain = true;
       } while (claimAgain && !stopping);
     } catch (error) {
@@ -322,7 +330,7 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
     },
 
     async runOnce() {
-      const settled = await claimBatch();
+      const settled = await track(claimBatch());
       const attempted = await Promise.all(settled);
       return attempted.filter(Boolean).length;
     },

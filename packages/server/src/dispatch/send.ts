@@ -58,12 +58,11 @@ export function createSender(config: SenderConfig): Sender {
 
   async function send(claimed: ClaimedDelivery): Promise<SentAttempt> {
     const startedAt = config.clock.now();
-    const request = buildWebhookRequest(claimed, startedAt);
     const began = performance.now();
     const attempt: SentAttempt = {
       startedAt,
       durationMs: 0,
-      requestHeaders: request.loggedHeaders,
+      requestHeaders: {},
       responseStatus: null,
       responseHeaders: null,
       responseBody: null,
@@ -78,6 +77,10 @@ export function createSender(config: SenderConfig): Sender {
       abort.abort();
     }, config.attemptTimeoutMs);
     try {
+      // Inside the try: a row the API would have refused (a URL that does not parse, a bad secret)
+      // fails this attempt instead of wedging the endpoint's queue.
+      const request = buildWebhookRequest(claimed, startedAt);
+      attempt.requestHeaders = request.loggedHeaders;
       const url = new URL(claimed.endpoint.url);
       const response = await agent.request({
         origin: url.origin,
