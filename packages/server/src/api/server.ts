@@ -11,6 +11,7 @@ import { type Authenticator, createAuthenticator, setCaller } from './auth.js';
 import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
 import { createRateLimiter } from './rate-limit.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { eventRoutes } from './routes/events.js';
@@ -119,6 +120,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   eventRoutes(app, routeDeps);
   deliveryRoutes(app, routeDeps);
   apiKeyRoutes(app, routeDeps);
+  dashboardRoutes(app, routeDeps);
 
   await app.ready();
   return app as unknown as FastifyInstance;

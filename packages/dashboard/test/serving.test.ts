@@ -1,0 +1,63 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handleError } from '../../server/src/api/errors.js';
+import { DASHBOARD_DIST, dashboardRoutes } from '../../server/src/api/routes/dashboard.js';
+import type { Api, RouteDeps } from '../../server/src/api/server.js';
+import { startTestHerald, type TestHerald } from '../../server/test/harness.js';
+
+// These tests read the build in packages/dashboard/dist (npm run build, or npm ci, makes it).
+describe('the server serves the dashboard at /dashboard/', () => {
+  let h: TestHerald;
+  beforeAll(async () => {
+    h = await startTestHerald();
+  });
+  afterAll(() => h.close());
+
+  it('answers the app for /dashboard/ and for any view under it, without a key', async () => {
+    for (const path of ['/dashboard/', '/dashboard/failed', '/dashboard/deliveries/dlv_123']) {
+      const response = await fetch(h.url + path);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(response.headers.get('cache-control')).toBe('no-cache');
+      expect(await response.text()).toContain('<div id="root">');
+    }
+    const bare = await fetch(`${h.url}/dashboard`, { redirect: 'manual' });
+    expect(bare.status).toBe(301);
+    expect(bare.headers.get('location')).toBe('/dashboard/');
+  });
+
+  it('serves fingerprinted assets as immutable, and a missing asset as 404 (not the app)', async () => {
+    const script = readdirSync(join(DASHBOARD_DIST, 'assets')).find((f) => f.endsWith('.js'));
+    expect(script).toBeDefined();
+    const asset = await fetch(`${h.url}/dashboard/assets/${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    const missing = await fetch(`${h.url}/dashboard/assets/index-gone.js`);
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).error.code).toBe('NOT_FOUND');
+  });
+
+  it('never serves a file outside the build', async () => {
+    const response = await fetch(`${h.url}/dashboard/..%2f..%2f..%2fpackage.json`);
+    expect(await response.text()).not.toContain('"workspaces"');
+  });
+});
+
+describe('a server whose dashboard was not built', () => {
+  it('answers 503 saying to run npm run build', async () => {
+    const empty = `${mkdtempSync(join(tmpdir(), 'herald-no-dist-'))}/`;
+    const app = Fastify();
+    app.setErrorHandler(handleError);
+    dashboardRoutes(app as unknown as Api, {} as RouteDeps, empty);
+    const response = await app.inject({ method: 'GET', url: '/dashboard/' });
+    await app.close();
+    rmSync(empty, { recursive: true });
+    expect(response.statusCode).toBe(503);
+    expect(response.json().error.code).toBe('SERVICE_UNAVAILABLE');
+    expect(response.json().error.message).toContain('npm run build');
+  });
+});

@@ -1,0 +1,64 @@
+import { readFile } from 'node:fs/promises';
+import { extname, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HeraldError } from '@herald/protocol';
+import type { Api, RouteDeps } from '../server.js';
+
+/**
+ * The web dashboard (packages/dashboard), served as the static files of its Vite build. It calls
+ * the /v1 API with the key a person signs in with, so these routes need no key themselves.
+ * The same relative path holds from src/api/routes (tests) and dist/api/routes (the built server).
+ */
+export const DASHBOARD_DIST = fileURLToPath(new URL('../../../../dashboard/dist/', import.meta.url));
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json; charset=utf-8',
+  '.woff2': 'font/woff2',
+};
+
+async function readOrUndefined(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch {
+    return undefined;
+  }
+}
+
+export function dashboardRoutes(app: Api, _deps: RouteDeps, dist: string = DASHBOARD_DIST): void {
+  app.get('/dashboard', async (_request, reply) => reply.redirect('/dashboard/', 301));
+
+  app.get('/dashboard/*', async (request, reply) => {
+    // Fastify has decoded the wildcard already; normalize() folds any `..`, and startsWith keeps it inside.
+    const wanted = (request.params as { '*': string })['*'];
+    const path = normalize(dist + wanted);
+    // A file of the build (Vite fingerprints assets/, so they never change under their name).
+    if (wanted !== '' && path.startsWith(dist) && !path.endsWith(sep)) {
+      const file = await readOrUndefined(path);
+      if (file) {
+        const immutable = wanted.startsWith('assets/');
+        return reply
+          .type(TYPES[extname(path)] ?? 'application/octet-stream')
+          .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
+          .send(file);
+      }
+      // A missing asset is a 404, not the app: a stale index.html must not get HTML for its script.
+      if (wanted.startsWith('assets/')) return reply.callNotFound();
+    }
+    // Every other path under /dashboard/ is a view of the single-page app.
+    const index = await readOrUndefined(`${dist}index.html`);
+    if (!index) {
+      throw new HeraldError(
+        'SERVICE_UNAVAILABLE',
+        `The dashboard has not been built (no ${dist}index.html): run \`npm run build\` in the Herald checkout.`,
+        { retryAfterSeconds: 60 },
+      );
+    }
+    return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').send(index);
+  });
+}
