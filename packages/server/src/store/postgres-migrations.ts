@@ -1,0 +1,106 @@
+/**
+ * PostgreSQL migrations, applied in order at start under an advisory lock (see postgres.ts);
+ * the table herald_migrations records which ran. Append only: a shipped migration is never edited.
+ *
+ * The tables and columns are those of sqlite-migrations.ts, so rows.ts and reads.ts serve both:
+ * times are BIGINT ms (parsed to numbers by the pool), JSON is TEXT, flags are 0/1 INTEGERs.
+ */
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE accounts (id TEXT PRIMARY KEY, created_at BIGINT NOT NULL);
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    role TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+  );
+  CREATE INDEX api_keys_account ON api_keys(account_id, id);
+  CREATE TABLE endpoints (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    url TEXT NOT NULL,
+    description TEXT NOT NULL,
+    event_types TEXT NOT NULL,
+    connection_ids TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    previous_secret TEXT,
+    previous_secret_expires_at BIGINT,
+    signature_scheme TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    rate_limit_per_s INTEGER,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    disabled_reason TEXT,
+    last_sequence BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    deleted_at BIGINT
+  );
+  CREATE INDEX endpoints_account ON endpoints(account_id, id);
+  -- feed_seq is not a sequence: publish takes it from feed_counter while holding that row's lock
+  -- until commit, so feed order is commit order (see publish in postgres.ts).
+  CREATE TABLE feed_counter (id INTEGER PRIMARY KEY CHECK (id = 1), value BIGINT NOT NULL);
+  INSERT INTO feed_counter VALUES (1, 0);
+  CREATE TABLE events (
+    feed_seq BIGINT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    occurred_at BIGINT NOT NULL,
+    connection_id TEXT,
+    data TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  -- The feed reads an account's events in commit order.
+  CREATE INDEX events_account_feed ON events(account_id, feed_seq);
+  CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    sequence BIGINT NOT NULL,
+    attempt_count INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  -- The claim: pending deliveries by due time; the partial index holds only pending rows, so it
+  -- stays small however many delivered rows pile up.
+  CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE status = 'pending';
+  CREATE UNIQUE INDEX deliveries_endpoint_sequence ON deliveries(endpoint_id, sequence);
+  CREATE INDEX deliveries_account ON deliveries(account_id, id);
+  CREATE INDEX deliveries_account_status ON deliveries(account_id, status, id);
+  CREATE INDEX deliveries_event ON deliveries(event_id);
+  CREATE TABLE attempts (
+    id TEXT PRIMARY KEY,
+    delivery_id TEXT NOT NULL,
+    attempt_no INTEGER NOT NULL,
+    started_at BIGINT NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    request_headers TEXT NOT NULL,
+    response_status INTEGER,
+    response_headers TEXT,
+    response_body TEXT,
+    error TEXT,
+    manual INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX attempts_delivery ON attempts(delivery_id, attempt_no);
+  `,
+  `
+  -- Idempotency-Key of POST /v1/events: the first publish's result, replayed for the same key and body.
+  CREATE TABLE idempotency_keys (
+    account_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    deliveries TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (account_id, key)
+  );
+  CREATE INDEX idempotency_keys_expiry ON idempotency_keys(expires_at);
+  `,
+];

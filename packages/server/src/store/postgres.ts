@@ -1,0 +1,536 @@
+import { newId } from '@herald/protocol';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import { kyselyQueries } from './reads.js';
+import { deliveryFromRow, endpointFromRow, endpointMatches, eventFromRow } from './rows.js';
+import type { Database } from './schema.js';
+import type { AttemptOutcome, ClaimedDelivery, EndpointRecord, PublishInput, PublishResult, Store } from './types.js';
+
+/**
+ * The PostgreSQL store (pg): several `herald api` and `herald worker` processes on several machines
+ * share one database, and the database is their only coordination.
+ *
+ * - Reads are the shared Kysely queries of reads.ts.
+ * - publish is one transaction per group-committed batch; it takes the feed_counter row lock first,
+ *   so publishers in every process commit one after another in feed order (see publishBatch).
+ * - claimDueDeliveries is one `FOR UPDATE SKIP LOCKED` statement with a lease: no delivery is
+ *   handed to two workers, and a worker killed holding claims loses them only until the lease ends.
+ * - New deliveries NOTIFY herald_deliveries inside the publish transaction; workers LISTEN
+ *   (onDeliveriesDue) and keep polling as the backstop.
+ */
+export interface PostgresStoreOptions {
+  /**
+   * Connections in the pool.
+   * @default 10
+   */
+  max?: number;
+  /**
+   * Tests only: awaited inside the publish transaction after its rows are written, before COMMIT,
+   * to hold a transaction open and show what others see meanwhile.
+   */
+  beforePublishCommit?: () => Promise<void>;
+}
+
+export interface PostgresStore extends Store {
+  /** The pool, for tests that need to reach below the interface. */
+  readonly pool: pg.Pool;
+  /** The schema holding the tables (`?schema=` of the URL; `public` without it). */
+  readonly schema: string;
+  /** Calls `listener` when another process (or this one) commits new deliveries; returns the unsubscribe. */
+  onDeliveriesDue(listener: () => void): () => void;
+}
+
+/** The channel publish notifies; the payload is the schema, so stores in other schemas ignore it. */
+const CHANNEL = 'herald_deliveries';
+/** A query that runs longer than this fails (server side), so no request hangs on a stuck database. */
+const STATEMENT_TIMEOUT_MS = 15_000;
+/** The client gives up on an answer a little later, for a server that vanished without a word. */
+const QUERY_TIMEOUT_MS = 20_000;
+/** Connecting to an unreachable database fails after this, and the API answers 503. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+const INT8_OID = 20;
+/** BIGINT columns hold ms times and counters, all below 2^53: parse them to numbers, not strings. */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary'
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/** `postgres://…?schema=name` → the connection string without `schema`, and the schema. */
+export function parsePostgresUrl(url: string): { connectionString: string; schema: string } {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema') ?? 'public';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new Error(`--db: schema "${schema}" must be lower-case letters, digits and _ (at most 63).`);
+  }
+  parsed.searchParams.delete('schema');
+  return { connectionString: parsed.toString(), schema };
+}
+
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  const { connectionString, schema } = parsePostgresUrl(url);
+  const clientConfig: pg.ClientConfig = {
+    connectionString,
+    options: `-c search_path=${schema} -c synchronous_commit=on`,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+    keepAlive: true,
+    application_name: 'herald',
+    types,
+  };
+  await migrate({ ...clientConfig, statement_timeout: 0, query_timeout: 0 }, schema);
+
+  const pool = new pg.Pool({ ...clientConfig, max: options.max ?? 10 });
+  // An idle connection that the server closes (a restart, 57P01) is reported here; the pool drops
+  // it and opens a new one on the next query. Without a listener the error would end the process.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const notifications = createListener(clientConfig, schema);
+
+  async function inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (error) {
+      // A connection that failed mid-transaction is not given back to the pool.
+      await client.query('ROLLBACK').then(
+        () => client.release(),
+        () => client.release(true),
+      );
+      throw error;
+    }
+  }
+
+  /**
+   * One batch in one transaction. The first statement locks the single feed_counter row and the
+   * lock is held until COMMIT, so publish transactions from every process run one after another:
+   *
+   * - feed_seq is taken from that counter, so feed order is commit order: a transaction that
+   *   commits late also took its numbers late, and a reader whose cursor passed feed_seq n has
+   *   already seen everything at or below n. (A bigserial would hand numbers out at INSERT time,
+   *   and a reader could pass a lower number whose transaction had not committed yet — and never
+   *   come back for it.) PostgreSQL makes a transaction visible before it releases its locks, so the
+   *   next publisher can only take numbers once the previous ones are visible.
+   * - The idempotency check runs under the same lock, so two requests with one key never both publish.
+   * - Endpoints are locked `FOR UPDATE` in id order, so a concurrent delete or disable waits for
+   *   this commit (and then fails or skips these deliveries) and sequence stays gap-free.
+   *
+   * Serialising publishers costs little: each process already writes one batch at a time (group
+   * commit), so a transaction carries up to hundreds of events for one fsync.
+   */
+  async function publishBatch(events: PublishInput[]): Promise<PublishResult[]> {
+    return inTransaction(async (c) => {
+      const counter = await c.query<{ value: number }>('SELECT value FROM feed_counter WHERE id = 1 FOR UPDATE');
+      let feedSeq = (counter.rows[0] as { value: number }).value;
+
+      const keyOf = (accountId: string, key: string) => `${accountId}\u0000${key}`;
+      const keyed = events.filter((e) => e.idempotency);
+      const seen = new Map<string, { requestHash: string; eventId: string; deliveries: string[]; expiresAt: number }>();
+      if (keyed.length > 0) {
+        // Primary key lookups; an expired row counts as absent and is replaced below.
+        const found = await c.query<Database['idempotency_keys']>(
+          `SELECT * FROM idempotency_keys
+           WHERE (account_id, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+          [keyed.map((e) => e.accountId), keyed.map((e) => e.idempotency?.key)],
+        );
+        for (const r of found.rows) {
+          seen.set(keyOf(r.account_id, r.key), {
+            requestHash: r.request_hash,
+            eventId: r.event_id,
+            deliveries: JSON.parse(r.deliveries) as string[],
+            expiresAt: r.expires_at,
+          });
+        }
+      }
+
+      const accounts = [...new Set(events.map((e) => e.accountId))];
+      const locked = await c.query<Database['endpoints']>(
+        `SELECT * FROM endpoints
+         WHERE account_id = ANY($1::text[]) AND disabled = 0 AND deleted_at IS NULL
+         ORDER BY id FOR UPDATE`,
+        [accounts],
+      );
+      const endpointsOf = new Map<string, EndpointRecord[]>();
+      const sequences = new Map<string, number>();
+      for (const row of locked.rows) {
+        const ep = endpointFromRow(row);
+        const list = endpointsOf.get(ep.accountId) ?? [];
+        list.push(ep);
+        endpointsOf.set(ep.accountId, list);
+        sequences.set(ep.id, ep.lastSequence);
+      }
+
+      const ev = { seq: [] as number[], id: [] as string[], account: [] as string[], type: [] as string[] };
+      const evMore = { occurred: [] as number[], connection: [] as (string | null)[], data: [] as string[] };
+      const evCreated: number[] = [];
+      const dl = {
+        id: [] as string[],
+        account: [] as string[],
+        event: [] as string[],
+        endpoint: [] as string[],
+        sequence: [] as number[],
+        at: [] as number[],
+      };
+      const keys = {
+        account: [] as string[],
+        key: [] as string[],
+        hash: [] as string[],
+        event: [] as string[],
+        deliveries: [] as string[],
+        created: [] as number[],
+        expires: [] as number[],
+      };
+      const results: PublishResult[] = [];
+
+      for (const event of events) {
+        if (event.idempotency) {
+          const prior = seen.get(keyOf(event.accountId, event.idempotency.key));
+          if (prior && prior.expiresAt > event.createdAt) {
+            results.push(
+              prior.requestHash === event.idempotency.requestHash
+                ? { id: prior.eventId, deliveries: prior.deliveries, idempotency: 'replayed' }
+                : { id: prior.eventId, deliveries: [], idempotency: 'conflict' },
+            );
+            continue;
+          }
+        }
+        feedSeq += 1;
+        ev.seq.push(feedSeq);
+        ev.id.push(event.id);
+        ev.account.push(event.accountId);
+        ev.type.push(event.type);
+        evMore.occurred.push(event.occurredAt);
+        evMore.connection.push(event.connectionId);
+        evMore.data.push(JSON.stringify(event.data));
+        evCreated.push(event.createdAt);
+        const deliveries: string[] = [];
+        for (const ep of endpointsOf.get(event.accountId) ?? []) {
+          if (!endpointMatches(ep, event.type, event.connectionId)) continue;
+          const sequence = (sequences.get(ep.id) ?? 0) + 1;
+          sequences.set(ep.id, sequence);
+          const id = newId('delivery', event.createdAt);
+          dl.id.push(id);
+          dl.account.push(event.accountId);
+          dl.event.push(event.id);
+          dl.endpoint.push(ep.id);
+          dl.sequence.push(sequence);
+          dl.at.push(event.createdAt);
+          deliveries.push(id);
+        }
+        results.push({ id: event.id, deliveries });
+        if (event.idempotency) {
+          const { key, requestHash, expiresAt } = event.idempotency;
+          seen.set(keyOf(event.accountId, key), { requestHash, eventId: event.id, deliveries, expiresAt });
+          keys.account.push(event.accountId);
+          keys.key.push(key);
+          keys.hash.push(requestHash);
+          keys.event.push(event.id);
+          keys.deliveries.push(JSON.stringify(deliveries));
+          keys.created.push(event.createdAt);
+          keys.expires.push(expiresAt);
+        }
+      }
+
+      if (ev.id.length > 0) {
+        await c.query(
+          `INSERT INTO events (feed_seq, id, account_id, type, occurred_at, connection_id, data, created_at)
+           SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::int8[])`,
+          [ev.seq, ev.id, ev.account, ev.type, evMore.occurred, evMore.connection, evMore.data, evCreated],
+        );
+        await c.query('UPDATE feed_counter SET value = $1 WHERE id = 1', [feedSeq]);
+      }
+      if (dl.id.length > 0) {
+        await c.query(
+          `INSERT INTO deliveries (id, account_id, event_id, endpoint_id, status, sequence, attempt_count,
+             next_attempt_at, created_at, updated_at)
+           SELECT id, account_id, event_id, endpoint_id, 'pending', sequence, 0, at, at, at
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[])
+             AS d(id, account_id, event_id, endpoint_id, sequence, at)`,
+          [dl.id, dl.account, dl.event, dl.endpoint, dl.sequence, dl.at],
+        );
+        const moved = [...sequences].filter(([id, seq]) => seq !== lastSequenceOf(endpointsOf, id));
+        await c.query(
+          `UPDATE endpoints AS e SET last_sequence = u.sequence
+           FROM unnest($1::text[], $2::int8[]) AS u(id, sequence) WHERE e.id = u.id`,
+          [moved.map(([id]) => id), moved.map(([, seq]) => seq)],
+        );
+        await c.query('SELECT pg_notify($1, $2)', [CHANNEL, schema]);
+      }
+      if (keys.key.length > 0) {
+        await c.query(
+          `INSERT INTO idempotency_keys (account_id, key, request_hash, event_id, deliveries, created_at, expires_at)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[])
+           ON CONFLICT (account_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,
+             event_id = EXCLUDED.event_id, deliveries = EXCLUDED.deliveries,
+             created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at`,
+          [keys.account, keys.key, keys.hash, keys.event, keys.deliveries, keys.created, keys.expires],
+        );
+      }
+      await options.beforePublishCommit?.();
+      return results;
+    });
+  }
+
+  async function withEndpointsAndEvents(rows: Database['deliveries'][]): Promise<ClaimedDelivery[]> {
+    if (rows.length === 0) return [];
+    const [endpointRows, eventRows] = await Promise.all([
+      pool.query<Database['endpoints']>('SELECT * FROM endpoints WHERE id = ANY($1::text[])', [
+        [...new Set(rows.map((r) => r.endpoint_id))],
+      ]),
+      pool.query<Database['events']>('SELECT * FROM events WHERE id = ANY($1::text[])', [
+        [...new Set(rows.map((r) => r.event_id))],
+      ]),
+    ]);
+    const endpoints = new Map(endpointRows.rows.map((r) => [r.id, endpointFromRow(r)]));
+    const events = new Map(eventRows.rows.map((r) => [r.id, eventFromRow(r)]));
+    return rows.map((r) => ({
+      delivery: deliveryFromRow(r),
+      endpoint: endpoints.get(r.endpoint_id) as EndpointRecord,
+      event: events.get(r.event_id) as ClaimedDelivery['event'],
+    }));
+  }
+
+  return {
+    kind: 'postgres',
+    pool,
+    schema,
+    ...kyselyQueries(db),
+
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async close() {
+      notifications.close();
+      await db.destroy();
+    },
+
+    async deleteEndpoint(accountId, id, at) {
+      return inTransaction(async (c) => {
+        const result = await c.query(
+          'UPDATE endpoints SET deleted_at = $1 WHERE account_id = $2 AND id = $3 AND deleted_at IS NULL',
+          [at, accountId, id],
+        );
+        if (result.rowCount === 0) return false;
+        // Uses deliveries_endpoint_sequence (endpoint_id, …).
+        await c.query(
+          `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = $1
+           WHERE endpoint_id = $2 AND status = 'pending'`,
+          [at, id],
+        );
+        return true;
+      });
+    },
+
+    async publish(events) {
+      if (events.length === 0) return [];
+      return publishBatch(events);
+    },
+
+    async claimDueDeliveries({ now, limit, leaseMs, excludeEndpointIds = [] }) {
+      // One statement, so one implicit transaction. The inner SELECT walks the partial index
+      // deliveries_due (next_attempt_at WHERE status = 'pending'), which holds only pending rows:
+      // a million delivered rows beside them cost nothing (plan checked in postgres-claim-plan.test.ts).
+      // SKIP LOCKED: rows another worker is claiming right now are passed over, not waited for.
+      const result = await pool.query<Database['deliveries'] & { due_at: number }>(
+        `UPDATE deliveries AS d SET next_attempt_at = $1, updated_at = $2
+         FROM (
+           SELECT id, next_attempt_at FROM deliveries
+           WHERE status = 'pending' AND next_attempt_at <= $2
+             AND endpoint_id <> ALL($3::text[])
+             AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
+           ORDER BY next_attempt_at
+           LIMIT $4
+           FOR UPDATE OF deliveries SKIP LOCKED
+         ) AS due
+         WHERE d.id = due.id
+         RETURNING d.*, due.next_attempt_at AS due_at`,
+        [now + leaseMs, now, excludeEndpointIds, limit],
+      );
+      const rows = result.rows.sort((a, b) => a.due_at - b.due_at || (a.id < b.id ? -1 : 1));
+      return withEndpointsAndEvents(rows);
+    },
+    async claimDelivery(accountId, id) {
+      const result = await pool.query<Database['deliveries']>(
+        'SELECT * FROM deliveries WHERE account_id = $1 AND id = $2',
+        [accountId, id],
+      );
+      const row = result.rows[0];
+      return row ? (await withEndpointsAndEvents([row]))[0] : undefined;
+    },
+    async recordAttempts(outcomes, at) {
+      if (outcomes.length === 0) return;
+      await recordAttempts(pool, outcomes, at);
+    },
+    async releaseClaims(ids, at) {
+      if (ids.length === 0) return;
+      await pool.query(
+        `UPDATE deliveries SET next_attempt_at = $1, updated_at = $1
+         WHERE id = ANY($2::text[]) AND status = 'pending'`,
+        [at, ids],
+      );
+    },
+
+    onDeliveriesDue(listener) {
+      return notifications.subscribe(listener);
+    },
+  } satisfies PostgresStore;
+}
+
+function lastSequenceOf(endpointsOf: Map<string, EndpointRecord[]>, id: string): number | undefined {
+  for (const list of endpointsOf.values()) {
+    const ep = list.find((e) => e.id === id);
+    if (ep) return ep.lastSequence;
+  }
+  return undefined;
+}
+
+/**
+ * Attempts and the deliveries' new states in one statement (so one transaction). A delivery with
+ * two outcomes in one batch (a manual attempt beside an automatic one) counts both; the last decides
+ * its state.
+ */
+async function recordAttempts(pool: pg.Pool, outcomes: AttemptOutcome[], at: number): Promise<void> {
+  const perDelivery = new Map<string, { status: string; next: number | null; count: number }>();
+  for (const o of outcomes) {
+    const prior = perDelivery.get(o.attempt.deliveryId);
+    perDelivery.set(o.attempt.deliveryId, { status: o.status, next: o.nextAttemptAt, count: (prior?.count ?? 0) + 1 });
+  }
+  const a = outcomes.map((o) => o.attempt);
+  await pool.query(
+    `WITH inserted AS (
+       INSERT INTO attempts (id, delivery_id, attempt_no, started_at, duration_ms, request_headers,
+         response_status, response_headers, response_body, error, manual)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int8[], $5::int[], $6::text[],
+         $7::int[], $8::text[], $9::text[], $10::text[], $11::int[])
+     )
+     UPDATE deliveries AS d
+     SET status = o.status, next_attempt_at = o.next, attempt_count = d.attempt_count + o.n, updated_at = $12
+     FROM unnest($13::text[], $14::text[], $15::int8[], $16::int[]) AS o(id, status, next, n)
+     WHERE d.id = o.id`,
+    [
+      a.map((x) => x.id),
+      a.map((x) => x.deliveryId),
+      a.map((x) => x.attemptNo),
+      a.map((x) => x.startedAt),
+      a.map((x) => Math.round(x.durationMs)),
+      a.map((x) => JSON.stringify(x.requestHeaders)),
+      a.map((x) => x.responseStatus),
+      a.map((x) => (x.responseHeaders === null ? null : JSON.stringify(x.responseHeaders))),
+      // PostgreSQL text cannot hold NUL; a binary response body must not make the whole batch fail.
+      a.map((x) => (x.responseBody === null ? null : x.responseBody.replaceAll('\u0000', '\uFFFD'))),
+      a.map((x) => x.error),
+      a.map((x) => (x.manual ? 1 : 0)),
+      at,
+      [...perDelivery.keys()],
+      [...perDelivery.values()].map((v) => v.status),
+      [...perDelivery.values()].map((v) => v.next),
+      [...perDelivery.values()].map((v) => v.count),
+    ],
+  );
+}
+
+/**
+ * Migrations at start, on a connection of their own, under a session advisory lock keyed by the
+ * schema: when two processes start at once, the second waits and then finds nothing left to do.
+ */
+async function migrate(config: pg.ClientConfig, schema: string): Promise<void> {
+  const client = new pg.Client({ ...config, options: `-c search_path=${schema}` });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [`herald_migrate:${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS herald_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)',
+    );
+    const applied = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM herald_migrations');
+    for (let i = applied.rows[0]?.n ?? 0; i < POSTGRES_MIGRATIONS.length; i++) {
+      await client.query('BEGIN');
+      try {
+        await client.query(POSTGRES_MIGRATIONS[i] as string);
+        await client.query('INSERT INTO herald_migrations VALUES ($1, $2)', [i + 1, Date.now()]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      }
+    }
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`herald_migrate:${schema}`]);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * LISTEN herald_deliveries on a connection of its own, opened on the first subscription. When it
+ * breaks (a restart), it reconnects every second and wakes the listeners once it is back, since
+ * notifications sent meanwhile were lost; polling covers the gap either way.
+ */
+function createListener(config: pg.ClientConfig, schema: string) {
+  const listeners = new Set<() => void>();
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const wake = () => {
+    for (const l of listeners) l();
+  };
+
+  async function connect(): Promise<void> {
+    if (closed || client || listeners.size === 0) return;
+    const c = new pg.Client({ ...config, query_timeout: 0, statement_timeout: 0 });
+    client = c;
+    const reconnect = () => {
+      if (client !== c) return;
+      client = undefined;
+      void c.end().catch(() => {});
+      if (!closed && listeners.size > 0) {
+        retry = setTimeout(() => void connect(), 1000);
+        retry.unref();
+      }
+    };
+    c.on('error', reconnect);
+    c.on('end', reconnect);
+    c.on('notification', (n) => {
+      if (n.channel === CHANNEL && n.payload === schema) wake();
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${CHANNEL}`);
+      wake();
+    } catch {
+      reconnect();
+    }
+  }
+
+  return {
+    subscribe(listener: () => void): () => void {
+      listeners.add(listener);
+      void connect();
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0 && client) {
+          const c = client;
+          client = undefined;
+          void c.end().catch(() => {});
+        }
+      };
+    },
+    close() {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      listeners.clear();
+      const c = client;
+      client = undefined;
+      void c?.end().catch(() => {});
+    },
+  };
+}
