@@ -1,10 +1,9 @@
+import { openPostgresStore } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
 
-/** `postgres://…` selects PostgreSQL; anything else is a SQLite file path. */
+/** `postgres://…` (optionally `?schema=name`) selects PostgreSQL; anything else is a SQLite file path. */
 export async function openStore(db: string): Promise<Store> {
-  if (/^postgres(ql)?:\/\//.test(db)) {
-    throw new Error('The PostgreSQL store is not built yet: use a SQLite file for --db.');
-  }
+  if (/^postgres(ql)?:\/\//.test(db)) return openPostgresStore(db);
   return openSqliteStore(db);
 }
