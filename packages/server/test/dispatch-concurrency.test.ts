@@ -98,6 +98,24 @@ describe('the dispatcher loop', () => {
     expect(await fx.dispatcher.runOnce()).toBe(0); // a stopped dispatcher claims nothing more
   });
 
+  it('a delivery that waited in the local queue for half its lease is given back, not sent late', async () => {
+    // With a 400 ms lease, another process may claim these again from 400 ms on; sending one after
+    // 200 ms here would risk two sends at once, so the dispatcher gives it back instead.
+    fx = await dispatchFixture({ clock: systemClock, endpointConcurrency: 1, claimLeaseMs: 400 });
+    const slow = await slowReceiver(300);
+    receivers.push(slow);
+    await fx.endpoint(slow.url);
+    const ids = await fx.publish(4);
+    expect(await fx.dispatcher.runOnce()).toBe(1);
+    expect(slow.requests).toHaveLength(1);
+    const deliveries = await Promise.all(ids.map((id) => fx.delivery(id)));
+    expect(deliveries.filter((d) => d.status === 'succeeded')).toHaveLength(1);
+    for (const d of deliveries.filter((d) => d.status === 'pending')) {
+      expect(d.attemptCount).toBe(0);
+      expect(d.nextAttemptAt).toBeLessThanOrEqual(Date.now()); // due again at once, for whoever claims first
+    }
+  });
+
   it('a delivery claimed by a process that died is due again when its lease ends', async () => {
     fx = await dispatchFixture({ claimLeaseMs: 60_000 });
     const receiver = await startTestReceiver();
