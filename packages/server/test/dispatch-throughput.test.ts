@@ -47,12 +47,15 @@ describe.skipIf(!process.env.HERALD_PERF)('delivery throughput', () => {
         return claimed;
       };
 
+      const cpu = process.cpuUsage();
       const began = performance.now();
       fx.dispatcher.start();
       while (stats.recorded < total) await new Promise((resolve) => setTimeout(resolve, 10));
       const seconds = (performance.now() - began) / 1000;
+      const used = process.cpuUsage(cpu);
+      const cpuPerDelivery = Math.round((used.user + used.system) / total);
       console.log(
-        `${endpoints} endpoint(s): ${Math.round(total / seconds)} deliveries/s`,
+        `${endpoints} endpoint(s): ${Math.round(total / seconds)} deliveries/s, ${cpuPerDelivery} µs CPU each`,
         `(${stats.commits} attempt commits, ${Math.round(stats.recordMs)} ms; ${stats.claims} claims, ${Math.round(stats.claimMs)} ms)`,
       );
       await fx.close();
