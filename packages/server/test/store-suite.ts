@@ -247,5 +247,231 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect((await store.findApiKeyByHash('h1'))!.revokedAt).toBe(t0);
       expect(await store.listApiKeys(account)).toEqual([]);
     });
+
+    /** n deliveries to `ep`, each failed for good (the automatic schedule gave up on it). */
+    async function failedDeliveries(ep: string, n: number, createdAt = t0): Promise<string[]> {
+      const published = await store.publish(Array.from({ length: n }, () => event({ createdAt })));
+      const ids = published.flatMap((p) => p.deliveries);
+      const mine = [];
+      for (const id of ids) if ((await store.getDelivery(account, id))!.endpointId === ep) mine.push(id);
+      await store.claimDueDeliveries({ now: createdAt, limit: 1000, leaseMs: 1 });
+      await store.recordAttempts(
+        mine.map((id) => failed(id, 1, null)),
+        createdAt + 1,
+      );
+      return mine;
+    }
+
+    it('writes a bulk retry job with a fixed set of failed deliveries matching its filter', async () => {
+      const a = await store.createEndpoint(endpoint({ eventTypes: ['sync.completed'] }));
+      const b = await store.createEndpoint(endpoint({ eventTypes: ['sync.completed'] }));
+      const early = await failedDeliveries(a.id, 2, t0);
+      const late = await failedDeliveries(a.id, 3, t0 + 60_000);
+      await failedDeliveries(b.id, 1, t0);
+      await store.publish([event()]); // two pending deliveries: not failed, not taken
+
+      const all = await store.createBulkRetryJob({
+        id: 'job_all',
+        accountId: account,
+        filter: {},
+        params: {},
+        createdAt: t0,
+      });
+      expect(all).toMatchObject({ kind: 'bulk_retry', state: 'running', total: 6, succeeded: 0, failed: 0 });
+      const onA = await store.createBulkRetryJob({
+        id: 'job_a',
+        accountId: account,
+        filter: { endpointId: a.id, since: t0 + 1, until: t0 + 120_000 },
+        params: { endpoint_id: a.id },
+        createdAt: t0,
+      });
+      expect(onA.total).toBe(3);
+      expect(onA.params).toEqual({ endpoint_id: a.id });
+      const items = await store.takeOpenJobItems('job_a', '', 100, t0 + 5);
+      expect(items.map((i) => i.deliveryId).sort()).toEqual([...late].sort());
+      expect(items.every((i) => i.startedAt === null && i.deliveryStatus === 'failed' && !i.endpointDeleted)).toBe(
+        true,
+      );
+      expect(early).toHaveLength(2);
+
+      // Nothing failed in range: created completed, with nothing to do.
+      const none = await store.createBulkRetryJob({
+        id: 'job_none',
+        accountId: account,
+        filter: { until: t0 },
+        params: {},
+        createdAt: t0 + 7,
+      });
+      expect(none).toMatchObject({ state: 'completed', total: 0, finishedAt: t0 + 7 });
+      expect(await store.getJob(other, 'job_all')).toBeUndefined();
+      // A deleted endpoint's failed deliveries are not taken.
+      await store.deleteEndpoint(account, b.id, t0);
+      const afterDelete = await store.createBulkRetryJob({
+        id: 'job_x',
+        accountId: account,
+        filter: {},
+        params: {},
+        createdAt: t0,
+      });
+      expect(afterDelete.total).toBe(5);
+    });
+
+    it('pages a job’s open items, remembers who took them, and counts each outcome once', async () => {
+      const ep = await store.createEndpoint(endpoint());
+      await failedDeliveries(ep.id, 5);
+      await store.createBulkRetryJob({ id: 'job_1', accountId: account, filter: {}, params: {}, createdAt: t0 });
+      const first = await store.takeOpenJobItems('job_1', '', 3, t0 + 10);
+      expect(first).toHaveLength(3);
+      const rest = await store.takeOpenJobItems('job_1', first[2]!.deliveryId, 3, t0 + 11);
+      expect(rest).toHaveLength(2);
+      // Taken again (a runner died): startedAt says when they were first taken.
+      const again = await store.takeOpenJobItems('job_1', '', 10, t0 + 20);
+      expect(again.map((i) => i.startedAt)).toEqual([t0 + 10, t0 + 10, t0 + 10, t0 + 11, t0 + 11]);
+
+      const ids = again.map((i) => i.deliveryId);
+      await store.recordJobItemOutcomes(
+        [
+          { jobId: 'job_1', deliveryId: ids[0]!, outcome: 'succeeded' },
+          { jobId: 'job_1', deliveryId: ids[1]!, outcome: 'failed' },
+        ],
+        t0 + 30,
+      );
+      // The same item twice (a second runner): counted once, the first outcome stays.
+      await store.recordJobItemOutcomes([{ jobId: 'job_1', deliveryId: ids[1]!, outcome: 'succeeded' }], t0 + 31);
+      expect(await store.getJob(account, 'job_1')).toMatchObject({ state: 'running', succeeded: 1, failed: 1 });
+      expect((await store.takeOpenJobItems('job_1', '', 10, t0 + 32)).map((i) => i.deliveryId)).toEqual(ids.slice(2));
+
+      await store.recordJobItemOutcomes(
+        ids.slice(2).map((deliveryId) => ({ jobId: 'job_1', deliveryId, outcome: 'succeeded' as const })),
+        t0 + 40,
+      );
+      expect(await store.getJob(account, 'job_1')).toMatchObject({
+        state: 'completed',
+        total: 5,
+        succeeded: 4,
+        failed: 1,
+        finishedAt: t0 + 40,
+      });
+      expect(await store.takeOpenJobItems('job_1', '', 10, t0 + 41)).toEqual([]);
+    });
+
+    it('leases a running job to one runner at a time, and to another after the lease ends', async () => {
+      const ep = await store.createEndpoint(endpoint());
+      await failedDeliveries(ep.id, 1);
+      await store.createBulkRetryJob({ id: 'job_l', accountId: account, filter: {}, params: {}, createdAt: t0 });
+      const held = await store.claimRunningJob({ now: t0, leaseMs: 1000, owner: 'runner_a' });
+      expect(held).toMatchObject({ id: 'job_l', total: 1 });
+      expect(await store.claimRunningJob({ now: t0 + 999, leaseMs: 1000, owner: 'runner_b' })).toBeUndefined();
+      expect(await store.renewJobLease('job_l', 'runner_a', t0 + 2000)).toBe(true);
+      expect(await store.claimRunningJob({ now: t0 + 1500, leaseMs: 1000, owner: 'runner_b' })).toBeUndefined();
+      // runner_a died: after its lease, runner_b takes the job over, and runner_a can no longer renew.
+      expect(await store.claimRunningJob({ now: t0 + 2000, leaseMs: 1000, owner: 'runner_b' })).toMatchObject({
+        id: 'job_l',
+      });
+      expect(await store.renewJobLease('job_l', 'runner_a', t0 + 5000)).toBe(false);
+      await store.releaseJobLease('job_l', 'runner_a'); // not its lease: no effect
+      expect(await store.claimRunningJob({ now: t0 + 2500, leaseMs: 1000, owner: 'runner_c' })).toBeUndefined();
+      await store.releaseJobLease('job_l', 'runner_b');
+      expect(await store.claimRunningJob({ now: t0 + 2500, leaseMs: 1000, owner: 'runner_c' })).toMatchObject({
+        id: 'job_l',
+      });
+      // A completed job is never claimed.
+      const [item] = await store.takeOpenJobItems('job_l', '', 10, t0 + 3000);
+      await store.recordJobItemOutcomes(
+        [{ jobId: 'job_l', deliveryId: item!.deliveryId, outcome: 'succeeded' }],
+        t0 + 3001,
+      );
+      expect(await store.claimRunningJob({ now: t0 + 99_000, leaseMs: 1000, owner: 'runner_d' })).toBeUndefined();
+    });
+
+    it('moves a connection’s sync status with each report', async () => {
+      const report = (status: 'started' | 'completed' | 'failed', at: number, more: object = {}) => ({
+        accountId: account,
+        connectionId: 'con_A',
+        status,
+        error: null,
+        at,
+        ...more,
+      });
+      expect(await store.getConnection(account, 'con_A')).toBeUndefined();
+      const started = await store.recordConnectionSync(report('started', t0, { nextScheduledAt: t0 + 3_600_000 }));
+      expect(started).toMatchObject({
+        id: 'con_A',
+        status: 'started',
+        lastSuccessfulSyncAt: null,
+        lastError: null,
+        nextScheduledSyncAt: t0 + 3_600_000,
+        syncStartedAt: t0,
+        createdAt: t0,
+      });
+      const failedSync = await store.recordConnectionSync(report('failed', t0 + 10, { error: 'token expired' }));
+      expect(failedSync).toMatchObject({
+        status: 'failed',
+        lastError: 'token expired',
+        nextScheduledSyncAt: t0 + 3_600_000,
+      });
+      const completed = await store.recordConnectionSync(report('completed', t0 + 20, { nextScheduledAt: null }));
+      expect(completed).toMatchObject({
+        status: 'completed',
+        lastSuccessfulSyncAt: t0 + 20,
+        lastError: null,
+        nextScheduledSyncAt: null,
+        syncStartedAt: t0,
+        createdAt: t0,
+        updatedAt: t0 + 20,
+      });
+      expect(await store.getConnection(other, 'con_A')).toBeUndefined();
+      expect(await store.getConnection(account, 'con_A')).toEqual(completed);
+    });
+
+    it('applies a sync report carried by a publish in the same transaction, and not on a replay', async () => {
+      const sync = {
+        accountId: account,
+        connectionId: 'con_B',
+        status: 'completed' as const,
+        error: null,
+        nextScheduledAt: t0 + 60_000,
+        at: t0,
+      };
+      const idempotency = { key: 'k1', requestHash: 'h', expiresAt: t0 + 86_400_000 };
+      const [first] = await store.publish([event({ connectionId: 'con_B', connectionSync: sync, idempotency })]);
+      expect(await store.getConnection(account, 'con_B')).toMatchObject({
+        status: 'completed',
+        lastSuccessfulSyncAt: t0,
+      });
+      const [replay] = await store.publish([
+        event({
+          connectionId: 'con_B',
+          connectionSync: { ...sync, status: 'failed', error: 'x', at: t0 + 5 },
+          idempotency,
+        }),
+      ]);
+      expect(replay).toMatchObject({ id: first!.id, idempotency: 'replayed' });
+      expect(await store.getConnection(account, 'con_B')).toMatchObject({ status: 'completed', lastError: null });
+    });
+
+    it('lists an account’s connections by id with a cursor', async () => {
+      for (const id of ['con_3', 'con_1', 'con_2']) {
+        await store.recordConnectionSync({
+          accountId: account,
+          connectionId: id,
+          status: 'started',
+          error: null,
+          at: t0,
+        });
+      }
+      await store.recordConnectionSync({
+        accountId: other,
+        connectionId: 'con_0',
+        status: 'started',
+        error: null,
+        at: t0,
+      });
+      const first = await store.listConnections(account, { limit: 2 });
+      expect(first.data.map((c) => c.id)).toEqual(['con_1', 'con_2']);
+      const second = await store.listConnections(account, { cursor: first.nextCursor ?? undefined, limit: 2 });
+      expect(second.data.map((c) => c.id)).toEqual(['con_3']);
+      expect(second.nextCursor).toBeNull();
+    });
   });
 }

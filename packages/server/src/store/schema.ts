@@ -65,6 +65,36 @@ export interface Database {
     error: string | null;
     manual: number;
   };
+  jobs: {
+    id: string;
+    account_id: string;
+    kind: string;
+    state: string;
+    params: string;
+    total: number;
+    lease_owner: string | null;
+    lease_until: number | null;
+    created_at: number;
+    finished_at: number | null;
+  };
+  job_items: {
+    job_id: string;
+    delivery_id: string;
+    outcome: string | null;
+    started_at: number | null;
+    finished_at: number | null;
+  };
+  connections: {
+    account_id: string;
+    id: string;
+    status: string;
+    last_successful_sync_at: number | null;
+    last_error: string | null;
+    next_scheduled_sync_at: number | null;
+    sync_started_at: number | null;
+    created_at: number;
+    updated_at: number;
+  };
   idempotency_keys: {
     account_id: string;
     key: string;

@@ -16,12 +16,17 @@ import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import type {
   AttemptOutcome,
   ClaimedDelivery,
+  ConnectionRecord,
+  ConnectionSyncReport,
   DeliveryRecord,
   EndpointRecord,
+  JobRecord,
+  OpenJobItem,
   Page,
   PublishInput,
   PublishResult,
   Store,
+  SyncStatus,
 } from './types.js';
 
 /**
@@ -98,6 +103,152 @@ export function openSqliteStore(file: string): SqliteStore {
     ),
   };
 
+  const jobStatements = {
+    insertJob: sqlite.prepare(
+      `INSERT INTO jobs (id, account_id, kind, state, params, total, created_at, finished_at)
+       VALUES (@id, @accountId, 'bulk_retry', @state, @params, @total, @createdAt, @finishedAt)`,
+    ),
+    // Uses deliveries_account_status (account_id, status, id): only the account's failed rows are read.
+    insertBulkRetryItems: sqlite.prepare(
+      `INSERT INTO job_items (job_id, delivery_id)
+       SELECT @jobId, d.id FROM deliveries d
+       WHERE d.account_id = @accountId AND d.status = 'failed'
+         AND (@endpointId IS NULL OR d.endpoint_id = @endpointId)
+         AND (@since IS NULL OR d.created_at >= @since)
+         AND (@until IS NULL OR d.created_at < @until)
+         AND d.endpoint_id IN (SELECT id FROM endpoints WHERE deleted_at IS NULL)`,
+    ),
+    // Primary key prefix (job_id).
+    counts: sqlite.prepare(
+      `SELECT total(outcome = 'succeeded') AS succeeded, total(outcome = 'failed') AS failed
+       FROM job_items WHERE job_id = ?`,
+    ),
+    getJob: sqlite.prepare('SELECT * FROM jobs WHERE account_id = ? AND id = ?'),
+    // Uses jobs_running.
+    claimJob: sqlite.prepare(
+      `UPDATE jobs SET lease_owner = @owner, lease_until = @leaseUntil
+       WHERE id = (SELECT id FROM jobs WHERE state = 'running' AND (lease_until IS NULL OR lease_until <= @now)
+                   ORDER BY created_at, id LIMIT 1)
+       RETURNING *`,
+    ),
+    renewLease: sqlite.prepare(
+      `UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`,
+    ),
+    releaseLease: sqlite.prepare(
+      'UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?',
+    ),
+    // Primary key range (job_id, delivery_id > cursor).
+    openItems: sqlite.prepare(
+      `SELECT i.delivery_id, i.started_at, d.status AS delivery_status,
+              (e.id IS NULL OR e.deleted_at IS NOT NULL) AS endpoint_deleted
+       FROM job_items i
+       JOIN deliveries d ON d.id = i.delivery_id
+       LEFT JOIN endpoints e ON e.id = d.endpoint_id
+       WHERE i.job_id = ? AND i.outcome IS NULL AND i.delivery_id > ?
+       ORDER BY i.delivery_id LIMIT ?`,
+    ),
+    markStarted: sqlite.prepare(
+      `UPDATE job_items SET started_at = ?
+       WHERE job_id = ? AND delivery_id IN (SELECT value FROM json_each(?)) AND started_at IS NULL`,
+    ),
+    setOutcome: sqlite.prepare(
+      `UPDATE job_items SET outcome = ?, finished_at = ?
+       WHERE job_id = ? AND delivery_id = ? AND outcome IS NULL`,
+    ),
+    // The NOT EXISTS uses job_items_open.
+    completeIfDone: sqlite.prepare(
+      `UPDATE jobs SET state = 'completed', finished_at = @at, lease_owner = NULL, lease_until = NULL
+       WHERE id = @id AND state = 'running'
+         AND NOT EXISTS (SELECT 1 FROM job_items WHERE job_id = @id AND outcome IS NULL)`,
+    ),
+  };
+
+  const connectionStatements = {
+    // One statement for every status; see Store.recordConnectionSync for the rules.
+    upsert: sqlite.prepare(
+      `INSERT INTO connections (account_id, id, status, last_successful_sync_at, last_error,
+         next_scheduled_sync_at, sync_started_at, created_at, updated_at)
+       VALUES (@accountId, @id, @status,
+         CASE WHEN @status = 'completed' THEN @at END,
+         CASE WHEN @status = 'failed' THEN @error END,
+         @next,
+         CASE WHEN @status = 'started' THEN @at END,
+         @at, @at)
+       ON CONFLICT (account_id, id) DO UPDATE SET
+         status = excluded.status,
+         last_successful_sync_at = CASE WHEN excluded.status = 'completed' THEN excluded.updated_at
+                                        ELSE connections.last_successful_sync_at END,
+         last_error = CASE excluded.status WHEN 'completed' THEN NULL
+                                           WHEN 'failed' THEN excluded.last_error
+                                           ELSE connections.last_error END,
+         next_scheduled_sync_at = CASE WHEN @setNext = 1 THEN excluded.next_scheduled_sync_at
+                                       ELSE connections.next_scheduled_sync_at END,
+         sync_started_at = CASE WHEN excluded.status = 'started' THEN excluded.updated_at
+                                ELSE connections.sync_started_at END,
+         updated_at = excluded.updated_at
+       RETURNING *`,
+    ),
+  };
+
+  function applySync(report: ConnectionSyncReport): ConnectionRecord {
+    const row = connectionStatements.upsert.get({
+      accountId: report.accountId,
+      id: report.connectionId,
+      status: report.status,
+      error: report.error,
+      next: report.nextScheduledAt ?? null,
+      setNext: report.nextScheduledAt === undefined ? 0 : 1,
+      at: report.at,
+    }) as Database['connections'];
+    return connectionFromRow(row);
+  }
+
+  function jobWithCounts(row: Database['jobs']): JobRecord {
+    const counts = jobStatements.counts.get(row.id) as { succeeded: number; failed: number };
+    return jobFromRow(row, counts);
+  }
+
+  const createJobTx = sqlite.transaction((job: Parameters<Store['createBulkRetryJob']>[0]): JobRecord => {
+    const { changes: total } = jobStatements.insertBulkRetryItems.run({
+      jobId: job.id,
+      accountId: job.accountId,
+      endpointId: job.filter.endpointId ?? null,
+      since: job.filter.since ?? null,
+      until: job.filter.until ?? null,
+    });
+    jobStatements.insertJob.run({
+      id: job.id,
+      accountId: job.accountId,
+      state: total === 0 ? 'completed' : 'running',
+      params: JSON.stringify(job.params),
+      total,
+      createdAt: job.createdAt,
+      finishedAt: total === 0 ? job.createdAt : null,
+    });
+    return jobWithCounts(jobStatements.getJob.get(job.accountId, job.id) as Database['jobs']);
+  });
+
+  const takeItemsTx = sqlite.transaction((jobId: string, after: string, limit: number, now: number): OpenJobItem[] => {
+    const rows = jobStatements.openItems.all(jobId, after, limit) as Array<{
+      delivery_id: string;
+      started_at: number | null;
+      delivery_status: string;
+      endpoint_deleted: number;
+    }>;
+    if (rows.length > 0) jobStatements.markStarted.run(now, jobId, JSON.stringify(rows.map((r) => r.delivery_id)));
+    return rows.map((r) => ({
+      deliveryId: r.delivery_id,
+      startedAt: r.started_at === null ? null : Number(r.started_at),
+      deliveryStatus: r.delivery_status as DeliveryRecord['status'],
+      endpointDeleted: Boolean(r.endpoint_deleted),
+    }));
+  });
+
+  const recordOutcomesTx = sqlite.transaction((results: Parameters<Store['recordJobItemOutcomes']>[0], at: number) => {
+    for (const r of results) jobStatements.setOutcome.run(r.outcome, at, r.jobId, r.deliveryId);
+    for (const id of new Set(results.map((r) => r.jobId))) jobStatements.completeIfDone.run({ id, at });
+  });
+
   const publishTx = sqlite.transaction((events: PublishInput[]): PublishResult[] => {
     const endpointsOf = new Map<string, EndpointRecord[]>();
     const sequences = new Map<string, number>();
@@ -149,6 +300,7 @@ export function openSqliteStore(file: string): SqliteStore {
         );
         deliveries.push(id);
       }
+      if (event.connectionSync) applySync(event.connectionSync);
       results.push({ id: event.id, deliveries });
       if (event.idempotency) {
         statements.saveIdempotency.run(
@@ -494,7 +646,84 @@ export function openSqliteStore(file: string): SqliteStore {
     async releaseClaims(ids, at) {
       if (ids.length > 0) statements.release.run(at, at, JSON.stringify(ids));
     },
+
+    async createBulkRetryJob(job) {
+      return createJobTx.immediate(job);
+    },
+    async getJob(accountId, id) {
+      const row = jobStatements.getJob.get(accountId, id) as Database['jobs'] | undefined;
+      return row && jobWithCounts(row);
+    },
+    async claimRunningJob({ now, leaseMs, owner }) {
+      const row = jobStatements.claimJob.get({ now, leaseUntil: now + leaseMs, owner }) as Database['jobs'] | undefined;
+      return row && jobWithCounts(row);
+    },
+    async renewJobLease(jobId, owner, leaseUntil) {
+      return jobStatements.renewLease.run(leaseUntil, jobId, owner).changes > 0;
+    },
+    async releaseJobLease(jobId, owner) {
+      jobStatements.releaseLease.run(jobId, owner);
+    },
+    async takeOpenJobItems(jobId, afterDeliveryId, limit, now) {
+      return takeItemsTx.immediate(jobId, afterDeliveryId, limit, now);
+    },
+    async recordJobItemOutcomes(results, at) {
+      if (results.length > 0) recordOutcomesTx.immediate(results, at);
+    },
+
+    async recordConnectionSync(report) {
+      return applySync(report);
+    },
+    async getConnection(accountId, id) {
+      const row = await db
+        .selectFrom('connections')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row && connectionFromRow(row);
+    },
+    async listConnections(accountId, { cursor, limit }) {
+      // Primary key (account_id, id).
+      let query = db.selectFrom('connections').selectAll().where('account_id', '=', accountId);
+      if (cursor) query = query.where('id', '>', cursor);
+      const rows = await query
+        .orderBy('id')
+        .limit(limit + 1)
+        .execute();
+      return page(rows.map(connectionFromRow), limit);
+    },
   } satisfies SqliteStore & ThisType<SqliteStore>;
+}
+
+function jobFromRow(r: Database['jobs'], counts: { succeeded: number; failed: number }): JobRecord {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    kind: r.kind as JobRecord['kind'],
+    state: r.state as JobRecord['state'],
+    params: JSON.parse(r.params) as Record<string, unknown>,
+    total: Number(r.total),
+    succeeded: Number(counts.succeeded),
+    failed: Number(counts.failed),
+    createdAt: Number(r.created_at),
+    finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+  };
+}
+
+function connectionFromRow(r: Database['connections']): ConnectionRecord {
+  const ms = (v: number | null) => (v === null ? null : Number(v));
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    status: r.status as SyncStatus,
+    lastSuccessfulSyncAt: ms(r.last_successful_sync_at),
+    lastError: r.last_error,
+    nextScheduledSyncAt: ms(r.next_scheduled_sync_at),
+    syncStartedAt: ms(r.sync_started_at),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
 }
 
 function migrate(sqlite: BetterSqlite3.Database): void {

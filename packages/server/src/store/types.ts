@@ -128,6 +128,13 @@ export interface PublishInput {
    * publish transaction itself, so two requests with one key can never both publish.
    */
   idempotency?: { key: string; requestHash: string; expiresAt: number } | undefined;
+  /**
+   * A sync report that this event announces (`sync.completed` / `sync.failed` from
+   * POST /v1/connections/:id/syncs): applied exactly as `recordConnectionSync` would, in the SAME
+   * transaction as the event, so the status and its event are both written or neither is. Not
+   * applied when the idempotency key replays or conflicts.
+   */
+  connectionSync?: ConnectionSyncReport | undefined;
 }
 
 export interface PublishResult {
@@ -174,6 +181,82 @@ export interface EventFilter {
   /** A feed position (EventRecord.feedSeq) as text; events after it. */
   after?: string | undefined;
   limit: number;
+}
+
+export type JobState = 'running' | 'completed' | 'failed';
+export type JobItemOutcome = 'succeeded' | 'failed';
+
+/** A background job over a fixed set of deliveries (today only `bulk_retry`). */
+export interface JobRecord {
+  id: string;
+  accountId: string;
+  kind: 'bulk_retry';
+  state: JobState;
+  /** What was asked for, as given (for a bulk retry: endpoint_id, since, until). */
+  params: Record<string, unknown>;
+  /** Items written at creation; never changes. */
+  total: number;
+  /** Items with the outcome `succeeded` / `failed`; done = succeeded + failed. */
+  succeeded: number;
+  failed: number;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+/** Which failed deliveries a bulk retry takes. Times are the delivery's created_at, ms. */
+export interface BulkRetryFilter {
+  endpointId?: string | undefined;
+  /** Inclusive. */
+  since?: number | undefined;
+  /** Exclusive. */
+  until?: number | undefined;
+}
+
+/** An item of a job that has no outcome yet, with what the runner needs to decide about it. */
+export interface OpenJobItem {
+  deliveryId: string;
+  /** When a runner first took the item, or null: a non-null value means a runner may have attempted it. */
+  startedAt: number | null;
+  /** The delivery's status now. */
+  deliveryStatus: DeliveryStatus;
+  /** The delivery's endpoint has been deleted since: there is nowhere to send it. */
+  endpointDeleted: boolean;
+}
+
+export interface JobItemResult {
+  jobId: string;
+  deliveryId: string;
+  outcome: JobItemOutcome;
+}
+
+export type SyncStatus = 'started' | 'completed' | 'failed';
+
+/** A producer's connection (its own id, e.g. `con_…`) and the status of its syncs. */
+export interface ConnectionRecord {
+  id: string;
+  accountId: string;
+  /** The status of the last report. */
+  status: SyncStatus;
+  lastSuccessfulSyncAt: number | null;
+  /** The error of the last failed sync; cleared by a completed one. */
+  lastError: string | null;
+  nextScheduledSyncAt: number | null;
+  /** When the last `started` report came. */
+  syncStartedAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One sync report (POST /v1/connections/:id/syncs). */
+export interface ConnectionSyncReport {
+  accountId: string;
+  connectionId: string;
+  status: SyncStatus;
+  /** Stored as last_error when `failed` (null: none given). Ignored otherwise. */
+  error: string | null;
+  /** undefined: keep the connection's next_scheduled_sync_at; a number or null: set it. */
+  nextScheduledAt?: number | null | undefined;
+  at: number;
 }
 
 export interface Store {
@@ -234,4 +317,53 @@ export interface Store {
   recordAttempts(outcomes: AttemptOutcome[], at: number): Promise<void>;
   /** Gives claimed deliveries back (shutdown): due again at `at`. */
   releaseClaims(deliveryIds: string[], at: number): Promise<void>;
+
+  /**
+   * Creates a bulk retry job: the job row and one item per `failed` delivery of the account that
+   * matches the filter and whose endpoint is not deleted, in ONE transaction, so `total` is fixed
+   * and the set is durable. A job with no items is created `completed` (finishedAt = createdAt).
+   */
+  createBulkRetryJob(job: {
+    id: string;
+    accountId: string;
+    filter: BulkRetryFilter;
+    params: Record<string, unknown>;
+    createdAt: number;
+  }): Promise<JobRecord>;
+  /** A job with its counts; undefined for another account's job. */
+  getJob(accountId: string, id: string): Promise<JobRecord | undefined>;
+  /**
+   * Leases the oldest `running` job whose lease is free or has run out (a process that died holding
+   * it loses it when the lease ends) to `owner` until `now + leaseMs`. Any account.
+   */
+  claimRunningJob(claim: { now: number; leaseMs: number; owner: string }): Promise<JobRecord | undefined>;
+  /** Extends the lease; false when `owner` no longer holds it (another runner took the job over). */
+  renewJobLease(jobId: string, owner: string, leaseUntil: number): Promise<boolean>;
+  /** Lets go of the lease (a stopping runner), so another process may take the job at once. */
+  releaseJobLease(jobId: string, owner: string): Promise<void>;
+  /**
+   * Up to `limit` items without an outcome, by delivery id after `afterDeliveryId`, and marks them
+   * taken: started_at is set to `now` where it was null (the returned items carry the value from
+   * BEFORE this call, so a non-null startedAt means an earlier runner took the item).
+   */
+  takeOpenJobItems(jobId: string, afterDeliveryId: string, limit: number, now: number): Promise<OpenJobItem[]>;
+  /**
+   * Writes outcomes, each only where the item had none (an item is counted once, whatever runs
+   * twice), and marks `completed` (finishedAt = at) every job left with no open item.
+   */
+  recordJobItemOutcomes(results: JobItemResult[], at: number): Promise<void>;
+
+  /**
+   * Applies a sync report to the connection, creating it on its first report:
+   * status := report.status; `completed` sets lastSuccessfulSyncAt := at and clears lastError;
+   * `failed` sets lastError := error; `started` sets syncStartedAt := at; nextScheduledSyncAt is set
+   * when report.nextScheduledAt is not undefined; updatedAt := at. Returns the connection after.
+   */
+  recordConnectionSync(report: ConnectionSyncReport): Promise<ConnectionRecord>;
+  getConnection(accountId: string, id: string): Promise<ConnectionRecord | undefined>;
+  /** The account's connections by id; the cursor is the last id of the page. */
+  listConnections(
+    accountId: string,
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<Page<ConnectionRecord>>;
 }
