@@ -87,6 +87,7 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
   /** Endpoints the last claim left out because their local queue was long: they may have more due. */
   let leftOut = new Set<string>();
   let poll: NodeJS.Timeout | undefined;
+  let stopped: Promise<void> | undefined;
 
   function queueOf(claimed: ClaimedDelivery): EndpointQueue {
     let queue = queues.get(claimed.endpoint.id);
@@ -312,21 +313,23 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
       void pump();
     },
 
-    async stop() {
-      if (stopping) return;
-      stopping = true;
-      if (poll) clearInterval(poll);
-      const unsent: Held[] = [];
-      for (const queue of queues.values()) {
-        if (queue.rateTimer) clearTimeout(queue.rateTimer);
-        queue.rateTimer = null;
-        unsent.push(...queue.waiting.splice(0));
-      }
-      await giveBack(unsent);
-      // Attempts in flight end within attemptTimeoutMs; each is recorded before its promise settles.
-      while (running.size > 0) await Promise.allSettled([...running]);
-      await attemptLog.flush();
-      await sender.close();
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        if (poll) clearInterval(poll);
+        const unsent: Held[] = [];
+        for (const queue of queues.values()) {
+          if (queue.rateTimer) clearTimeout(queue.rateTimer);
+          queue.rateTimer = null;
+          unsent.push(...queue.waiting.splice(0));
+        }
+        await giveBack(unsent);
+        // Attempts in flight end within attemptTimeoutMs; each is recorded before its promise settles.
+        while (running.size > 0) await Promise.allSettled([...running]);
+        await attemptLog.flush();
+        await sender.close();
+      })();
+      return stopped;
     },
 
     async runOnce() {
