@@ -1,0 +1,38 @@
+import { useEffect, useState } from 'react';
+
+/** A small history router: the app's paths live under /dashboard/ (Vite's base), with a query string. */
+export const BASE = '/dashboard';
+
+export interface Location {
+  /** The path below /dashboard, e.g. `/deliveries/dlv_1`; `/` for the overview. */
+  path: string;
+  search: URLSearchParams;
+}
+
+function current(): Location {
+  const path = window.location.pathname.startsWith(BASE) ? window.location.pathname.slice(BASE.length) : '/';
+  return { path: path === '' ? '/' : path, search: new URLSearchParams(window.location.search) };
+}
+
+const listeners = new Set<() => void>();
+
+export function navigate(to: string, options: { replace?: boolean } = {}): void {
+  const url = BASE + to;
+  if (options.replace) window.history.replaceState(null, '', url);
+  else window.history.pushState(null, '', url);
+  for (const listener of listeners) listener();
+}
+
+export function useLocation(): Location {
+  const [location, setLocation] = useState(current);
+  useEffect(() => {
+    const update = () => setLocation(current());
+    listeners.add(update);
+    window.addEventListener('popstate', update);
+    return () => {
+      listeners.delete(update);
+      window.removeEventListener('popstate', update);
+    };
+  }, []);
+  return location;
+}

@@ -1,0 +1,126 @@
+import { useEffect, useMemo, useState } from 'react';
+import { type Api, type Delivery, type Endpoint, type Page, query } from '../api.js';
+import { DeliveriesChart } from '../chart.js';
+import { Countdown, Empty, ErrorNotice, Link, StatusBadge, Time, useAsync } from '../components.js';
+import { bucketDeliveries } from '../delivery-stats.js';
+import { useSession } from '../session.js';
+
+const WINDOW_MS = 3 * 60 * 60 * 1000;
+const PAGE = 250;
+/** The chart reads at most this many pages of deliveries (newest first): 2,000 deliveries. */
+const MAX_PAGES = 8;
+const REFRESH_MS = 15_000;
+
+async function recentDeliveries(api: Api, since: number) {
+  const deliveries: Delivery[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const page: Page<Delivery> = await api.get(`/v1/deliveries${query({ limit: PAGE, cursor })}`);
+    deliveries.push(...page.data);
+    const last = page.data[page.data.length - 1];
+    cursor = page.next_cursor;
+    if (!cursor || !last || Date.parse(last.created_at) < since) return { deliveries, capped: false };
+  }
+  return { deliveries, capped: true };
+}
+
+/** The oldest pending delivery: the list is newest first, so it is the last of the pending pages. */
+async function oldestPending(api: Api): Promise<Delivery | undefined> {
+  let cursor: string | null = null;
+  let last: Delivery | undefined;
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const page: Page<Delivery> = await api.get(`/v1/deliveries${query({ status: 'pending', limit: PAGE, cursor })}`);
+    last = page.data[page.data.length - 1] ?? last;
+    cursor = page.next_cursor;
+    if (!cursor) break;
+  }
+  return last;
+}
+
+export function Overview() {
+  const { api } = useSession();
+  const [auto, setAuto] = useState(true);
+  const state = useAsync(async () => {
+    const now = Date.now();
+    const since = now - WINDOW_MS;
+    const [recent, endpoints, pending] = await Promise.all([
+      recentDeliveries(api, since),
+      api.get<Page<Endpoint>>('/v1/endpoints?limit=250'),
+      oldestPending(api),
+    ]);
+    return { now, since, ...recent, endpoints: endpoints.data, pending, loadedAt: new Date().toISOString() };
+  }, []);
+  const { reload } = state;
+
+  useEffect(() => {
+    if (!auto) return;
+    const timer = setInterval(reload, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [auto, reload]);
+
+  const data = state.data;
+  const buckets = useMemo(() => data && bucketDeliveries(data.deliveries, data.since, data.now), [data]);
+  const failing = useMemo(() => {
+    if (!data) return [];
+    const failed = new Map<string, number>();
+    for (const d of data.deliveries)
+      if (d.status === 'failed') failed.set(d.endpoint_id, (failed.get(d.endpoint_id) ?? 0) + 1);
+    return data.endpoints
+      .filter((e) => e.disabled || failed.has(e.id))
+      .map((e) => ({ endpoint: e, failed: failed.get(e.id) ?? 0 }));
+  }, [data]);
+
+  return (
+    <section aria-labelledby="overview-title">
+      <div className="toolbar">
+        <h1 id="overview-title">Overview</h1>
+        <label className="inline">
+          <input type="checkbox" checked={auto} onChange={(e) => setAuto(e.target.checked)} /> Refresh every 15 s
+        </label>
+        <button type="button" onClick={reload} disabled={state.loading}>
+          {state.loading ? 'Refreshing…' : 'Refresh now'}
+        </button>
+      </div>
+      <ErrorNotice error={state.error} />
+      {data && buckets ? (
+        <>
+          <p className="muted">
+            Updated <Time iso={data.loadedAt} />.
+            {data.capped ? ` The chart shows the newest ${data.deliveries.length} deliveries only.` : ''}
+          </p>
+          <DeliveriesChart buckets={buckets} label="Deliveries per minute over the last 3 hours" />
+          <div className="grid">
+            <div className="card">
+              <h2>Failing or disabled endpoints</h2>
+              {failing.length === 0 ? (
+                <Empty>No endpoint is disabled or has failed deliveries in the last 3 hours.</Empty>
+              ) : (
+                <ul className="plain">
+                  {failing.map(({ endpoint, failed }) => (
+                    <li key={endpoint.id}>
+                      <Link to={`/endpoints/${endpoint.id}`}>{endpoint.url}</Link>{' '}
+                      {endpoint.disabled ? <StatusBadge status="disabled" /> : null}{' '}
+                      {failed > 0 ? <Link to={`/failed?endpoint_id=${endpoint.id}`}>{failed} failed</Link> : null}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </div>
+            <div className="card">
+              <h2>Oldest due delivery</h2>
+              {data.pending ? (
+                <p>
+                  <Link to={`/deliveries/${data.pending.id}`}>{data.pending.id}</Link>, created{' '}
+                  <Time iso={data.pending.created_at} />, {data.pending.attempt_count} attempts, next attempt{' '}
+                  <Countdown iso={data.pending.next_attempt_at} />.
+                </p>
+              ) : (
+                <Empty>Nothing is waiting: every delivery has succeeded or failed.</Empty>
+              )}
+            </div>
+          </div>
+        </>
+      ) : null}
+    </section>
+  );
+}
