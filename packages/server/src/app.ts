@@ -5,8 +5,10 @@ import { buildApi } from './api/server.js';
 import { ensureFirstKey } from './api-keys.js';
 import type { Config } from './config.js';
 import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.js';
+import { createJobRunner, type JobRunner } from './jobs/bulk-retry.js';
 import { createGroupCommit } from './store/group-commit.js';
 import { openStore } from './store/open.js';
+import type { PostgresStore } from './store/postgres.js';
 import type { Store } from './store/types.js';
 
 export type Role = 'serve' | 'api' | 'worker';
@@ -18,6 +20,8 @@ export interface Herald {
   api: FastifyInstance | undefined;
   /** Present unless the role is `api`. */
   dispatcher: Dispatcher | undefined;
+  /** Bulk jobs (bulk retry); present unless the role is `api`, where a worker runs them. */
+  jobs: JobRunner | undefined;
   /** `http://127.0.0.1:<port>` of the API, when it listens. */
   url: string | undefined;
   /** The admin key made at first start, when HERALD_BOOTSTRAP_KEY was not set. */
@@ -30,11 +34,16 @@ export interface Herald {
 export async function startHerald(config: Config, role: Role = 'serve'): Promise<Herald> {
   const logger = pino({ level: config.logLevel, base: undefined });
   const store = await openStore(config.db);
-  const generatedKey = await ensureFirstKey(store, config);
+  // Several processes may start at once on one PostgreSQL database: one of them makes the first key.
+  const generatedKey =
+    store.kind === 'postgres'
+      ? await (store as PostgresStore).exclusively('first-key', () => ensureFirstKey(store, config))
+      : await ensureFirstKey(store, config);
   const publisher = createGroupCommit((events: Parameters<Store['publish']>[0]) => store.publish(events));
 
   const dispatcher = role === 'api' ? undefined : createDispatcher({ config, store, logger });
-  const api = role === 'worker' ? undefined : await buildApi({ config, store, publisher, logger, dispatcher });
+  const jobs = dispatcher && createJobRunner({ config, store, logger, dispatcher });
+  const api = role === 'worker' ? undefined : await buildApi({ config, store, publisher, logger, dispatcher, jobs });
   let url: string | undefined;
   if (api) {
     await api.listen({ port: config.port, host: config.host });
@@ -42,6 +51,13 @@ export async function startHerald(config: Config, role: Role = 'serve'): Promise
     url = `http://127.0.0.1:${address.port}`;
   }
   dispatcher?.start();
+  // On PostgreSQL a publish in any process wakes this dispatcher at once (LISTEN/NOTIFY); its poll
+  // stays as the backstop for a notification lost while the listening connection was down.
+  const stopListening =
+    dispatcher && store.kind === 'postgres'
+      ? (store as PostgresStore).onDeliveriesDue(() => dispatcher.wake())
+      : undefined;
+  jobs?.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -49,12 +65,16 @@ export async function startHerald(config: Config, role: Role = 'serve'): Promise
     store,
     api,
     dispatcher,
+    jobs,
     url,
     generatedKey,
     close() {
       closing ??= (async () => {
         await api?.close();
         await publisher.drain();
+        stopListening?.();
+        // Jobs first: their attempts in flight go through the dispatcher.
+        await jobs?.stop();
         await dispatcher?.stop();
         await store.close();
       })();

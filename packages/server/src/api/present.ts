@@ -1,5 +1,13 @@
 import type { Envelope } from '@herald/protocol';
-import type { ApiKeyRecord, AttemptRecord, DeliveryRecord, EndpointRecord, EventRecord } from '../store/types.js';
+import type {
+  ApiKeyRecord,
+  AttemptRecord,
+  ConnectionRecord,
+  DeliveryRecord,
+  EndpointRecord,
+  EventRecord,
+  JobRecord,
+} from '../store/types.js';
 
 /** Records → the JSON shapes of DESIGN.md. Times are ISO-8601 UTC strings; names are snake_case. */
 
@@ -87,4 +95,30 @@ export function presentAttempt(a: AttemptRecord) {
 
 export function presentApiKey(key: ApiKeyRecord) {
   return { id: key.id, role: key.role, prefix: key.prefix, created_at: iso(key.createdAt) };
+}
+
+export function presentJob(job: JobRecord) {
+  return {
+    id: job.id,
+    kind: job.kind,
+    state: job.state,
+    total: job.total,
+    done: job.succeeded + job.failed,
+    succeeded: job.succeeded,
+    failed: job.failed,
+    params: job.params,
+    created_at: iso(job.createdAt),
+    finished_at: iso(job.finishedAt),
+  };
+}
+
+export function presentConnection(c: ConnectionRecord) {
+  return {
+    connection_id: c.id,
+    status: c.status,
+    last_successful_sync_at: iso(c.lastSuccessfulSyncAt),
+    last_error: c.lastError,
+    next_scheduled_sync_at: iso(c.nextScheduledSyncAt),
+    updated_at: iso(c.updatedAt),
+  };
 }

@@ -92,3 +92,25 @@ export const CreateApiKeyBody = Type.Object(
   { role: Type.Union([Type.Literal('admin'), Type.Literal('read')]) },
   { additionalProperties: false },
 );
+
+export const BulkRetryBody = Type.Object(
+  {
+    endpoint_id: Type.Optional(Id),
+    /** ISO-8601 times on the delivery's created_at: since inclusive, until exclusive. */
+    since: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    until: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+/** A producer's connection id: its own string, e.g. `con_…`. */
+export const ConnectionParams = Type.Object({ id: ConnectionId });
+
+export const SyncReportBody = Type.Object(
+  {
+    status: Type.Union([Type.Literal('started'), Type.Literal('completed'), Type.Literal('failed')]),
+    error: Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()])),
+    next_scheduled_at: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);

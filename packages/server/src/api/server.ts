@@ -5,17 +5,21 @@ import Fastify, { type FastifyInstance, LogController, type RawServerDefault } f
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { JobRunner } from '../jobs/bulk-retry.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { PublishInput, PublishResult, Store } from '../store/types.js';
 import { type Authenticator, createAuthenticator, setCaller } from './auth.js';
 import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
 import { createRateLimiter } from './rate-limit.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { connectionRoutes } from './routes/connections.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { endpointRoutes } from './routes/endpoints.js';
+import { eventTypeRoutes } from './routes/event-types.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { jobRoutes } from './routes/jobs.js';
 
 export interface ApiDeps {
   config: Config;
@@ -25,6 +29,8 @@ export interface ApiDeps {
   logger: Logger;
   /** Absent when this process runs the API alone (`herald api`). */
   dispatcher: Dispatcher | undefined;
+  /** Runs bulk jobs; absent in `herald api` (a worker picks the jobs up). */
+  jobs?: JobRunner | undefined;
 }
 
 /** What each routes file gets: the deps, and the authenticator (to forget revoked keys). */
@@ -120,6 +126,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   eventRoutes(app, routeDeps);
   deliveryRoutes(app, routeDeps);
   apiKeyRoutes(app, routeDeps);
+  jobRoutes(app, routeDeps);
+  connectionRoutes(app, routeDeps);
+  eventTypeRoutes(app, routeDeps);
   dashboardRoutes(app, routeDeps);
 
   await app.ready();

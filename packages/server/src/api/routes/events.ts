@@ -1,6 +1,7 @@
-import { newId } from '@herald/protocol';
+import { HeraldError, newId } from '@herald/protocol';
+import { eventDataIssues } from '../../event-types.js';
 import { callerOf } from '../auth.js';
-import { invalid, notFound } from '../errors.js';
+import { invalid, notFound, validationMessage } from '../errors.js';
 import { IDEMPOTENCY_WINDOW_MS, idempotencyKeyOf, keyReused, requestHash } from '../idempotency.js';
 import { presentDelivery, presentEvent, presentStreamItem } from '../present.js';
 import { DEFAULT_PAGE, EventsQuery, IdParams, PublishBody } from '../schemas.js';
@@ -9,7 +10,7 @@ import type { Api, RouteDeps } from '../server.js';
 /** An ISO-8601 time with a date, a time and a zone, e.g. `2026-11-27T05:51:30.123Z`. */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
-function parseTime(field: string, text: string): number {
+export function parseTime(field: string, text: string): number {
   const ms = Date.parse(text);
   if (!ISO_TIME.test(text) || Number.isNaN(ms)) {
     throw invalid(field, 'must be an ISO-8601 time with a zone, e.g. 2026-11-27T05:51:30.123Z.');
@@ -23,6 +24,17 @@ export function eventRoutes(app: Api, { store, config, publisher, dispatcher }: 
     const body = request.body;
     const now = config.clock.now();
     const occurredAt = body.occurred_at === undefined ? now : parseTime('occurred_at', body.occurred_at);
+    // A built-in type's data must match its schema (event-types.ts); the message names the field.
+    const issues = eventDataIssues(body.type, body.data);
+    if (issues.length > 0) {
+      throw new HeraldError(
+        'INVALID_REQUEST',
+        validationMessage(
+          issues.map((i) => ({ ...i, instancePath: `/data${i.instancePath}` })),
+          'body',
+        ),
+      );
+    }
     const idempotencyKey = idempotencyKeyOf(request);
     // The 202 waits for the group commit that carries this event: once answered, it is on disk.
     const result = await publisher.submit({

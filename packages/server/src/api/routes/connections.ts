@@ -1,0 +1,103 @@
+import { newId } from '@herald/protocol';
+import type { SyncCompletedData, SyncFailedData } from '../../event-types.js';
+import type { ConnectionSyncReport } from '../../store/types.js';
+import { callerOf } from '../auth.js';
+import { notFound } from '../errors.js';
+import { IDEMPOTENCY_WINDOW_MS, idempotencyKeyOf, keyReused, requestHash } from '../idempotency.js';
+import { iso, presentConnection } from '../present.js';
+import { ConnectionParams, DEFAULT_PAGE, PageQuery, SyncReportBody } from '../schemas.js';
+import type { Api, RouteDeps } from '../server.js';
+import { parseTime } from './events.js';
+
+export function connectionRoutes(app: Api, { store, config, publisher, dispatcher }: RouteDeps): void {
+  /**
+   * A producer reports a sync. `completed` and `failed` publish sync.completed / sync.failed through
+   * the group commit, with the status change in the same transaction as the event.
+   */
+  app.post(
+    '/v1/connections/:id/syncs',
+    { schema: { params: ConnectionParams, body: SyncReportBody } },
+    async (request, reply) => {
+      const { accountId } = callerOf(request);
+      const connectionId = request.params.id;
+      const body = request.body;
+      const now = config.clock.now();
+      const next =
+        body.next_scheduled_at === undefined || body.next_scheduled_at === null
+          ? body.next_scheduled_at
+          : parseTime('next_scheduled_at', body.next_scheduled_at);
+      const report: ConnectionSyncReport = {
+        accountId,
+        connectionId,
+        status: body.status,
+        error: body.status === 'failed' ? (body.error ?? null) : null,
+        nextScheduledAt: next,
+        at: now,
+      };
+      if (body.status === 'started') {
+        const connection = await store.recordConnectionSync(report);
+        return reply.code(202).send({ ...presentConnection(connection), event_id: null });
+      }
+
+      const before = await store.getConnection(accountId, connectionId);
+      const startedAt = before?.status === 'started' ? iso(before.syncStartedAt) : null;
+      const nextScheduledAt = next === undefined ? iso(before?.nextScheduledSyncAt ?? null) : iso(next);
+      const data: SyncCompletedData | SyncFailedData =
+        body.status === 'completed'
+          ? {
+              connection_id: connectionId,
+              status: 'completed',
+              started_at: startedAt,
+              completed_at: iso(now),
+              next_scheduled_at: nextScheduledAt,
+            }
+          : {
+              connection_id: connectionId,
+              status: 'failed',
+              error: report.error,
+              started_at: startedAt,
+              failed_at: iso(now),
+              next_scheduled_at: nextScheduledAt,
+            };
+      const idempotencyKey = idempotencyKeyOf(request);
+      const result = await publisher.submit({
+        accountId,
+        id: newId('event', now),
+        type: body.status === 'completed' ? 'sync.completed' : 'sync.failed',
+        occurredAt: now,
+        connectionId,
+        data,
+        createdAt: now,
+        connectionSync: report,
+        idempotency:
+          idempotencyKey === undefined
+            ? undefined
+            : {
+                key: idempotencyKey,
+                requestHash: requestHash({ syncs: connectionId, body }),
+                expiresAt: now + IDEMPOTENCY_WINDOW_MS,
+              },
+      });
+      if (result.idempotency === 'conflict') throw keyReused(idempotencyKey ?? '');
+      if (result.idempotency === 'replayed') reply.header('idempotent-replayed', 'true');
+      else dispatcher?.wake();
+      const connection = await store.getConnection(accountId, connectionId);
+      if (!connection) throw notFound('connection', connectionId);
+      return reply.code(202).send({ ...presentConnection(connection), event_id: result.id });
+    },
+  );
+
+  app.get('/v1/connections/:id/sync-status', { schema: { params: ConnectionParams } }, async (request) => {
+    const connection = await store.getConnection(callerOf(request).accountId, request.params.id);
+    if (!connection) throw notFound('connection', request.params.id);
+    return presentConnection(connection);
+  });
+
+  app.get('/v1/connections', { schema: { querystring: PageQuery } }, async (request) => {
+    const page = await store.listConnections(callerOf(request).accountId, {
+      cursor: request.query.cursor,
+      limit: request.query.limit ?? DEFAULT_PAGE,
+    });
+    return { data: page.data.map(presentConnection), next_cursor: page.nextCursor };
+  });
+}
