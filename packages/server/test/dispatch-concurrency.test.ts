@@ -116,6 +116,37 @@ describe('the dispatcher loop', () => {
     }
   });
 
+  it('a manual attempt of a delivery the loop holds is not raced by it: sent once each, attempts numbered in turn', async () => {
+    fx = await dispatchFixture({ clock: systemClock, endpointConcurrency: 1 });
+    const slow = await slowReceiver(300);
+    receivers.push(slow);
+    await fx.endpoint(slow.url);
+    const [sending, waiting] = (await fx.publish(2)) as [string, string];
+    const round = fx.dispatcher.runOnce();
+    await slow.waitFor(1, 2_000); // the first is being sent; the second waits behind the cap of 1
+
+    // The waiting one: the manual attempt takes its place in the queue.
+    expect(await fx.dispatcher.attemptNow(fx.accountId, waiting)).toMatchObject({
+      status: 'succeeded',
+      attemptCount: 1,
+    });
+    // The one being sent: its automatic attempt finishes and is recorded before the manual one starts.
+    expect(await fx.dispatcher.attemptNow(fx.accountId, sending)).toMatchObject({
+      status: 'succeeded',
+      attemptCount: 2,
+    });
+    expect(await round).toBe(1);
+
+    expect((await fx.attempts(waiting)).map((a) => [a.attemptNo, a.manual])).toEqual([[1, true]]);
+    expect((await fx.attempts(sending)).map((a) => [a.attemptNo, a.manual])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    const sentIds = slow.requests.map((r) => r.headers['webhook-id']);
+    expect(new Set(sentIds).size).toBe(2);
+    expect(sentIds).toHaveLength(3); // sending twice (automatic, manual), waiting once
+  });
+
   it('a delivery claimed by a process that died is due again when its lease ends', async () => {
     fx = await dispatchFixture({ claimLeaseMs: 60_000 });
     const receiver = await startTestReceiver();

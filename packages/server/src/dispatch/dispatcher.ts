@@ -75,6 +75,9 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
   const queues = new Map<string, EndpointQueue>();
   const running = new Set<Promise<unknown>>();
   const disabling = new Set<string>();
+  /** Claimed deliveries waiting in a queue, and those being sent, by delivery id (for attemptNow). */
+  const waitingById = new Map<string, Held>();
+  const sendingById = new Map<string, Promise<unknown>>();
   let held = 0;
   let inFlight = 0;
   let manualInFlight = 0;
@@ -124,6 +127,7 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
       const next = queue.waiting[0] as Held;
       if (config.clock.now() - next.claimedAt > config.claimLeaseMs / 2) {
         queue.waiting.shift();
+        waitingById.delete(next.claimed.delivery.id);
         stale.push(next);
         continue;
       }
@@ -137,14 +141,18 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
         break;
       }
       queue.waiting.shift();
+      const id = next.claimed.delivery.id;
+      waitingById.delete(id);
       queue.inFlight++;
       inFlight++;
-      track(
+      const sending = track(
         attempt(next.claimed, false).then(
           () => next.settle(true),
           () => next.settle(true),
         ),
       );
+      sendingById.set(id, sending);
+      void sending.finally(() => sendingById.delete(id));
     }
     if (stale.length > 0) void track(giveBack(stale));
     if (queue.waiting.length === 0 && queue.inFlight === 0 && queue.ratePerS === null) queues.delete(endpointId);
@@ -275,7 +283,13 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
     const touched = new Map<string, EndpointQueue>();
     for (const c of claimed) {
       const queue = queueOf(c);
-      settled.push(new Promise<boolean>((settle) => queue.waiting.push({ claimed: c, claimedAt, settle })));
+      settled.push(
+        new Promise<boolean>((settle) => {
+          const item = { claimed: c, claimedAt, settle };
+          queue.waiting.push(item);
+          waitingById.set(c.delivery.id, item);
+        }),
+      );
       touched.set(c.endpoint.id, queue);
     }
     for (const [id, queue] of touched) drain(id, queue);
@@ -323,6 +337,7 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
           queue.rateTimer = null;
           unsent.push(...queue.waiting.splice(0));
         }
+        waitingById.clear();
         await giveBack(unsent);
         // Attempts in flight end within attemptTimeoutMs; each is recorded before its promise settles.
         while (running.size > 0) await Promise.allSettled([...running]);
@@ -343,16 +358,32 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
     },
 
     async attemptNow(accountId, deliveryId) {
+      // The loop may hold this delivery. Waiting in a queue: the manual attempt takes its place, so it
+      // is not sent twice. Being sent: that attempt finishes and is recorded first, so the two never
+      // race to write the delivery's state (a late automatic failure must not undo a manual success).
+      const waiting = waitingById.get(deliveryId);
+      const takenOver = waiting !== undefined && waiting.claimed.delivery.accountId === accountId;
+      if (takenOver) {
+        const queue = queues.get(waiting.claimed.endpoint.id);
+        queue?.waiting.splice(queue.waiting.indexOf(waiting), 1);
+        waitingById.delete(deliveryId);
+        held--;
+        waiting.settle(false);
+      }
+      await sendingById.get(deliveryId);
       const claimed = await store.claimDelivery(accountId, deliveryId);
       if (!claimed) return undefined;
       inFlight++;
       manualInFlight++;
+      let outcome: AttemptOutcome | undefined;
       try {
-        await track(attempt(claimed, true));
+        outcome = await track(attempt(claimed, true));
       } finally {
         inFlight--;
         manualInFlight--;
       }
+      // It was due when the loop claimed it: if it is still pending, it is due again now, not at the end of the lease.
+      if (takenOver && outcome?.status === 'pending') await store.releaseClaims([deliveryId], config.clock.now());
       return store.getDelivery(accountId, deliveryId);
     },
 
