@@ -1,8 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type DispatchFixture, dispatchFixture } from './dispatch-fixture.js';
-import { startTestReceiver, type TestReceiver } from './harness.js';
+import { startTestReceiver, type TestReceiver, tempDir } from './harness.js';
 
 const SECOND = 1000;
 
@@ -60,6 +64,49 @@ describe('how a failed attempt is classified and recorded', () => {
     const { port } = raw.address() as AddressInfo;
     const { attempt } = await attemptOnce(`http://127.0.0.1:${port}/hook`);
     expect(attempt).toMatchObject({ error: 'reset', responseStatus: null });
+  });
+
+  it('dns: a host name that does not resolve', async () => {
+    fx = await dispatchFixture();
+    const { attempt } = await attemptOnce('http://no-such-host.invalid/hook');
+    expect(attempt).toMatchObject({ error: 'dns', responseStatus: null });
+  });
+
+  it('tls: a certificate the receiver cannot prove', async () => {
+    fx = await dispatchFixture();
+    const tmp = tempDir();
+    const key = join(tmp.dir, 'key.pem');
+    const cert = join(tmp.dir, 'cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    const tls = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_req, res) => res.end('ok'));
+    tmp.remove();
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = tls.address() as AddressInfo;
+      const { attempt } = await attemptOnce(`https://127.0.0.1:${port}/hook`);
+      expect(attempt).toMatchObject({ error: 'tls', responseStatus: null });
+    } finally {
+      tls.closeAllConnections();
+      await new Promise((resolve) => tls.close(resolve));
+    }
   });
 
   it('http_status: a 500 is recorded with its headers and the first 4 KiB of a 10 KiB body', async () => {
