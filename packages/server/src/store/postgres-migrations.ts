@@ -103,4 +103,46 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX idempotency_keys_expiry ON idempotency_keys(expires_at);
   `,
+  `
+  -- Bulk jobs (POST /v1/deliveries/retry): the set of deliveries is written with the job, so total
+  -- is fixed; progress is the count of items with an outcome. A runner holds a job under a lease.
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    params TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_until BIGINT,
+    created_at BIGINT NOT NULL,
+    finished_at BIGINT
+  );
+  -- The runner's claim looks only at running jobs.
+  CREATE INDEX jobs_running ON jobs(created_at) WHERE state = 'running';
+  -- Items by (job_id, delivery_id): the runner pages open items, progress counts them by job.
+  CREATE TABLE job_items (
+    job_id TEXT NOT NULL,
+    delivery_id TEXT NOT NULL,
+    outcome TEXT,
+    started_at BIGINT,
+    finished_at BIGINT,
+    PRIMARY KEY (job_id, delivery_id)
+  );
+  -- Open items only: "is the job finished?" after each batch of outcomes stays cheap on a long job.
+  CREATE INDEX job_items_open ON job_items(job_id) WHERE outcome IS NULL;
+  -- Sync status per connection (the producer's own id), reported by POST /v1/connections/:id/syncs.
+  CREATE TABLE connections (
+    account_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    last_successful_sync_at BIGINT,
+    last_error TEXT,
+    next_scheduled_sync_at BIGINT,
+    sync_started_at BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (account_id, id)
+  );
+  `,
 ];

@@ -1,11 +1,20 @@
 import { newId } from '@herald/protocol';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { postgresJobsAndConnections, recordConnectionSync } from './postgres-jobs.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { kyselyQueries } from './reads.js';
 import { deliveryFromRow, endpointFromRow, endpointMatches, eventFromRow } from './rows.js';
 import type { Database } from './schema.js';
-import type { AttemptOutcome, ClaimedDelivery, EndpointRecord, PublishInput, PublishResult, Store } from './types.js';
+import type {
+  AttemptOutcome,
+  ClaimedDelivery,
+  ConnectionSyncReport,
+  EndpointRecord,
+  PublishInput,
+  PublishResult,
+  Store,
+} from './types.js';
 
 /**
  * The PostgreSQL store (pg): several `herald api` and `herald worker` processes on several machines
@@ -39,6 +48,12 @@ export interface PostgresStore extends Store {
   readonly schema: string;
   /** Calls `listener` when another process (or this one) commits new deliveries; returns the unsubscribe. */
   onDeliveriesDue(listener: () => void): () => void;
+  /**
+   * Runs `work` while holding the advisory lock `name` (session level, on a connection of its own),
+   * so that among all processes on this database only one runs it at a time. Start-up steps such as
+   * making the first API key use it: five processes starting at once must not make five keys.
+   */
+  exclusively<T>(name: string, work: () => Promise<T>): Promise<T>;
 }
 
 /** The channel publish notifies; the payload is the schema, so stores in other schemas ignore it. */
@@ -189,6 +204,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         expires: [] as number[],
       };
       const results: PublishResult[] = [];
+      /** Sync reports announced by new events: written in this transaction, in event order. */
+      const syncs: ConnectionSyncReport[] = [];
 
       for (const event of events) {
         if (event.idempotency) {
@@ -226,6 +243,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
           deliveries.push(id);
         }
         results.push({ id: event.id, deliveries });
+        if (event.connectionSync) syncs.push(event.connectionSync);
         if (event.idempotency) {
           const { key, requestHash, expiresAt } = event.idempotency;
           seen.set(keyOf(event.accountId, key), { requestHash, eventId: event.id, deliveries, expiresAt });
@@ -274,6 +292,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
           [keys.account, keys.key, keys.hash, keys.event, keys.deliveries, keys.created, keys.expires],
         );
       }
+      for (const report of syncs) await recordConnectionSync(c, report);
       await options.beforePublishCommit?.();
       return results;
     });
@@ -303,6 +322,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     pool,
     schema,
     ...kyselyQueries(db),
+    ...postgresJobsAndConnections(pool, inTransaction),
 
     async ping() {
       await pool.query('SELECT 1');
@@ -380,6 +400,24 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 
     onDeliveriesDue(listener) {
       return notifications.subscribe(listener);
+    },
+    async exclusively(name, work) {
+      const client = await pool.connect();
+      const key = `herald:${schema}:${name}`;
+      try {
+        await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+      } catch (error) {
+        client.release(true);
+        throw error;
+      }
+      try {
+        return await work();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).then(
+          () => client.release(),
+          () => client.release(true),
+        );
+      }
     },
   } satisfies PostgresStore;
 }
