@@ -78,7 +78,7 @@ async function receiverBehindSwitch(
 }
 
 const publish = (n: number) =>
-  herald.api<{ id: string }>('POST', '/v1/events', { type: 'sync.completed', data: { n } });
+  herald.api<{ id: string }>('POST', '/v1/events', { type: 'sync.completed', data: { connection_id: 'con_1', n } });
 
 describe("with Herald's sender", () => {
   it('verifies what the sender signs and delivers, and refuses it under another secret (acceptance 1)', async () => {

@@ -53,7 +53,11 @@ describe('publishing events', () => {
     });
 
     // A connection filter matches its own connection only; occurred_at defaults to now.
-    const other = await h.request('POST', '/v1/events', { type: 'sync.completed', data: {}, connection_id: 'con_1' });
+    const other = await h.request('POST', '/v1/events', {
+      type: 'sync.completed',
+      data: { connection_id: 'con_1' },
+      connection_id: 'con_1',
+    });
     const otherEvent = (await h.request('GET', `/v1/events/${other.body.id}`)).body;
     expect(otherEvent.deliveries.map((d: { endpoint_id: string }) => d.endpoint_id).sort()).toEqual([all, con1].sort());
     expect(Math.abs(Date.parse(otherEvent.occurred_at) - Date.now())).toBeLessThan(10_000);
