@@ -1,0 +1,181 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { fmt, load, printTable } from './load.js';
+import { BARE_FASTIFY, COUNTING_RECEIVER, HERALD, spawnListening } from './servers.js';
+
+const KEY = 'hk_bench_admin_key_000000000000000000000000000';
+const auth = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+// A 1 KiB event: the body of POST /v1/events is 1,024 bytes.
+const pad = 'x'.repeat(1024 - JSON.stringify({ type: 'order.created', data: { pad: '' } }).length);
+const EVENT = JSON.stringify({ type: 'order.created', data: { pad } });
+
+function heraldArgs(role, db, extra = []) {
+  return [
+    HERALD,
+    role,
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--db',
+    db,
+    '--allow-private-networks',
+    '--rate-limit',
+    '100000000',
+    '--log-level',
+    'warn',
+    ...extra,
+  ];
+}
+
+async function post(url, path, body) {
+  const response = await fetch(url + path, { method: 'POST', headers: auth, body: JSON.stringify(body) });
+  if (response.status >= 300) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+/** Publish: 64 clients posting 1 KiB events to `herald api` (durable 202), beside bare Fastify answering 202. */
+export async function benchPublish({ durationMs }) {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+  try {
+    const herald = await spawnListening(heraldArgs('api', join(dir, 'herald.db')), { HERALD_BOOTSTRAP_KEY: KEY });
+    await post(herald.url, '/v1/endpoints', { url: 'http://127.0.0.1:9/webhooks' });
+    const ours = await load({
+      url: herald.url,
+      path: '/v1/events',
+      headers: auth,
+      body: EVENT,
+      connections: 64,
+      durationMs,
+      expectStatus: 202,
+    });
+    await herald.stop();
+    const bare = await spawnListening([BARE_FASTIFY]);
+    const ceiling = await load({
+      url: bare.url,
+      path: '/v1/events',
+      headers: auth,
+      body: EVENT,
+      connections: 64,
+      durationMs,
+      expectStatus: 202,
+    });
+    await bare.stop();
+    printTable('Publish: POST /v1/events, 1 KiB events, 64 concurrent clients', [
+      ['server', 'events/s', 'p50', 'p99', 'errors'],
+      [
+        'Herald (durable: WAL, synchronous=FULL, group commit)',
+        fmt.rate(ours.perSecond),
+        fmt.ms(ours.p50),
+        fmt.ms(ours.p99),
+        ours.errors,
+      ],
+      [
+        'bare Fastify route answering 202 (ceiling)',
+        fmt.rate(ceiling.perSecond),
+        fmt.ms(ceiling.p50),
+        fmt.ms(ceiling.p99),
+        ceiling.errors,
+      ],
+      ['Herald / ceiling', fmt.ratio(ours.perSecond / ceiling.perSecond), '', '', ''],
+    ]);
+    return { ours, ceiling };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function waitForCount(url, count, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await (await fetch(`${url}/count`)).json();
+    if (state.count >= count) return state;
+    if (Date.now() > deadline)
+      throw new Error(`the receiver got ${state.count} of ${count} deliveries in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Delivery: `events` events fanned out to 4 endpoints on one local receiver are delivered by
+ * `herald worker` (10 in flight per endpoint); beside a bare undici loop with the same 40
+ * requests in flight to the same kind of receiver. Timed on the receiver, first to last request.
+ */
+export async function benchDelivery({ events }) {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+  const db = join(dir, 'herald.db');
+  const endpoints = 4;
+  const total = events * endpoints;
+  try {
+    const receiver = await spawnListening([COUNTING_RECEIVER]);
+    const api = await spawnListening(heraldArgs('api', db), { HERALD_BOOTSTRAP_KEY: KEY });
+    for (let i = 0; i < endpoints; i++) await post(api.url, '/v1/endpoints', { url: `${receiver.url}/webhooks/${i}` });
+    const pool = new Pool(api.url, { connections: 32 });
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next++ < events) {
+          const response = await pool.request({ path: '/v1/events', method: 'POST', headers: auth, body: EVENT });
+          await response.body.dump();
+          if (response.statusCode !== 202) throw new Error(`publish answered ${response.statusCode}`);
+        }
+      }),
+    );
+    await pool.close();
+    await api.stop();
+
+    const worker = await spawnListening(
+      heraldArgs('worker', db),
+      { HERALD_BOOTSTRAP_KEY: KEY },
+      /(Herald worker running)/,
+    );
+    const ours = await waitForCount(receiver.url, total, 120_000);
+    await worker.stop();
+    await receiver.stop();
+
+    const bareReceiver = await spawnListening([COUNTING_RECEIVER]);
+    const envelope = JSON.stringify({
+      id: 'evt_01JDBENCH',
+      type: 'order.created',
+      occurred_at: new Date().toISOString(),
+      connection_id: null,
+      endpoint_id: 'ep_01JDBENCH',
+      sequence: 1,
+      data: { pad },
+    });
+    const bare = new Pool(bareReceiver.url, { connections: 40 });
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        while (sent++ < total) {
+          const response = await bare.request({
+            path: '/webhooks/0',
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: envelope,
+          });
+          await response.body.dump();
+        }
+      }),
+    );
+    await bare.close();
+    const ceiling = await waitForCount(bareReceiver.url, total, 10_000);
+    await bareReceiver.stop();
+
+    const rate = (s) => total / ((s.lastAt - s.firstAt) / 1000);
+    printTable(
+      `Delivery: ${total.toLocaleString('en-US')} deliveries (${events.toLocaleString('en-US')} events × ${endpoints} endpoints) to a local receiver`,
+      [
+        ['sender', 'deliveries/s'],
+        ['herald worker (signed, each attempt recorded durably)', fmt.rate(rate(ours))],
+        ['bare undici loop, 40 in flight (ceiling)', fmt.rate(rate(ceiling))],
+        ['Herald / ceiling', fmt.ratio(rate(ours) / rate(ceiling))],
+      ],
+    );
+    return { ours: rate(ours), ceiling: rate(ceiling) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
