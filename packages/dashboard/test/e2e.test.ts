@@ -78,6 +78,8 @@ suite('the dashboard, in a browser, against a running Herald', () => {
     await p.screenshot({ path: `${SCREENSHOTS}${name}-1280.png`, fullPage: true });
     await p.setViewportSize({ width: 390, height: 844 });
     await p.screenshot({ path: `${SCREENSHOTS}${name}-390.png`, fullPage: true });
+    // The layout holds: nothing pushes the page wider than the phone.
+    expect(await p.evaluate(() => document.documentElement.scrollWidth), `${name} at 390 px`).toBeLessThanOrEqual(390);
     await p.setViewportSize({ width: 1280, height: 900 });
   }
 

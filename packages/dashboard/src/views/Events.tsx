@@ -99,10 +99,14 @@ export function DeliveryTable({ deliveries }: { deliveries: Delivery[] }) {
         <thead>
           <tr>
             <th scope="col">Delivery</th>
-            <th scope="col">Endpoint</th>
+            <th scope="col" className="hide-narrow">
+              Endpoint
+            </th>
             <th scope="col">Status</th>
             <th scope="col">Attempts</th>
-            <th scope="col">Created</th>
+            <th scope="col" className="hide-narrow">
+              Created
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -111,14 +115,14 @@ export function DeliveryTable({ deliveries }: { deliveries: Delivery[] }) {
               <td>
                 <Link to={`/deliveries/${d.id}`}>{d.id}</Link>
               </td>
-              <td>
+              <td className="hide-narrow">
                 <Link to={`/endpoints/${d.endpoint_id}`}>{d.endpoint_id}</Link>
               </td>
               <td>
                 <StatusBadge status={d.status} />
               </td>
               <td>{d.attempt_count}</td>
-              <td>
+              <td className="hide-narrow">
                 <Time iso={d.created_at} />
               </td>
             </tr>

@@ -200,10 +200,14 @@ export function FailedList() {
                   />
                 </th>
                 <th scope="col">Delivery</th>
-                <th scope="col">Endpoint</th>
+                <th scope="col" className="hide-narrow">
+                  Endpoint
+                </th>
                 <th scope="col">Status</th>
                 <th scope="col">Attempts</th>
-                <th scope="col">Created</th>
+                <th scope="col" className="hide-narrow">
+                  Created
+                </th>
                 <th scope="col">
                   <span className="sr-only">Actions</span>
                 </th>
@@ -223,14 +227,14 @@ export function FailedList() {
                   <td>
                     <Link to={`/deliveries/${d.id}`}>{d.id}</Link>
                   </td>
-                  <td>
+                  <td className="hide-narrow">
                     <Link to={`/endpoints/${d.endpoint_id}`}>{d.endpoint_id}</Link>
                   </td>
                   <td data-testid="status">
                     <StatusBadge status={d.status} />
                   </td>
                   <td>{d.attempt_count}</td>
-                  <td>
+                  <td className="hide-narrow">
                     <Time iso={d.created_at} />
                   </td>
                   <td>
