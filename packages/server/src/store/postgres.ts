@@ -103,6 +103,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   // An idle connection that the server closes (a restart, 57P01) is reported here; the pool drops
   // it and opens a new one on the next query. Without a listener the error would end the process.
   pool.on('error', () => {});
+  // A connection that breaks while checked out (mid-query, mid-transaction) also emits 'error' on
+  // its client, where pg-pool listens only while it is idle: unheard, that would end the process
+  // when PostgreSQL restarts. The query itself still fails with the error, and is answered 503.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const notifications = createListener(clientConfig, schema);
 
