@@ -247,6 +247,12 @@ suite('the dashboard, in a browser, against a running Herald', () => {
     const endpointId = await createEndpoint(rx.url, 'chart.point');
     for (let i = 0; i < 7; i++) await h.request('POST', '/v1/events', { type: 'chart.point', data: { i } });
     await waitForDeliveries(endpointId, 'succeeded', 7);
+    const alerts = [
+      { alert: 'queue_depth', message: 'Queue depth 5000 is over 1000' },
+      { alert: 'failure_rate', endpoint_id: endpointId, message: 'Failure rate 40%' },
+      { alert: 'failure_rate', endpoint_id: endpointId, resolved: true, message: 'Failure rate back to 0%' },
+    ];
+    for (const data of alerts) await h.request('POST', '/v1/events', { type: 'alert.triggered', data });
 
     // What the API says now, every delivery of this Herald by status (all were made in the last minutes).
     const count: Record<string, number> = { succeeded: 0, failed: 0, pending: 0 };
@@ -273,6 +279,20 @@ suite('the dashboard, in a browser, against a running Herald', () => {
       chart.succeeded[chart.succeeded.length - 1]! + chart.succeeded[chart.succeeded.length - 2]!,
     ).toBeGreaterThanOrEqual(7);
     expect(await page.getByTestId('deliveries-chart').getAttribute('data-succeeded')).toBe(String(count.succeeded));
+    // The same deliveries in the last hour's window, one point a minute.
+    await page.evaluate(() => {
+      delete window.__heraldChart;
+    });
+    await page.getByLabel('Window').selectOption('1');
+    await poll(() =>
+      page.evaluate(() => window.__heraldChart?.t.length ?? Number.POSITIVE_INFINITY),
+    ).toBeLessThanOrEqual(61);
+    const hour = await page.evaluate(() => window.__heraldChart!);
+    expect(hour.t.length).toBeGreaterThanOrEqual(60);
+    expect(sum(hour.succeeded)).toBe(count.succeeded);
+    // The open alert is listed; the one resolved since is not.
+    await poll(() => page.getByTestId('open-alerts').textContent()).toContain('Queue depth 5000 is over 1000');
+    expect(await page.getByTestId('open-alerts').textContent()).not.toContain('Failure rate');
     // uPlot drew a canvas for it.
     expect(await page.locator('[data-testid="deliveries-chart"] canvas').count()).toBe(1);
     await screenshots(page, 'overview');

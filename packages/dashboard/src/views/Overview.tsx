@@ -1,11 +1,12 @@
 import { useEffect, useMemo, useState } from 'react';
-import { type Api, type Delivery, type Endpoint, type Page, query } from '../api.js';
+import { openAlerts } from '../alerts.js';
+import { type Api, type Delivery, type Endpoint, type HeraldEvent, type Page, query } from '../api.js';
 import { DeliveriesChart } from '../chart.js';
 import { Countdown, Empty, ErrorNotice, Link, StatusBadge, Time, useAsync } from '../components.js';
 import { bucketDeliveries } from '../delivery-stats.js';
 import { useSession } from '../session.js';
 
-const WINDOW_MS = 3 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
 const PAGE = 250;
 /** The chart reads at most this many pages of deliveries (newest first): 2,000 deliveries. */
 const MAX_PAGES = 8;
@@ -37,19 +38,44 @@ async function oldestPending(api: Api): Promise<Delivery | undefined> {
   return last;
 }
 
+/** Every alert.triggered event (the feed is oldest first, so the whole of it, up to MAX_PAGES). */
+async function alertEvents(api: Api) {
+  const events: HeraldEvent[] = [];
+  let after: string | null = null;
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const page: Page<HeraldEvent> = await api.get(
+      `/v1/events${query({ type: 'alert.triggered', after, limit: PAGE })}`,
+    );
+    events.push(...page.data);
+    after = page.next_cursor;
+    if (page.data.length < PAGE) break;
+  }
+  return events;
+}
+
 export function Overview() {
   const { api } = useSession();
   const [auto, setAuto] = useState(true);
+  const [hours, setHours] = useState(3);
   const state = useAsync(async () => {
     const now = Date.now();
-    const since = now - WINDOW_MS;
-    const [recent, endpoints, pending] = await Promise.all([
+    const since = now - hours * HOUR_MS;
+    const [recent, endpoints, pending, alerts] = await Promise.all([
       recentDeliveries(api, since),
       api.get<Page<Endpoint>>('/v1/endpoints?limit=250'),
       oldestPending(api),
+      alertEvents(api),
     ]);
-    return { now, since, ...recent, endpoints: endpoints.data, pending, loadedAt: new Date().toISOString() };
-  }, []);
+    return {
+      now,
+      since,
+      ...recent,
+      endpoints: endpoints.data,
+      pending,
+      alerts: openAlerts(alerts),
+      loadedAt: new Date().toISOString(),
+    };
+  }, [hours]);
   const { reload } = state;
 
   useEffect(() => {
@@ -75,6 +101,14 @@ export function Overview() {
       <div className="toolbar">
         <h1 id="overview-title">Overview</h1>
         <label className="inline">
+          Window
+          <select value={hours} onChange={(e) => setHours(Number(e.target.value))}>
+            <option value={1}>last hour</option>
+            <option value={3}>last 3 hours</option>
+            <option value={12}>last 12 hours</option>
+          </select>
+        </label>
+        <label className="inline">
           <input type="checkbox" checked={auto} onChange={(e) => setAuto(e.target.checked)} /> Refresh every 15 s
         </label>
         <button type="button" onClick={reload} disabled={state.loading}>
@@ -88,12 +122,30 @@ export function Overview() {
             Updated <Time iso={data.loadedAt} />.
             {data.capped ? ` The chart shows the newest ${data.deliveries.length} deliveries only.` : ''}
           </p>
-          <DeliveriesChart buckets={buckets} label="Deliveries per minute over the last 3 hours" />
+          <DeliveriesChart
+            buckets={buckets}
+            label={`Deliveries per minute over the last ${hours === 1 ? 'hour' : `${hours} hours`}`}
+          />
           <div className="grid">
+            <div className="card">
+              <h2>Open alerts</h2>
+              {data.alerts.length === 0 ? (
+                <Empty>No open alerts. Alerts arrive as alert.triggered events and close when one says resolved.</Empty>
+              ) : (
+                <ul className="plain" data-testid="open-alerts">
+                  {data.alerts.map((alert) => (
+                    <li key={alert.key}>
+                      <Link to={`/events/${alert.event.id}`}>{alert.message}</Link>,{' '}
+                      <Time iso={alert.event.occurred_at} />
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </div>
             <div className="card">
               <h2>Failing or disabled endpoints</h2>
               {failing.length === 0 ? (
-                <Empty>No endpoint is disabled or has failed deliveries in the last 3 hours.</Empty>
+                <Empty>No endpoint is disabled or has failed deliveries in this window.</Empty>
               ) : (
                 <ul className="plain">
                   {failing.map(({ endpoint, failed }) => (
