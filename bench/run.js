@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { benchDelivery, benchPublish } from './herald.js';
+import { run as benchPostgres } from './postgres.js';
 
 // `npm run bench` (or `npm run bench -- --quick`): every figure below is measured in this one run,
 // beside its ceiling on the same machine.
@@ -16,3 +17,4 @@ if (existsSync(new URL('./receiver.js', import.meta.url))) {
   const { run } = await import('./receiver.js');
   await run({ durationMs });
 }
+await benchPostgres({ durationMs, quick });

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
+/**
+ * Every process on one PostgreSQL database seals endpoint secrets under the same HERALD_SECRET_KEY;
+ * the tests' processes (spawned with this environment) share this one.
+ */
+process.env.HERALD_SECRET_KEY ??= Buffer.alloc(32, 7).toString('base64');
+
 const CANDIDATES = process.env.HERALD_TEST_POSTGRES_URL
   ? [process.env.HERALD_TEST_POSTGRES_URL]
   : ['postgres://postgres@127.0.0.1:5432/test', 'postgres://root@127.0.0.1:5432/test'];
