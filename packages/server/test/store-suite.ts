@@ -473,5 +473,124 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect(second.data.map((c) => c.id)).toEqual(['con_3']);
       expect(second.nextCursor).toBeNull();
     });
+    it('keeps when an endpoint began failing: set by the first failure, cleared by a success and by re-enabling', async () => {
+      const ep = await store.createEndpoint(endpoint());
+      expect(ep.failingSince).toBeNull();
+      const ids = (await store.publish([event(), event(), event()])).flatMap((p) => p.deliveries);
+      const ok = (deliveryId: string, startedAt: number): AttemptOutcome => {
+        const o = failed(deliveryId, 1, null);
+        return { ...o, attempt: { ...o.attempt, startedAt, error: null, responseStatus: 200 }, status: 'succeeded' };
+      };
+      const fail = (deliveryId: string, startedAt: number): AttemptOutcome => {
+        const o = failed(deliveryId, 1, startedAt + 30_000);
+        return { ...o, attempt: { ...o.attempt, startedAt } };
+      };
+      await store.recordAttempts([fail(ids[0]!, t0 + 10)], t0 + 11);
+      expect((await store.getEndpoint(account, ep.id))!.failingSince).toBe(t0 + 10);
+      await store.recordAttempts([fail(ids[1]!, t0 + 20)], t0 + 21);
+      expect((await store.getEndpoint(account, ep.id))!.failingSince).toBe(t0 + 10);
+      // In one batch, in order: a success, then a failure: failing since that failure.
+      await store.recordAttempts([ok(ids[0]!, t0 + 30), fail(ids[2]!, t0 + 40)], t0 + 41);
+      expect((await store.getEndpoint(account, ep.id))!.failingSince).toBe(t0 + 40);
+      // A failure, then a success: not failing.
+      await store.recordAttempts([fail(ids[1]!, t0 + 50), ok(ids[2]!, t0 + 60)], t0 + 61);
+      expect((await store.getEndpoint(account, ep.id))!.failingSince).toBeNull();
+
+      await store.recordAttempts([fail(ids[1]!, t0 + 70)], t0 + 71);
+      expect((await store.listFailingEndpoints(t0 + 69)).map((e) => e.id)).toEqual([]);
+      expect((await store.listFailingEndpoints(t0 + 70)).map((e) => e.id)).toEqual([ep.id]);
+      // Only while still failing since then; and once: the second caller gets nothing.
+      expect(
+        await store.disableEndpoint(account, ep.id, { reason: 'x', at: t0 + 80, failingSinceAtOrBefore: t0 + 69 }),
+      ).toBeUndefined();
+      const disabled = await store.disableEndpoint(account, ep.id, {
+        reason: 'failing',
+        at: t0 + 80,
+        failingSinceAtOrBefore: t0 + 70,
+      });
+      expect(disabled).toMatchObject({ id: ep.id, disabled: true, disabledReason: 'failing' });
+      expect(await store.disableEndpoint(account, ep.id, { reason: 'failing', at: t0 + 81 })).toBeUndefined();
+      expect(await store.disableEndpoint(other, ep.id, { reason: 'gone', at: t0 + 81 })).toBeUndefined();
+      expect(await store.listFailingEndpoints(t0 + 1000)).toEqual([]);
+
+      const enabled = await store.updateEndpoint(account, ep.id, { disabled: false, disabledReason: null }, t0 + 90);
+      expect(enabled).toMatchObject({ disabled: false, failingSince: null });
+    });
+
+    it('reads the pending count, the oldest due delivery and the last attempt', async () => {
+      expect(await store.deliveryHealth(t0)).toEqual({ pending: 0, oldestDueAt: null, lastAttemptAt: null });
+      const ep = await store.createEndpoint(endpoint());
+      const off = await store.createEndpoint(endpoint({ accountId: other }));
+      await store.publish([event({ createdAt: t0 - 5000 })]);
+      await store.publish([event({ createdAt: t0 - 1000 }), event({ accountId: other, createdAt: t0 - 9000 })]);
+      await store.updateEndpoint(other, off.id, { disabled: true }, t0);
+      // The disabled endpoint's delivery is pending but not due for anyone.
+      expect(await store.deliveryHealth(t0)).toEqual({ pending: 3, oldestDueAt: t0 - 5000, lastAttemptAt: null });
+      expect(await store.overdueByAccount(t0 - 2000)).toEqual([{ accountId: account, oldestDueAt: t0 - 5000 }]);
+      expect(await store.overdueByAccount(t0 - 6000)).toEqual([]);
+
+      const [claimed] = await store.claimDueDeliveries({ now: t0, limit: 1, leaseMs: 60_000 });
+      expect(claimed!.endpoint.id).toBe(ep.id);
+      // Claimed: due again only when the lease ends.
+      expect((await store.deliveryHealth(t0)).oldestDueAt).toBe(t0 - 1000);
+      const attempt = failed(claimed!.delivery.id, 1, t0 + 30_000);
+      await store.recordAttempts([{ ...attempt, attempt: { ...attempt.attempt, startedAt: t0 + 3 } }], t0 + 4);
+      expect(await store.deliveryHealth(t0 + 5)).toEqual({ pending: 3, oldestDueAt: t0 - 1000, lastAttemptAt: t0 + 3 });
+      expect(await store.endpointAttemptCounts(t0)).toEqual([
+        { accountId: account, endpointId: ep.id, attempts: 1, failures: 1 },
+      ]);
+      expect(await store.endpointAttemptCounts(t0 + 4)).toEqual([]);
+    });
+
+    it('opens an alert once and closes it once', async () => {
+      const alert = {
+        accountId: account,
+        key: 'delivery_backlog',
+        kind: 'delivery_backlog' as const,
+        endpointId: null,
+        value: 400.5,
+        threshold: 300,
+        openedAt: t0,
+      };
+      expect(await store.openAlert(alert)).toBe(true);
+      expect(await store.openAlert({ ...alert, value: 999 })).toBe(false);
+      expect(await store.listOpenAlerts()).toEqual([alert]);
+      expect(await store.closeAlert(other, 'delivery_backlog')).toBe(false);
+      expect(await store.closeAlert(account, 'delivery_backlog')).toBe(true);
+      expect(await store.closeAlert(account, 'delivery_backlog')).toBe(false);
+      expect(await store.listOpenAlerts()).toEqual([]);
+    });
+
+    it('purges old payloads and response bodies and keeps the metadata', async () => {
+      await store.createEndpoint(endpoint());
+      const [old] = await store.publish([event({ createdAt: t0 - 10_000, data: { card: '4242' } })]);
+      const [fresh] = await store.publish([event({ createdAt: t0, data: { card: '1111' } })]);
+      const oldAttempt = failed(old!.deliveries[0]!, 1, t0);
+      await store.recordAttempts([{ ...oldAttempt, attempt: { ...oldAttempt.attempt, startedAt: t0 - 9_000 } }], t0);
+      await store.recordAttempts([failed(fresh!.deliveries[0]!, 1, t0 + 30_000)], t0);
+
+      expect(await store.purgeBefore(t0 - 1, 100)).toEqual({ events: 1, attempts: 1 });
+      expect(await store.purgeBefore(t0 - 1, 100)).toEqual({ events: 0, attempts: 0 });
+      expect(await store.getEvent(account, old!.id)).toMatchObject({ type: 'sync.completed', data: null });
+      expect((await store.getEvent(account, fresh!.id))!.data).toEqual({ card: '1111' });
+      const [purged] = await store.listAttempts(old!.deliveries[0]!);
+      expect(purged).toMatchObject({ responseBody: null, responseStatus: 500, error: 'http_status' });
+      expect((await store.listAttempts(fresh!.deliveries[0]!))[0]!.responseBody).toBe('boom');
+    });
+
+    it('reads back secrets as they were written, through a rotation', async () => {
+      const ep = await store.createEndpoint(endpoint());
+      const next = 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+      const rotated = await store.updateEndpoint(
+        account,
+        ep.id,
+        { secret: next, previousSecret: ep.secret, previousSecretExpiresAt: t0 + 1 },
+        t0,
+      );
+      expect(rotated).toMatchObject({ secret: next, previousSecret: ep.secret });
+      await store.publish([event()]);
+      const [claimed] = await store.claimDueDeliveries({ now: t0, limit: 1, leaseMs: 1 });
+      expect(claimed!.endpoint).toMatchObject({ secret: next, previousSecret: ep.secret });
+    });
   });
 }

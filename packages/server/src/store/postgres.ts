@@ -1,11 +1,13 @@
 import { newId } from '@herald/protocol';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { postgresHealth } from './postgres-health.js';
 import { postgresJobsAndConnections, recordConnectionSync } from './postgres-jobs.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { kyselyQueries } from './reads.js';
 import { deliveryFromRow, endpointFromRow, endpointMatches, eventFromRow } from './rows.js';
 import type { Database } from './schema.js';
+import { type SecretBox, secretBoxFor } from './secret-box.js';
 import type {
   AttemptOutcome,
   ClaimedDelivery,
@@ -39,6 +41,11 @@ export interface PostgresStoreOptions {
    * to hold a transaction open and show what others see meanwhile.
    */
   beforePublishCommit?: () => Promise<void>;
+  /**
+   * Seals and opens endpoint secrets (store/secret-box.ts).
+   * @default a box under HERALD_SECRET_KEY from the environment; without it, opening fails
+   */
+  secretBox?: SecretBox;
 }
 
 export interface PostgresStore extends Store {
@@ -87,6 +94,7 @@ export function parsePostgresUrl(url: string): { connectionString: string; schem
 
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
   const { connectionString, schema } = parsePostgresUrl(url);
+  const box = options.secretBox ?? secretBoxFor(url, process.env.HERALD_SECRET_KEY);
   const clientConfig: pg.ClientConfig = {
     connectionString,
     options: `-c search_path=${schema} -c synchronous_commit=on`,
@@ -180,7 +188,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       const endpointsOf = new Map<string, EndpointRecord[]>();
       const sequences = new Map<string, number>();
       for (const row of locked.rows) {
-        const ep = endpointFromRow(row);
+        const ep = endpointFromRow(row, box);
         const list = endpointsOf.get(ep.accountId) ?? [];
         list.push(ep);
         endpointsOf.set(ep.accountId, list);
@@ -312,7 +320,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         [...new Set(rows.map((r) => r.event_id))],
       ]),
     ]);
-    const endpoints = new Map(endpointRows.rows.map((r) => [r.id, endpointFromRow(r)]));
+    const endpoints = new Map(endpointRows.rows.map((r) => [r.id, endpointFromRow(r, box)]));
     const events = new Map(eventRows.rows.map((r) => [r.id, eventFromRow(r)]));
     return rows.map((r) => ({
       delivery: deliveryFromRow(r),
@@ -325,7 +333,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     kind: 'postgres',
     pool,
     schema,
-    ...kyselyQueries(db),
+    ...kyselyQueries(db, box),
+    ...postgresHealth(pool, box),
     ...postgresJobsAndConnections(pool, inTransaction),
 
     async ping() {
@@ -452,6 +461,32 @@ async function recordAttempts(pool: pg.Pool, outcomes: AttemptOutcome[], at: num
          response_status, response_headers, response_body, error, manual)
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int8[], $5::int[], $6::text[],
          $7::int[], $8::text[], $9::text[], $10::text[], $11::int[])
+     ),
+     -- Endpoint health (Store.recordAttempts), outcome by outcome in batch order: after the batch's
+     -- last success an endpoint is failing since its first failure after it, if any; without a
+     -- success, since the earlier of what it had and its first failure. Only rows that change are
+     -- written, so a healthy endpoint's row is not locked here.
+     attempt_ok AS (
+       SELECT d.endpoint_id, o.started_at, o.error IS NULL AS ok, o.pos,
+              max(o.pos) FILTER (WHERE o.error IS NULL) OVER (PARTITION BY d.endpoint_id) AS last_ok
+       FROM unnest($2::text[], $4::int8[], $10::text[]) WITH ORDINALITY AS o(delivery_id, started_at, error, pos)
+       JOIN deliveries d ON d.id = o.delivery_id
+     ),
+     health AS (
+       SELECT endpoint_id, bool_or(ok) AS any_ok,
+              min(started_at) FILTER (WHERE NOT ok AND pos > coalesce(last_ok, 0)) AS fail_after
+       FROM attempt_ok GROUP BY endpoint_id
+     ),
+     health_written AS (
+       UPDATE endpoints AS e
+       SET failing_since = CASE WHEN h.fail_after IS NULL THEN NULL
+                                WHEN h.any_ok THEN h.fail_after
+                                ELSE coalesce(e.failing_since, h.fail_after) END
+       FROM health h
+       WHERE e.id = h.endpoint_id
+         AND e.failing_since IS DISTINCT FROM (CASE WHEN h.fail_after IS NULL THEN NULL
+                                                    WHEN h.any_ok THEN h.fail_after
+                                                    ELSE coalesce(e.failing_since, h.fail_after) END)
      )
      UPDATE deliveries AS d
      SET status = o.status, next_attempt_at = o.next, attempt_count = d.attempt_count + o.n, updated_at = $12

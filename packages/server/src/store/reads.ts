@@ -1,6 +1,14 @@
 import type { Kysely } from 'kysely';
-import { apiKeyFromRow, attemptFromRow, deliveryFromRow, endpointFromRow, eventFromRow } from './rows.js';
+import {
+  apiKeyFromRow,
+  attemptFromRow,
+  deliveryFromRow,
+  endpointFromRow,
+  eventFromRow,
+  sealedSecretColumns,
+} from './rows.js';
 import type { Database } from './schema.js';
+import type { SecretBox } from './secret-box.js';
 import type { EndpointRecord, Page, Store } from './types.js';
 
 /**
@@ -36,7 +44,8 @@ function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
   return { data, nextCursor: more ? (data[data.length - 1]?.id ?? null) : null };
 }
 
-export function kyselyQueries(db: Kysely<Database>): KyselyQueries {
+/** `box` seals endpoint secrets on write and opens them on read. */
+export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueries {
   async function getEndpoint(accountId: string, id: string): Promise<EndpointRecord | undefined> {
     const row = await db
       .selectFrom('endpoints')
@@ -45,7 +54,7 @@ export function kyselyQueries(db: Kysely<Database>): KyselyQueries {
       .where('id', '=', id)
       .where('deleted_at', 'is', null)
       .executeTakeFirst();
-    return row && endpointFromRow(row);
+    return row && endpointFromRow(row, box);
   }
 
   return {
@@ -108,7 +117,7 @@ export function kyselyQueries(db: Kysely<Database>): KyselyQueries {
           description: ep.description,
           event_types: JSON.stringify(ep.eventTypes),
           connection_ids: JSON.stringify(ep.connectionIds),
-          secret: ep.secret,
+          secret: box.seal(ep.secret),
           previous_secret: null,
           previous_secret_expires_at: null,
           signature_scheme: ep.signatureScheme,
@@ -136,7 +145,10 @@ export function kyselyQueries(db: Kysely<Database>): KyselyQueries {
         .orderBy('id')
         .limit(limit + 1)
         .execute();
-      return page(rows.map(endpointFromRow), limit);
+      return page(
+        rows.map((r) => endpointFromRow(r, box)),
+        limit,
+      );
     },
     async updateEndpoint(accountId, id, patch, at) {
       const set: Partial<Database['endpoints']> = { updated_at: at };
@@ -148,9 +160,9 @@ export function kyselyQueries(db: Kysely<Database>): KyselyQueries {
       if (patch.headers !== undefined) set.headers = JSON.stringify(patch.headers);
       if (patch.rateLimitPerS !== undefined) set.rate_limit_per_s = patch.rateLimitPerS;
       if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
+      if (patch.disabled === false) set.failing_since = null;
       if (patch.disabledReason !== undefined) set.disabled_reason = patch.disabledReason;
-      if (patch.secret !== undefined) set.secret = patch.secret;
-      if (patch.previousSecret !== undefined) set.previous_secret = patch.previousSecret;
+      Object.assign(set, sealedSecretColumns(box, patch));
       if (patch.previousSecretExpiresAt !== undefined) set.previous_secret_expires_at = patch.previousSecretExpiresAt;
       const result = await db
         .updateTable('endpoints')

@@ -1,6 +1,8 @@
 import type { SignatureScheme } from '@herald/protocol';
 import type { Database } from './schema.js';
+import type { SecretBox } from './secret-box.js';
 import type {
+  AlertRecord,
   ApiKeyRecord,
   AttemptError,
   AttemptRecord,
@@ -27,7 +29,7 @@ export function apiKeyFromRow(r: Row<'api_keys'>): ApiKeyRecord {
   };
 }
 
-export function endpointFromRow(r: Row<'endpoints'>): EndpointRecord {
+export function endpointFromRow(r: Row<'endpoints'>, box: SecretBox): EndpointRecord {
   return {
     id: r.id,
     accountId: r.account_id,
@@ -35,14 +37,15 @@ export function endpointFromRow(r: Row<'endpoints'>): EndpointRecord {
     description: r.description,
     eventTypes: JSON.parse(r.event_types) as string[],
     connectionIds: JSON.parse(r.connection_ids) as string[],
-    secret: r.secret,
-    previousSecret: r.previous_secret,
+    secret: box.open(r.secret),
+    previousSecret: r.previous_secret === null ? null : box.open(r.previous_secret),
     previousSecretExpiresAt: r.previous_secret_expires_at === null ? null : Number(r.previous_secret_expires_at),
     signatureScheme: r.signature_scheme as SignatureScheme,
     headers: JSON.parse(r.headers) as Record<string, string>,
     rateLimitPerS: r.rate_limit_per_s,
     disabled: Boolean(r.disabled),
     disabledReason: r.disabled_reason,
+    failingSince: r.failing_since === null ? null : Number(r.failing_since),
     lastSequence: Number(r.last_sequence),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
@@ -91,6 +94,34 @@ export function attemptFromRow(r: Row<'attempts'>): AttemptRecord {
     error: r.error as AttemptError | null,
     manual: Boolean(r.manual),
   };
+}
+
+export function alertFromRow(r: Row<'alerts'>): AlertRecord {
+  return {
+    accountId: r.account_id,
+    key: r.key,
+    kind: r.kind as AlertRecord['kind'],
+    endpointId: r.endpoint_id,
+    value: Number(r.value),
+    threshold: Number(r.threshold),
+    openedAt: Number(r.opened_at),
+  };
+}
+
+/**
+ * The secret columns of an endpoint write, sealed: the one place a store turns secrets into what it
+ * stores. `undefined` fields stay undefined (not part of the write).
+ */
+export function sealedSecretColumns(
+  box: SecretBox,
+  secrets: { secret?: string | undefined; previousSecret?: string | null | undefined },
+): { secret?: string; previous_secret?: string | null } {
+  const out: { secret?: string; previous_secret?: string | null } = {};
+  if (secrets.secret !== undefined) out.secret = box.seal(secrets.secret);
+  if (secrets.previousSecret !== undefined) {
+    out.previous_secret = secrets.previousSecret === null ? null : box.seal(secrets.previousSecret);
+  }
+  return out;
 }
 
 /** Whether an endpoint's filters take an event. */

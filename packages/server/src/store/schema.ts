@@ -25,6 +25,7 @@ export interface Database {
     rate_limit_per_s: number | null;
     disabled: number;
     disabled_reason: string | null;
+    failing_since: number | null;
     last_sequence: number;
     created_at: number;
     updated_at: number;
@@ -94,6 +95,15 @@ export interface Database {
     sync_started_at: number | null;
     created_at: number;
     updated_at: number;
+  };
+  alerts: {
+    account_id: string;
+    key: string;
+    kind: string;
+    endpoint_id: string | null;
+    value: number;
+    threshold: number;
+    opened_at: number;
   };
   idempotency_keys: {
     account_id: string;

@@ -138,4 +138,26 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (account_id, id)
   );
   `,
+  `
+  -- Endpoint health: when the endpoint's current run of failed attempts began (null: not failing).
+  ALTER TABLE endpoints ADD COLUMN failing_since INTEGER;
+  -- The failing-endpoint check reads only enabled endpoints in a run of failures.
+  CREATE INDEX endpoints_failing ON endpoints(failing_since) WHERE failing_since IS NOT NULL AND disabled = 0;
+  -- Attempts by start time: the last attempt (readiness) and the 15-minute failure rate (alerts).
+  CREATE INDEX attempts_started ON attempts(started_at);
+  -- Retention reads only what it still has to purge, oldest first.
+  CREATE INDEX attempts_body_kept ON attempts(started_at) WHERE response_body IS NOT NULL;
+  CREATE INDEX events_payload_kept ON events(created_at) WHERE data <> 'null';
+  -- Open alerts (alerts/alert-check.ts), so a restart neither fires one again nor forgets to resolve it.
+  CREATE TABLE alerts (
+    account_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    endpoint_id TEXT,
+    value REAL NOT NULL,
+    threshold REAL NOT NULL,
+    opened_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, key)
+  );
+  `,
 ];

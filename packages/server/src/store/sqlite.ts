@@ -4,14 +4,17 @@ import { newId } from '@herald/protocol';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import {
+  alertFromRow,
   apiKeyFromRow,
   attemptFromRow,
   deliveryFromRow,
   endpointFromRow,
   endpointMatches,
   eventFromRow,
+  sealedSecretColumns,
 } from './rows.js';
 import type { Database } from './schema.js';
+import { type SecretBox, secretBoxFor } from './secret-box.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import type {
   AttemptOutcome,
@@ -43,14 +46,36 @@ export interface SqliteStore extends Store {
   readonly database: BetterSqlite3.Database;
 }
 
-export function openSqliteStore(file: string): SqliteStore {
+export interface SqliteStoreOptions {
+  /**
+   * Seals and opens endpoint secrets (store/secret-box.ts).
+   * @default the key file `<file>.key` beside the database, created with mode 0600 on first start
+   */
+  secretBox?: SecretBox;
+}
+
+export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const box = options.secretBox ?? secretBoxFor(file, undefined);
+  const endpointOf = (row: Database['endpoints']) => endpointFromRow(row, box);
   const sqlite = new BetterSqlite3(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   migrate(sqlite);
+  // A wrong key fails here, at start, with a message naming the key, not at the first delivery.
+  const sealed = sqlite.prepare("SELECT * FROM endpoints WHERE secret LIKE 'enc:v1:%' LIMIT 1").get() as
+    | Database['endpoints']
+    | undefined;
+  if (sealed) {
+    try {
+      endpointOf(sealed);
+    } catch (error) {
+      sqlite.close();
+      throw error;
+    }
+  }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
 
   const statements = {
@@ -96,6 +121,15 @@ export function openSqliteStore(file: string): SqliteStore {
     updateDelivery: sqlite.prepare(
       `UPDATE deliveries SET status = ?, next_attempt_at = ?, attempt_count = attempt_count + 1, updated_at = ?
        WHERE id = ?`,
+    ),
+    // Endpoint health, by the delivery's endpoint (primary keys both): see Store.recordAttempts.
+    markFailing: sqlite.prepare(
+      `UPDATE endpoints SET failing_since = ?
+       WHERE id = (SELECT endpoint_id FROM deliveries WHERE id = ?) AND failing_since IS NULL`,
+    ),
+    clearFailing: sqlite.prepare(
+      `UPDATE endpoints SET failing_since = NULL
+       WHERE id = (SELECT endpoint_id FROM deliveries WHERE id = ?) AND failing_since IS NOT NULL`,
     ),
     release: sqlite.prepare(
       `UPDATE deliveries SET next_attempt_at = ?, updated_at = ?
@@ -190,6 +224,63 @@ export function openSqliteStore(file: string): SqliteStore {
     ),
   };
 
+  const healthStatements = {
+    // The conditional update: its change count decides which process publishes endpoint.disabled.
+    disable: sqlite.prepare(
+      `UPDATE endpoints SET disabled = 1, disabled_reason = @reason, updated_at = @at
+       WHERE account_id = @accountId AND id = @id AND disabled = 0 AND deleted_at IS NULL
+         AND (@failingSince IS NULL OR failing_since <= @failingSince)
+       RETURNING *`,
+    ),
+    // Uses endpoints_failing.
+    failing: sqlite.prepare(
+      `SELECT * FROM endpoints
+       WHERE failing_since IS NOT NULL AND disabled = 0 AND failing_since <= ? AND deleted_at IS NULL
+       ORDER BY failing_since`,
+    ),
+    // Counts over deliveries_due (pending rows only; a covering scan of its rows).
+    pending: sqlite.prepare(`SELECT count(*) AS n FROM deliveries WHERE status = 'pending'`),
+    // deliveries_due in next_attempt_at order; the first row of an enabled endpoint ends the walk.
+    oldestDue: sqlite.prepare(
+      `SELECT next_attempt_at AS at FROM deliveries
+       WHERE status = 'pending' AND next_attempt_at <= ?
+         AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
+       ORDER BY next_attempt_at LIMIT 1`,
+    ),
+    // The last entry of attempts_started.
+    lastAttempt: sqlite.prepare('SELECT max(started_at) AS at FROM attempts'),
+    // A range on deliveries_due: only deliveries overdue past the threshold are read.
+    overdue: sqlite.prepare(
+      `SELECT account_id, min(next_attempt_at) AS oldest FROM deliveries
+       WHERE status = 'pending' AND next_attempt_at <= ?
+         AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
+       GROUP BY account_id`,
+    ),
+    // A range on attempts_started (the window), each joined to its delivery by primary key.
+    attemptCounts: sqlite.prepare(
+      `SELECT d.account_id, d.endpoint_id, count(*) AS attempts, total(a.error IS NOT NULL) AS failures
+       FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+       WHERE a.started_at >= ?
+       GROUP BY d.account_id, d.endpoint_id`,
+    ),
+    openAlerts: sqlite.prepare('SELECT * FROM alerts ORDER BY opened_at, account_id, key'),
+    openAlert: sqlite.prepare(
+      `INSERT INTO alerts (account_id, key, kind, endpoint_id, value, threshold, opened_at)
+       VALUES (@accountId, @key, @kind, @endpointId, @value, @threshold, @openedAt)
+       ON CONFLICT (account_id, key) DO NOTHING`,
+    ),
+    closeAlert: sqlite.prepare('DELETE FROM alerts WHERE account_id = ? AND key = ?'),
+    // events_payload_kept and attempts_body_kept hold exactly the rows still to purge.
+    purgeEvents: sqlite.prepare(
+      `UPDATE events SET data = 'null'
+       WHERE feed_seq IN (SELECT feed_seq FROM events WHERE data <> 'null' AND created_at < ? LIMIT ?)`,
+    ),
+    purgeAttempts: sqlite.prepare(
+      `UPDATE attempts SET response_body = NULL
+       WHERE id IN (SELECT id FROM attempts WHERE response_body IS NOT NULL AND started_at < ? LIMIT ?)`,
+    ),
+  };
+
   function applySync(report: ConnectionSyncReport): ConnectionRecord {
     const row = connectionStatements.upsert.get({
       accountId: report.accountId,
@@ -269,7 +360,7 @@ export function openSqliteStore(file: string): SqliteStore {
       }
       let endpoints = endpointsOf.get(event.accountId);
       if (!endpoints) {
-        endpoints = (statements.enabledEndpoints.all(event.accountId) as Database['endpoints'][]).map(endpointFromRow);
+        endpoints = (statements.enabledEndpoints.all(event.accountId) as Database['endpoints'][]).map(endpointOf);
         endpointsOf.set(event.accountId, endpoints);
         for (const ep of endpoints) sequences.set(ep.id, ep.lastSequence);
       }
@@ -328,7 +419,7 @@ export function openSqliteStore(file: string): SqliteStore {
     const endpointIds = JSON.stringify([...new Set(rows.map((r) => r.endpoint_id))]);
     const eventIds = JSON.stringify([...new Set(rows.map((r) => r.event_id))]);
     const endpoints = new Map(
-      (statements.endpointsByIds.all(endpointIds) as Database['endpoints'][]).map((r) => [r.id, endpointFromRow(r)]),
+      (statements.endpointsByIds.all(endpointIds) as Database['endpoints'][]).map((r) => [r.id, endpointOf(r)]),
     );
     const events = new Map(
       (statements.eventsByIds.all(eventIds) as Database['events'][]).map((r) => [r.id, eventFromRow(r)]),
@@ -368,6 +459,8 @@ export function openSqliteStore(file: string): SqliteStore {
         a.manual ? 1 : 0,
       );
       statements.updateDelivery.run(status, nextAttemptAt, at, a.deliveryId);
+      if (a.error === null) statements.clearFailing.run(a.deliveryId);
+      else statements.markFailing.run(a.startedAt, a.deliveryId);
     }
   });
 
@@ -448,7 +541,7 @@ export function openSqliteStore(file: string): SqliteStore {
           description: ep.description,
           event_types: JSON.stringify(ep.eventTypes),
           connection_ids: JSON.stringify(ep.connectionIds),
-          secret: ep.secret,
+          secret: box.seal(ep.secret),
           previous_secret: null,
           previous_secret_expires_at: null,
           signature_scheme: ep.signatureScheme,
@@ -472,7 +565,7 @@ export function openSqliteStore(file: string): SqliteStore {
         .where('id', '=', id)
         .where('deleted_at', 'is', null)
         .executeTakeFirst();
-      return row && endpointFromRow(row);
+      return row && endpointOf(row);
     },
     async listEndpoints(accountId, { cursor, limit }) {
       let query = db
@@ -485,7 +578,7 @@ export function openSqliteStore(file: string): SqliteStore {
         .orderBy('id')
         .limit(limit + 1)
         .execute();
-      return page(rows.map(endpointFromRow), limit);
+      return page(rows.map(endpointOf), limit);
     },
     async updateEndpoint(accountId, id, patch, at) {
       const set: Partial<Database['endpoints']> = { updated_at: at };
@@ -497,9 +590,9 @@ export function openSqliteStore(file: string): SqliteStore {
       if (patch.headers !== undefined) set.headers = JSON.stringify(patch.headers);
       if (patch.rateLimitPerS !== undefined) set.rate_limit_per_s = patch.rateLimitPerS;
       if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
+      if (patch.disabled === false) set.failing_since = null;
       if (patch.disabledReason !== undefined) set.disabled_reason = patch.disabledReason;
-      if (patch.secret !== undefined) set.secret = patch.secret;
-      if (patch.previousSecret !== undefined) set.previous_secret = patch.previousSecret;
+      Object.assign(set, sealedSecretColumns(box, patch));
       if (patch.previousSecretExpiresAt !== undefined) set.previous_secret_expires_at = patch.previousSecretExpiresAt;
       const result = await db
         .updateTable('endpoints')
@@ -645,6 +738,65 @@ export function openSqliteStore(file: string): SqliteStore {
     },
     async releaseClaims(ids, at) {
       if (ids.length > 0) statements.release.run(at, at, JSON.stringify(ids));
+    },
+
+    async disableEndpoint(accountId, id, { reason, at, failingSinceAtOrBefore }) {
+      const row = healthStatements.disable.get({
+        accountId,
+        id,
+        reason,
+        at,
+        failingSince: failingSinceAtOrBefore ?? null,
+      }) as Database['endpoints'] | undefined;
+      return row && endpointOf(row);
+    },
+    async listFailingEndpoints(failingSince) {
+      return (healthStatements.failing.all(failingSince) as Database['endpoints'][]).map(endpointOf);
+    },
+    async deliveryHealth(now) {
+      const pending = healthStatements.pending.get() as { n: number };
+      const oldest = healthStatements.oldestDue.get(now) as { at: number } | undefined;
+      const last = healthStatements.lastAttempt.get() as { at: number | null };
+      return {
+        pending: Number(pending.n),
+        oldestDueAt: oldest ? Number(oldest.at) : null,
+        lastAttemptAt: last.at === null ? null : Number(last.at),
+      };
+    },
+    async overdueByAccount(dueAtOrBefore) {
+      const rows = healthStatements.overdue.all(dueAtOrBefore) as Array<{ account_id: string; oldest: number }>;
+      return rows.map((r) => ({ accountId: r.account_id, oldestDueAt: Number(r.oldest) }));
+    },
+    async endpointAttemptCounts(since) {
+      const rows = healthStatements.attemptCounts.all(since) as Array<{
+        account_id: string;
+        endpoint_id: string;
+        attempts: number;
+        failures: number;
+      }>;
+      return rows.map((r) => ({
+        accountId: r.account_id,
+        endpointId: r.endpoint_id,
+        attempts: Number(r.attempts),
+        failures: Number(r.failures),
+      }));
+    },
+    async listOpenAlerts() {
+      return (healthStatements.openAlerts.all() as Database['alerts'][]).map(alertFromRow);
+    },
+    async openAlert(alert) {
+      return healthStatements.openAlert.run(alert).changes > 0;
+    },
+    async closeAlert(accountId, key) {
+      return healthStatements.closeAlert.run(accountId, key).changes > 0;
+    },
+    async purgeBefore(before, limit) {
+      return sqlite
+        .transaction(() => ({
+          events: healthStatements.purgeEvents.run(before, limit).changes,
+          attempts: healthStatements.purgeAttempts.run(before, limit).changes,
+        }))
+        .immediate();
     },
 
     async createBulkRetryJob(job) {

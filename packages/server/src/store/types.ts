@@ -40,6 +40,11 @@ export interface EndpointRecord {
   rateLimitPerS: number | null;
   disabled: boolean;
   disabledReason: string | null;
+  /**
+   * When the endpoint's current run of failed attempts began: set by the first failed attempt after
+   * a success (or after none), cleared by any successful attempt and by re-enabling. null: not failing.
+   */
+  failingSince: number | null;
   /** The sequence of the endpoint's newest delivery; 0 before the first. */
   lastSequence: number;
   createdAt: number;
@@ -48,7 +53,7 @@ export interface EndpointRecord {
 
 export type NewEndpoint = Omit<
   EndpointRecord,
-  'lastSequence' | 'updatedAt' | 'previousSecret' | 'previousSecretExpiresAt' | 'disabledReason'
+  'lastSequence' | 'updatedAt' | 'previousSecret' | 'previousSecretExpiresAt' | 'disabledReason' | 'failingSince'
 >;
 
 export type EndpointPatch = Partial<
@@ -259,6 +264,37 @@ export interface ConnectionSyncReport {
   at: number;
 }
 
+/** Deliveries waiting, read at scrape time for /metrics and /readyz. */
+export interface DeliveryHealth {
+  /** Deliveries with status `pending` (due, claimed, or waiting for a retry), disabled endpoints' included. */
+  pending: number;
+  /** next_attempt_at of the oldest delivery due at `now` whose endpoint is enabled; null: none is due. */
+  oldestDueAt: number | null;
+  /** started_at of the newest recorded attempt, any process; null: none yet. */
+  lastAttemptAt: number | null;
+}
+
+/** One endpoint's attempts in a window (alerts read failure rates from it). */
+export interface EndpointAttemptCounts {
+  accountId: string;
+  endpointId: string;
+  attempts: number;
+  failures: number;
+}
+
+/** An alert that has fired and not yet resolved; kept so that a restart does not fire it again. */
+export interface AlertRecord {
+  accountId: string;
+  /** Unique per account: `delivery_backlog`, or `endpoint_failure_rate:<endpoint id>`. */
+  key: string;
+  kind: 'endpoint_failure_rate' | 'delivery_backlog';
+  endpointId: string | null;
+  /** The value that crossed the threshold when it fired. */
+  value: number;
+  threshold: number;
+  openedAt: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Fails when the database cannot be reached; /readyz uses it. */
@@ -275,6 +311,7 @@ export interface Store {
   createEndpoint(endpoint: NewEndpoint): Promise<EndpointRecord>;
   getEndpoint(accountId: string, id: string): Promise<EndpointRecord | undefined>;
   listEndpoints(accountId: string, page: { cursor?: string | undefined; limit: number }): Promise<Page<EndpointRecord>>;
+  /** Applies the patch. `disabled: false` also clears failingSince: a re-enabled endpoint starts a fresh run. */
   updateEndpoint(accountId: string, id: string, patch: EndpointPatch, at: number): Promise<EndpointRecord | undefined>;
   /** Deletes the endpoint; its pending deliveries become failed. */
   deleteEndpoint(accountId: string, id: string, at: number): Promise<boolean>;
@@ -313,10 +350,56 @@ export interface Store {
   }): Promise<ClaimedDelivery[]>;
   /** Claims one delivery for a manual attempt, whatever its status. */
   claimDelivery(accountId: string, id: string): Promise<ClaimedDelivery | undefined>;
-  /** Records attempts and the deliveries' new states, in one transaction. */
+  /**
+   * Records attempts and the deliveries' new states, in one transaction, and in the same
+   * transaction each endpoint's failingSince, outcome by outcome in order: a failed attempt sets it
+   * to the attempt's startedAt where it is null; a successful one clears it.
+   */
   recordAttempts(outcomes: AttemptOutcome[], at: number): Promise<void>;
   /** Gives claimed deliveries back (shutdown): due again at `at`. */
   releaseClaims(deliveryIds: string[], at: number): Promise<void>;
+
+  /**
+   * Disables an enabled, not deleted endpoint with ONE conditional update (… WHERE disabled = 0),
+   * and with `failingSinceAtOrBefore` only while its failingSince is at or before that time.
+   * Returns the endpoint when THIS call disabled it, undefined otherwise: of several processes that
+   * race, exactly one gets it back, and only that one publishes `endpoint.disabled`.
+   */
+  disableEndpoint(
+    accountId: string,
+    id: string,
+    change: { reason: string; at: number; failingSinceAtOrBefore?: number | undefined },
+  ): Promise<EndpointRecord | undefined>;
+  /** Enabled, not deleted endpoints of every account whose failingSince is at or before `failingSince`. */
+  listFailingEndpoints(failingSince: number): Promise<EndpointRecord[]>;
+
+  /**
+   * The pending count, the oldest due delivery and the last attempt, cheaply enough to run on every
+   * scrape: the due part walks the partial index deliveries_due (pending rows only), the last
+   * attempt is the top of attempts_started.
+   */
+  deliveryHealth(now: number): Promise<DeliveryHealth>;
+  /**
+   * Per account, the oldest delivery whose endpoint is enabled and that has been due since at or
+   * before `dueAtOrBefore` (the backlog alert). A range on deliveries_due: a healthy store reads no row.
+   */
+  overdueByAccount(dueAtOrBefore: number): Promise<Array<{ accountId: string; oldestDueAt: number }>>;
+  /** Attempts (automatic and manual) started at or after `since`, per endpoint that had any. */
+  endpointAttemptCounts(since: number): Promise<EndpointAttemptCounts[]>;
+
+  /** Every open alert, any account. */
+  listOpenAlerts(): Promise<AlertRecord[]>;
+  /** Records an alert as open; false when it already was (another process fired it): only a true publishes. */
+  openAlert(alert: AlertRecord): Promise<boolean>;
+  /** Removes an open alert; false when it was not open: only a true publishes the resolution. */
+  closeAlert(accountId: string, key: string): Promise<boolean>;
+
+  /**
+   * Retention: replaces the payload (data) of up to `limit` events created before `before` with
+   * JSON null, and clears the response body of up to `limit` attempts started before it. Ids, types,
+   * times, statuses and headers stay. Returns how many of each were purged (less than `limit`: done).
+   */
+  purgeBefore(before: number, limit: number): Promise<{ events: number; attempts: number }>;
 
   /**
    * Creates a bulk retry job: the job row and one item per `failed` delivery of the account that

@@ -1,0 +1,126 @@
+import type pg from 'pg';
+import { alertFromRow, endpointFromRow } from './rows.js';
+import type { Database } from './schema.js';
+import type { SecretBox } from './secret-box.js';
+import type { Store } from './types.js';
+
+/**
+ * The PostgreSQL side of endpoint health, readiness, alerts and retention (see the Store JSDoc);
+ * the same statements as sqlite.ts's healthStatements, in PostgreSQL's dialect.
+ */
+export type HealthQueries = Pick<
+  Store,
+  | 'disableEndpoint'
+  | 'listFailingEndpoints'
+  | 'deliveryHealth'
+  | 'overdueByAccount'
+  | 'endpointAttemptCounts'
+  | 'listOpenAlerts'
+  | 'openAlert'
+  | 'closeAlert'
+  | 'purgeBefore'
+>;
+
+export function postgresHealth(pool: pg.Pool, box: SecretBox): HealthQueries {
+  return {
+    async disableEndpoint(accountId, id, { reason, at, failingSinceAtOrBefore }) {
+      // The conditional update: its row count decides which process publishes endpoint.disabled.
+      const result = await pool.query<Database['endpoints']>(
+        `UPDATE endpoints SET disabled = 1, disabled_reason = $1, updated_at = $2
+         WHERE account_id = $3 AND id = $4 AND disabled = 0 AND deleted_at IS NULL
+           AND ($5::int8 IS NULL OR failing_since <= $5::int8)
+         RETURNING *`,
+        [reason, at, accountId, id, failingSinceAtOrBefore ?? null],
+      );
+      const row = result.rows[0];
+      return row && endpointFromRow(row, box);
+    },
+    async listFailingEndpoints(failingSince) {
+      // Uses endpoints_failing.
+      const result = await pool.query<Database['endpoints']>(
+        `SELECT * FROM endpoints
+         WHERE failing_since IS NOT NULL AND disabled = 0 AND failing_since <= $1 AND deleted_at IS NULL
+         ORDER BY failing_since`,
+        [failingSince],
+      );
+      return result.rows.map((r) => endpointFromRow(r, box));
+    },
+    async deliveryHealth(now) {
+      // deliveries_due for both parts about deliveries; attempts_started for the last attempt.
+      const result = await pool.query<{ pending: number; oldest: number | null; last: number | null }>(
+        `SELECT
+           (SELECT count(*) FROM deliveries WHERE status = 'pending')::int AS pending,
+           (SELECT next_attempt_at FROM deliveries
+            WHERE status = 'pending' AND next_attempt_at <= $1
+              AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
+            ORDER BY next_attempt_at LIMIT 1) AS oldest,
+           (SELECT max(started_at) FROM attempts) AS last`,
+        [now],
+      );
+      const row = result.rows[0] as { pending: number; oldest: number | null; last: number | null };
+      return {
+        pending: Number(row.pending),
+        oldestDueAt: row.oldest === null ? null : Number(row.oldest),
+        lastAttemptAt: row.last === null ? null : Number(row.last),
+      };
+    },
+    async overdueByAccount(dueAtOrBefore) {
+      // A range on deliveries_due: only deliveries overdue past the threshold are read.
+      const result = await pool.query<{ account_id: string; oldest: number }>(
+        `SELECT account_id, min(next_attempt_at) AS oldest FROM deliveries
+         WHERE status = 'pending' AND next_attempt_at <= $1
+           AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
+         GROUP BY account_id`,
+        [dueAtOrBefore],
+      );
+      return result.rows.map((r) => ({ accountId: r.account_id, oldestDueAt: Number(r.oldest) }));
+    },
+    async endpointAttemptCounts(since) {
+      // A range on attempts_started (the window), each joined to its delivery by primary key.
+      const result = await pool.query<{ account_id: string; endpoint_id: string; attempts: number; failures: number }>(
+        `SELECT d.account_id, d.endpoint_id, count(*)::int AS attempts,
+                (count(*) FILTER (WHERE a.error IS NOT NULL))::int AS failures
+         FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+         WHERE a.started_at >= $1
+         GROUP BY d.account_id, d.endpoint_id`,
+        [since],
+      );
+      return result.rows.map((r) => ({
+        accountId: r.account_id,
+        endpointId: r.endpoint_id,
+        attempts: Number(r.attempts),
+        failures: Number(r.failures),
+      }));
+    },
+    async listOpenAlerts() {
+      const result = await pool.query<Database['alerts']>('SELECT * FROM alerts ORDER BY opened_at, account_id, key');
+      return result.rows.map(alertFromRow);
+    },
+    async openAlert(a) {
+      const result = await pool.query(
+        `INSERT INTO alerts (account_id, key, kind, endpoint_id, value, threshold, opened_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id, key) DO NOTHING`,
+        [a.accountId, a.key, a.kind, a.endpointId, a.value, a.threshold, a.openedAt],
+      );
+      return (result.rowCount ?? 0) > 0;
+    },
+    async closeAlert(accountId, key) {
+      const result = await pool.query('DELETE FROM alerts WHERE account_id = $1 AND key = $2', [accountId, key]);
+      return (result.rowCount ?? 0) > 0;
+    },
+    async purgeBefore(before, limit) {
+      // events_payload_kept and attempts_body_kept hold exactly the rows still to purge.
+      const events = await pool.query(
+        `UPDATE events SET data = 'null'
+         WHERE feed_seq IN (SELECT feed_seq FROM events WHERE data <> 'null' AND created_at < $1 LIMIT $2)`,
+        [before, limit],
+      );
+      const attempts = await pool.query(
+        `UPDATE attempts SET response_body = NULL
+         WHERE id IN (SELECT id FROM attempts WHERE response_body IS NOT NULL AND started_at < $1 LIMIT $2)`,
+        [before, limit],
+      );
+      return { events: events.rowCount ?? 0, attempts: attempts.rowCount ?? 0 };
+    },
+  };
+}
