@@ -68,3 +68,56 @@ export function DeliveriesChart({ buckets, label }: { buckets: DeliveryBuckets; 
     </figure>
   );
 }
+
+export interface AttemptPoint {
+  /** Unix seconds the attempt started. */
+  t: number;
+  durationMs: number;
+  ok: boolean;
+}
+
+/** An endpoint's recent attempts: latency in ms over time, successes and failures as separate series. */
+export function LatencyChart({ points }: { points: AttemptPoint[] }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const element = box.current;
+    if (!element) return;
+    const sorted = [...points].sort((a, b) => a.t - b.t);
+    const width = () => Math.max(280, element.clientWidth);
+    const plot = new uPlot(
+      {
+        width: width(),
+        height: 200,
+        series: [
+          {},
+          { label: 'Succeeded (ms)', stroke: '#1a7f37', width: 0, points: { show: true, size: 7 } },
+          { label: 'Failed (ms)', stroke: '#cf222e', width: 0, points: { show: true, size: 7 } },
+        ],
+        axes: [{}, { label: 'ms' }],
+      },
+      [
+        sorted.map((p) => p.t),
+        sorted.map((p) => (p.ok ? p.durationMs : null)),
+        sorted.map((p) => (p.ok ? null : p.durationMs)),
+      ],
+      element,
+    );
+    const observer = new ResizeObserver(() => plot.setSize({ width: width(), height: 200 }));
+    observer.observe(element);
+    return () => {
+      observer.disconnect();
+      plot.destroy();
+    };
+  }, [points]);
+  const ok = points.filter((p) => p.ok);
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  return (
+    <figure className="chart">
+      <div ref={box} role="img" aria-label="Latency of this endpoint's recent attempts" data-testid="latency-chart" />
+      <figcaption>
+        {points.length} recent attempts: {ok.length} succeeded
+        {ok.length ? `, median latency of successes ${median(ok.map((p) => p.durationMs))} ms` : ''}.
+      </figcaption>
+    </figure>
+  );
+}

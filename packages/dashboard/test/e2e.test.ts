@@ -158,6 +158,12 @@ suite('the dashboard, in a browser, against a running Herald', () => {
     await poll(() => row.getByTestId('status').textContent()).toBe('succeeded');
     expect(await page.evaluate(() => (window as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
     expect((await h.request('GET', `/v1/deliveries/${failed!.id}`)).body.status).toBe('succeeded');
+
+    // The endpoint's page charts those attempts' latency: the failures, then the one success.
+    const attemptCount = (await h.request('GET', `/v1/deliveries/${failed!.id}`)).body.attempts.length;
+    await page.goto(`${h.url}/dashboard/endpoints/${endpointId}`);
+    const caption = page.locator('figure', { has: page.getByTestId('latency-chart') }).locator('figcaption');
+    await poll(() => caption.textContent()).toContain(`${attemptCount} recent attempts: 1 succeeded`);
   });
 
   it('3. a bulk retry of 200 failed deliveries shows progress and ends with the right counts', async () => {

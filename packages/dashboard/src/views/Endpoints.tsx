@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from 'react';
-import { type Delivery, type Endpoint, type Page, query } from '../api.js';
+import { type Attempt, type Delivery, type Endpoint, type Page, query } from '../api.js';
+import { type AttemptPoint, LatencyChart } from '../chart.js';
 import {
   Empty,
   ErrorNotice,
@@ -178,6 +179,9 @@ export function EndpointList() {
   );
 }
 
+/** How many of the newest deliveries the latency chart reads. */
+const RECENT = 25;
+
 export function EndpointDetail({ id }: { id: string }) {
   const { api, role } = useSession();
   const endpoint = useAsync(() => api.get<Endpoint>(`/v1/endpoints/${id}`), [id]);
@@ -185,6 +189,22 @@ export function EndpointDetail({ id }: { id: string }) {
     () => api.get<Page<Delivery>>(`/v1/deliveries${query({ endpoint_id: id, limit: 250 })}`),
     [id],
   );
+  // Latency over time: the attempts of the newest deliveries (one request each, so only a few).
+  const attempts = useAsync(async () => {
+    const page = await api.get<Page<Delivery>>(`/v1/deliveries${query({ endpoint_id: id, limit: RECENT })}`);
+    const details = await Promise.all(
+      page.data.map((d) => api.get<Delivery & { attempts: Attempt[] }>(`/v1/deliveries/${d.id}`)),
+    );
+    return details.flatMap((d) =>
+      d.attempts.map(
+        (a): AttemptPoint => ({
+          t: Date.parse(a.started_at) / 1000,
+          durationMs: a.duration_ms ?? 0,
+          ok: a.response_status !== null && a.response_status >= 200 && a.response_status < 300,
+        }),
+      ),
+    );
+  }, [id]);
   const [secret, setSecret] = useState<string | null>(null);
   const [confirmRotate, setConfirmRotate] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
@@ -274,6 +294,16 @@ export function EndpointDetail({ id }: { id: string }) {
             >
               Send test event
             </WriteButton>
+          </div>
+
+          <div className="card">
+            <h2>Latency of recent attempts</h2>
+            <ErrorNotice error={attempts.error} />
+            {attempts.data && attempts.data.length > 0 ? (
+              <LatencyChart points={attempts.data} />
+            ) : attempts.data ? (
+              <Empty>No attempts yet. Publish an event this endpoint subscribes to, or send a test event.</Empty>
+            ) : null}
           </div>
 
           <div className="card">
