@@ -94,11 +94,11 @@ export function App() {
   const api = useMemo(() => (session ? createApi(session.key) : null), [session]);
   const main = useRef<HTMLElement>(null);
 
-  // After a navigation, focus moves to the page so a screen reader announces it.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on each path change.
+  // After signing in and after each navigation, focus moves to the page so a screen reader announces it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on each path change and sign-in.
   useEffect(() => {
     main.current?.focus();
-  }, [path]);
+  }, [path, session]);
 
   if (!session || !api) {
     return (
@@ -124,8 +124,10 @@ export function App() {
         <nav aria-label="Main">
           <ul>
             {NAV.map((item) => (
-              <li key={item.to} aria-current={item.match(path) ? 'page' : undefined}>
-                <Link to={item.to}>{item.label}</Link>
+              <li key={item.to}>
+                <Link to={item.to} current={item.match(path)}>
+                  {item.label}
+                </Link>
               </li>
             ))}
           </ul>

@@ -4,14 +4,25 @@ import { BASE, navigate } from './router.js';
 import { READ_ONLY_REASON, useSession } from './session.js';
 
 /** A link inside the app: a real href (open in a new tab works), navigation without a reload. */
-export function Link({ to, children, className }: { to: string; children: ReactNode; className?: string }) {
+export function Link({
+  to,
+  children,
+  className,
+  current,
+}: {
+  to: string;
+  children: ReactNode;
+  className?: string;
+  /** Marks the link of the page being shown (aria-current="page"). */
+  current?: boolean;
+}) {
   const onClick = (event: MouseEvent<HTMLAnchorElement>) => {
     if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     event.preventDefault();
     navigate(to);
   };
   return (
-    <a href={BASE + to} onClick={onClick} className={className}>
+    <a href={BASE + to} onClick={onClick} className={className} aria-current={current ? 'page' : undefined}>
       {children}
     </a>
   );

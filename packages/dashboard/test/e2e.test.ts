@@ -120,9 +120,13 @@ suite('the dashboard, in a browser, against a running Herald', () => {
     expect(await alert.textContent()).toContain('the API key is unknown or has been revoked');
     expect(await alert.locator('.request-id').textContent()).toMatch(/^req_\w+/);
 
+    // By keyboard: type the key, press Enter.
     await page.getByLabel('API key', { exact: true }).fill(h.key);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.keyboard.press('Enter');
     await poll(() => page.getByTestId('role').textContent()).toBe('admin key');
+    // Focus moves to the page, and the current view is marked for screen readers.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    expect(await page.getByRole('link', { name: 'Overview' }).getAttribute('aria-current')).toBe('page');
     expect(page.url()).not.toContain(h.key);
     expect(await page.evaluate(() => sessionStorage.getItem('herald.session'))).toContain(h.key);
     await poll(() => page.getByRole('heading', { name: 'Overview' }).count()).toBe(1);
@@ -154,7 +158,8 @@ suite('the dashboard, in a browser, against a running Herald', () => {
     const row = page.locator(`tr[data-delivery="${failed!.id}"]`);
     await poll(() => row.getByTestId('status').textContent()).toBe('failed');
     await screenshots(page, 'failed');
-    await row.getByRole('button', { name: `Retry ${failed!.id}` }).click();
+    await row.getByRole('button', { name: `Retry ${failed!.id}` }).focus();
+    await page.keyboard.press('Enter');
     await poll(() => row.getByTestId('status').textContent()).toBe('succeeded');
     expect(await page.evaluate(() => (window as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
     expect((await h.request('GET', `/v1/deliveries/${failed!.id}`)).body.status).toBe('succeeded');
