@@ -247,6 +247,16 @@ suite('the dashboard, in a browser, against a running Herald', () => {
     expect(rotated.body.secret).toBe(await secret.textContent());
     expect(rotated.body.previous_secret_expires_at).not.toBeNull();
 
+    // Edit its filters and headers.
+    await page.getByLabel(/Event types/).fill('sync.failed');
+    await page.getByLabel(/Headers/).fill('X-Team: ops\nX-Env: prod');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await poll(() => page.getByRole('status').textContent()).toBe('Changes saved.');
+    expect((await h.request('GET', `/v1/endpoints/${id}`)).body).toMatchObject({
+      event_types: ['sync.failed'],
+      headers: { 'x-team': 'ops', 'x-env': 'prod' },
+    });
+
     await page.getByRole('button', { name: 'Disable endpoint' }).click();
     await poll(() => page.getByRole('button', { name: 'Enable endpoint' }).count()).toBe(1);
     expect((await h.request('GET', `/v1/endpoints/${id}`)).body.disabled).toBe(true);
