@@ -5,7 +5,9 @@ import { buildApi } from './api/server.js';
 import { ensureFirstKey } from './api-keys.js';
 import type { Config } from './config.js';
 import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.js';
+import { type BackgroundChecks, createBackgroundChecks } from './health/background-checks.js';
 import { createJobRunner, type JobRunner } from './jobs/bulk-retry.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { createGroupCommit } from './store/group-commit.js';
 import { openStore } from './store/open.js';
 import type { PostgresStore } from './store/postgres.js';
@@ -24,6 +26,10 @@ export interface Herald {
   jobs: JobRunner | undefined;
   /** `http://127.0.0.1:<port>` of the API, when it listens. */
   url: string | undefined;
+  /** Endpoint disabling, alerts and retention; present unless the role is `api`. */
+  checks: BackgroundChecks | undefined;
+  /** This Herald's Prometheus registry and counters (GET /metrics). */
+  metrics: Metrics;
   /** The admin key made at first start, when HERALD_BOOTSTRAP_KEY was not set. */
   generatedKey: string | undefined;
   /** Stop claiming, let attempts in flight finish or give them back, close the store. */
@@ -33,17 +39,24 @@ export interface Herald {
 /** Opens the store, runs migrations, and starts the API and/or the dispatcher. */
 export async function startHerald(config: Config, role: Role = 'serve'): Promise<Herald> {
   const logger = pino({ level: config.logLevel, base: undefined });
-  const store = await openStore(config.db);
+  const store = await openStore(config.db, { secretKey: config.secretKey });
+  const metrics = createMetrics({ store, clock: config.clock });
   // Several processes may start at once on one PostgreSQL database: one of them makes the first key.
   const generatedKey =
     store.kind === 'postgres'
       ? await (store as PostgresStore).exclusively('first-key', () => ensureFirstKey(store, config))
       : await ensureFirstKey(store, config);
-  const publisher = createGroupCommit((events: Parameters<Store['publish']>[0]) => store.publish(events));
+  const publisher = createGroupCommit(async (events: Parameters<Store['publish']>[0]) => {
+    const results = await store.publish(events);
+    metrics.eventsPublished(results.filter((r) => r.idempotency === undefined).length);
+    return results;
+  });
 
-  const dispatcher = role === 'api' ? undefined : createDispatcher({ config, store, logger });
+  const dispatcher = role === 'api' ? undefined : createDispatcher({ config, store, logger, metrics });
+  const checks = dispatcher && createBackgroundChecks({ config, store, logger });
   const jobs = dispatcher && createJobRunner({ config, store, logger, dispatcher });
-  const api = role === 'worker' ? undefined : await buildApi({ config, store, publisher, logger, dispatcher, jobs });
+  const api =
+    role === 'worker' ? undefined : await buildApi({ config, store, publisher, logger, dispatcher, jobs, metrics });
   let url: string | undefined;
   if (api) {
     await api.listen({ port: config.port, host: config.host });
@@ -58,6 +71,7 @@ export async function startHerald(config: Config, role: Role = 'serve'): Promise
       ? (store as PostgresStore).onDeliveriesDue(() => dispatcher.wake())
       : undefined;
   jobs?.start();
+  checks?.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -66,6 +80,8 @@ export async function startHerald(config: Config, role: Role = 'serve'): Promise
     api,
     dispatcher,
     jobs,
+    checks,
+    metrics,
     url,
     generatedKey,
     close() {
@@ -75,6 +91,7 @@ export async function startHerald(config: Config, role: Role = 'serve'): Promise
         stopListening?.();
         // Jobs first: their attempts in flight go through the dispatcher.
         await jobs?.stop();
+        await checks?.stop();
         await dispatcher?.stop();
         await store.close();
       })();

@@ -25,6 +25,14 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function ratio(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) {
+    throw new InvalidArgumentError(`"${value}" is not a rate between 0 and 1 (e.g. 0.5).`);
+  }
+  return n;
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`"${value}" is not a port number.`);
@@ -44,6 +52,8 @@ interface Flags {
   disableAfter: number;
   claimLease: number;
   endpointConcurrency: number;
+  alertFailureRate: number;
+  alertDueAge: number;
   logLevel: string;
 }
 
@@ -83,6 +93,18 @@ function withServerFlags(command: Command): Command {
       duration(DEFAULTS.claimLease),
     )
     .option('--endpoint-concurrency <n>', 'requests in flight per endpoint', positiveInt, DEFAULTS.endpointConcurrency)
+    .option(
+      '--alert-failure-rate <ratio>',
+      "alert when an endpoint's attempts over 15 minutes fail at this rate (at least 10 attempts)",
+      ratio,
+      DEFAULTS.alertFailureRate,
+    )
+    .option(
+      '--alert-due-age <duration>',
+      'alert when a due delivery has waited this long',
+      duration,
+      duration(DEFAULTS.alertDueAge),
+    )
     .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'));
 }
 
@@ -100,6 +122,8 @@ async function run(role: Role, flags: Flags): Promise<void> {
     disableAfterMs: flags.disableAfter,
     claimLeaseMs: flags.claimLease,
     endpointConcurrency: flags.endpointConcurrency,
+    alertFailureRate: flags.alertFailureRate,
+    alertDueAgeMs: flags.alertDueAge,
     logLevel: flags.logLevel,
     bootstrapKey: process.env.HERALD_BOOTSTRAP_KEY || undefined,
     secretKey: process.env.HERALD_SECRET_KEY || undefined,

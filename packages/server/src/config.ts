@@ -21,6 +21,15 @@ export interface Config {
   retentionMs: number;
   /** An endpoint failing every attempt for this long is disabled, ms (`--disable-after`, default 5 d). */
   disableAfterMs: number;
+  /**
+   * An endpoint whose attempts over the last 15 minutes failed at this rate or more fires an
+   * `endpoint_failure_rate` alert (`--alert-failure-rate`, default 0.5).
+   */
+  alertFailureRate: number;
+  /** The failure-rate alert needs at least this many attempts in its 15 minutes (default 10). */
+  alertMinAttempts: number;
+  /** A due delivery waiting this long fires a `delivery_backlog` alert, ms (`--alert-due-age`, default 5 min). */
+  alertDueAgeMs: number;
   /** How long a claim holds a delivery before another process may take it, ms (`--claim-lease`, default 60 s). */
   claimLeaseMs: number;
   /** Requests in flight per endpoint (`--endpoint-concurrency`, default 10). */
@@ -48,6 +57,9 @@ export const DEFAULTS = {
   disableAfter: '5d',
   claimLease: '60s',
   endpointConcurrency: 10,
+  alertFailureRate: 0.5,
+  alertMinAttempts: 10,
+  alertDueAge: '5m',
 } as const;
 
 /** `1mb`, `512kb`, `100b` or a number of bytes → bytes. */
@@ -73,6 +85,9 @@ export function makeConfig(partial: Partial<Config> = {}): Config {
     retentionMs: parseDuration(DEFAULTS.retention),
     disableAfterMs: parseDuration(DEFAULTS.disableAfter),
     claimLeaseMs: parseDuration(DEFAULTS.claimLease),
+    alertFailureRate: DEFAULTS.alertFailureRate,
+    alertMinAttempts: DEFAULTS.alertMinAttempts,
+    alertDueAgeMs: parseDuration(DEFAULTS.alertDueAge),
     endpointConcurrency: DEFAULTS.endpointConcurrency,
     attemptTimeoutMs: 10_000,
     bootstrapKey: undefined,

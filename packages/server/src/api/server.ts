@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { JobRunner } from '../jobs/bulk-retry.js';
+import type { Metrics } from '../metrics.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { PublishInput, PublishResult, Store } from '../store/types.js';
 import { type Authenticator, createAuthenticator, setCaller } from './auth.js';
@@ -20,6 +21,7 @@ import { eventTypeRoutes } from './routes/event-types.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { metricsRoutes } from './routes/metrics.js';
 
 export interface ApiDeps {
   config: Config;
@@ -31,6 +33,8 @@ export interface ApiDeps {
   dispatcher: Dispatcher | undefined;
   /** Runs bulk jobs; absent in `herald api` (a worker picks the jobs up). */
   jobs?: JobRunner | undefined;
+  /** Served at GET /metrics; absent: no /metrics route. */
+  metrics?: Metrics | undefined;
 }
 
 /** What each routes file gets: the deps, and the authenticator (to forget revoked keys). */
@@ -122,6 +126,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   const routeDeps: RouteDeps = { ...deps, auth };
   healthRoutes(app, routeDeps);
+  metricsRoutes(app, routeDeps);
   endpointRoutes(app, routeDeps);
   eventRoutes(app, routeDeps);
   deliveryRoutes(app, routeDeps);

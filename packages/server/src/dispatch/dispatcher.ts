@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { newId } from '@herald/protocol';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
 import type { AttemptOutcome, ClaimedDelivery, DeliveryRecord, Store } from '../store/types.js';
 import { createAttemptLog } from './attempt-log.js';
 import { nextDeliveryState, retryPolicyOf } from './delivery-state.js';
@@ -65,7 +66,13 @@ interface EndpointQueue {
   rateTimer: NodeJS.Timeout | null;
 }
 
-export function createDispatcher(deps: { config: Config; store: Store; logger: Logger }): Dispatcher {
+export function createDispatcher(deps: {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  /** Counts attempts by outcome, their latency and failures per endpoint. */
+  metrics?: Metrics | undefined;
+}): Dispatcher {
   const { config, store, logger } = deps;
   const sender = createSender(config);
   const attemptLog = createAttemptLog({ store, clock: config.clock, logger });
@@ -239,10 +246,16 @@ export function createDispatcher(deps: { config: Config; store: Store; logger: L
     } catch {
       return undefined; // logged by the attempt log; the lease brings the delivery back
     }
+    deps.metrics?.attempt({
+      endpointId: endpoint.id,
+      ok: sent.error === null,
+      status: state.status,
+      durationMs: sent.durationMs,
+    });
     if (state.disableEndpoint && !disabling.has(endpoint.id)) {
       disabling.add(endpoint.id);
       try {
-        if (await disableEndpoint(store, endpoint, 'gone', config.clock.now())) {
+        if (await disableEndpoint({ store, config }, endpoint, 'gone', config.clock.now())) {
           logger.warn({ endpoint_id: endpoint.id }, 'endpoint answered 410 Gone and was disabled');
         }
       } catch (error) {

@@ -1,9 +1,15 @@
 import { openPostgresStore } from './postgres.js';
+import { secretBoxFor } from './secret-box.js';
 import { openSqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
 
-/** `postgres://…` (optionally `?schema=name`) selects PostgreSQL; anything else is a SQLite file path. */
-export async function openStore(db: string): Promise<Store> {
-  if (/^postgres(ql)?:\/\//.test(db)) return openPostgresStore(db);
-  return openSqliteStore(db);
+/**
+ * `postgres://…` (optionally `?schema=name`) selects PostgreSQL; anything else is a SQLite file path.
+ * `secretKey` is HERALD_SECRET_KEY; without it a SQLite store keeps its key in `<db>.key` and a
+ * PostgreSQL store refuses to open (store/secret-box.ts).
+ */
+export async function openStore(db: string, options: { secretKey?: string | undefined } = {}): Promise<Store> {
+  const secretBox = secretBoxFor(db, options.secretKey);
+  if (/^postgres(ql)?:\/\//.test(db)) return openPostgresStore(db, { secretBox });
+  return openSqliteStore(db, { secretBox });
 }

@@ -5,32 +5,33 @@ import type { Api, RouteDeps } from '../server.js';
 /** Due deliveries waiting while no attempt was made for this long: the dispatcher has stalled. */
 export const DISPATCHER_STALL_MS = 60_000;
 
-export function healthRoutes(app: Api, { store, config, dispatcher }: RouteDeps): void {
-  const startedAt = config.clock.now();
-
+export function healthRoutes(app: Api, { store, config }: RouteDeps): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (request) => {
+    let health: Awaited<ReturnType<typeof store.deliveryHealth>>;
     try {
       await store.ping();
+      health = await store.deliveryHealth(config.clock.now());
     } catch (error) {
       request.log.warn({ err: error, store_unavailable: isStoreUnavailable(error) }, 'readiness: store ping failed');
       throw new HeraldError('SERVICE_UNAVAILABLE', 'The store cannot be reached.', {
         retryAfterSeconds: STORE_RETRY_AFTER_SECONDS,
       });
     }
-    // dueCount is optional in the dispatcher's stats: without it, a stall cannot be told apart from idleness.
-    const stats: { inFlight: number; lastAttemptAt: number | null; dueCount?: number } | undefined =
-      dispatcher?.stats();
-    if (stats && (stats.dueCount ?? 0) > 0 && stats.inFlight === 0) {
-      const idleFor = config.clock.now() - (stats.lastAttemptAt ?? startedAt);
-      if (idleFor > DISPATCHER_STALL_MS) {
-        throw new HeraldError(
-          'SERVICE_UNAVAILABLE',
-          `The dispatcher has stalled: ${stats.dueCount} deliveries are due and none was attempted for ${Math.round(idleFor / 1000)} s.`,
-          { retryAfterSeconds: STORE_RETRY_AFTER_SECONDS },
-        );
-      }
+    // Judged from the store, not this process: a `herald api` has no dispatcher of its own, and an
+    // API that answers 202 while no worker anywhere delivers must not look ready.
+    const now = config.clock.now();
+    const waited = health.oldestDueAt === null ? 0 : now - health.oldestDueAt;
+    const idle = health.lastAttemptAt === null ? Number.POSITIVE_INFINITY : now - health.lastAttemptAt;
+    if (waited > DISPATCHER_STALL_MS && idle > DISPATCHER_STALL_MS) {
+      const since =
+        health.lastAttemptAt === null ? 'no attempt was ever made' : `none was made for ${Math.round(idle / 1000)} s`;
+      throw new HeraldError(
+        'SERVICE_UNAVAILABLE',
+        `Delivery has stalled: a delivery has been due for ${Math.round(waited / 1000)} s and ${since}.`,
+        { retryAfterSeconds: STORE_RETRY_AFTER_SECONDS },
+      );
     }
     return { status: 'ok' };
   });

@@ -1,0 +1,87 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Clock } from './clock.js';
+import type { DeliveryStatus, Store } from './store/types.js';
+
+/**
+ * The Prometheus metrics of one Herald (GET /metrics). Each Herald has a registry of its own, not
+ * prom-client's global one: tests run several Heralds in one process.
+ *
+ * Counters count what THIS process did (a `herald api` counts publishes, a worker counts attempts);
+ * the two gauges about waiting deliveries are read from the store at scrape time, so every process
+ * reports the same backlog whatever it runs.
+ */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Events accepted by publish (replays of an idempotency key are not counted again). */
+  eventsPublished(count: number): void;
+  /** One attempt and what it made of its delivery. */
+  attempt(outcome: { endpointId: string; ok: boolean; status: DeliveryStatus; durationMs: number }): void;
+}
+
+/** Attempt latency buckets, seconds: from a local receiver's 5 ms to the 10 s attempt timeout. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createMetrics(deps: { store: Pick<Store, 'deliveryHealth'>; clock: Clock }): Metrics {
+  const registry = new Registry();
+  const published = new Counter({
+    name: 'herald_events_published_total',
+    help: 'Events published (accepted and stored).',
+    registers: [registry],
+  });
+  const deliveries = new Counter({
+    name: 'herald_deliveries_total',
+    help: 'Attempt results by what they made of the delivery: succeeded, retry_scheduled, or failed (for good).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'herald_attempt_duration_seconds',
+    help: 'Attempt latency, from connect to the end of the kept response, by outcome (success or failure).',
+    labelNames: ['outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const endpointFailures = new Counter({
+    name: 'herald_endpoint_failures_total',
+    help: 'Failed attempts per endpoint.',
+    labelNames: ['endpoint_id'] as const,
+    registers: [registry],
+  });
+  // One store read per scrape feeds both gauges; the second gauge reuses the first's reading.
+  let reading: Promise<{ pending: number; oldestDueAt: number | null }> | undefined;
+  const readHealth = () => {
+    reading ??= deps.store.deliveryHealth(deps.clock.now()).finally(() => {
+      reading = undefined;
+    });
+    return reading;
+  };
+  new Gauge({
+    name: 'herald_deliveries_pending',
+    help: 'Deliveries pending (due, being sent, or waiting for a retry), read from the store at scrape time.',
+    registers: [registry],
+    async collect() {
+      this.set((await readHealth()).pending);
+    },
+  });
+  new Gauge({
+    name: 'herald_oldest_due_delivery_age_seconds',
+    help: 'How long the oldest due delivery (of an enabled endpoint) has waited; 0 when none is due.',
+    registers: [registry],
+    async collect() {
+      const { oldestDueAt } = await readHealth();
+      this.set(oldestDueAt === null ? 0 : Math.max(0, (deps.clock.now() - oldestDueAt) / 1000));
+    },
+  });
+
+  return {
+    registry,
+    eventsPublished(count) {
+      if (count > 0) published.inc(count);
+    },
+    attempt({ endpointId, ok, status, durationMs }) {
+      deliveries.inc({ outcome: status === 'pending' ? 'retry_scheduled' : status });
+      latency.observe({ outcome: ok ? 'success' : 'failure' }, durationMs / 1000);
+      if (!ok) endpointFailures.inc({ endpoint_id: endpointId });
+    },
+  };
+}
