@@ -10,7 +10,8 @@ import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver 
  * Run after `npm run build` (the server serves packages/dashboard/dist).
  */
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium; CHROMIUM_PATH points elsewhere (the tests use no browser download). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const IN_CI = process.env.CI === 'true';
 const SCREENSHOTS = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
