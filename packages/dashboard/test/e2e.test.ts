@@ -359,7 +359,9 @@ suite('the dashboard, in a browser, against a running Herald', () => {
         { path: `/endpoints/${endpoints[0]!.id}`, shows: 'Secret', writes: 5 },
         { path: `/deliveries/${anyDelivery.id}`, shows: 'Attempts', writes: 1 },
         { path: '/failed', shows: 'Failed webhooks', writes: 1 + (failed ? 1 : 0) },
+        { path: `/deliveries?status=${anyDelivery.status}`, shows: anyDelivery.id, writes: 0 },
         { path: '/events', shows: 'order.created', writes: 0 },
+        { path: `/events/${anyDelivery.event_id}`, shows: anyDelivery.id, writes: 0 },
         { path: '/connections', shows: 'con_e2e_crm', writes: 0 },
       ];
       for (const view of views) {
