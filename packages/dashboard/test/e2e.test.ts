@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +16,14 @@ import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const IN_CI = process.env.CI === 'true';
-const SCREENSHOTS = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
+/**
+ * UPDATE_SCREENSHOTS=1 writes the README's screenshots (docs/screenshots); otherwise they go to a
+ * temp dir, so a test run leaves the work tree as it was.
+ */
+const SCREENSHOTS =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))
+    : `${join(tmpdir(), 'herald-screenshots')}/`;
 
 if (!HAVE_CHROMIUM && !IN_CI) {
   console.warn(
