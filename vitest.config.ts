@@ -3,6 +3,23 @@ import { defineConfig } from 'vitest/config';
 
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 
+/**
+ * System tests: real processes killed with -9, a fleet on PostgreSQL, a browser, a latency bound.
+ * They run one file at a time, after the rest, so that no two of them fight for this machine's
+ * two cores and a timing bound measures the code, not the neighbours.
+ */
+const SYSTEM = [
+  'packages/server/test/system-*.test.ts',
+  'packages/server/test/jobs-system.test.ts',
+  'packages/server/test/scale-postgres.test.ts',
+  'packages/server/test/postgres-restart.test.ts',
+  'packages/server/test/postgres-worker-crash.test.ts',
+  'packages/server/test/postgres-claim-plan.test.ts',
+  'packages/receiver/test/crash.test.ts',
+  'packages/receiver/test/latency.test.ts',
+  'packages/dashboard/test/e2e.test.ts',
+];
+
 export default defineConfig({
   resolve: {
     // Tests run the TypeScript sources; system tests spawn the built `herald` (npm test builds first).
@@ -13,8 +30,27 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
+          exclude: ['**/node_modules/**', ...SYSTEM],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'system',
+          include: SYSTEM,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
