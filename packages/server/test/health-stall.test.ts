@@ -60,12 +60,13 @@ describe('readiness and metrics when nothing delivers', () => {
     // A worker on the same database takes the delivery: an attempt was made just now.
     worker = await startHerald(api.config, 'worker');
     await receiver.waitFor(1);
-    await until(
-      () => api!.request('GET', '/readyz', undefined, { key: null }),
-      (r) => r.status === 200,
-      '/readyz to answer 200',
+    // Claimed, the delivery is no longer due; recorded, it is no longer pending.
+    const after = await until(
+      () => api!.request('GET', '/metrics', undefined, { key: null }),
+      (r) => sample(r.body, 'herald_deliveries_pending') === 0,
+      'the attempt to be recorded',
     );
-    const after = await api.request('GET', '/metrics', undefined, { key: null });
+    expect((await api.request('GET', '/readyz', undefined, { key: null })).status).toBe(200);
     expect(sample(after.body, 'herald_oldest_due_delivery_age_seconds')).toBe(0);
     expect(sample(after.body, 'herald_deliveries_pending')).toBe(0);
     // The worker counted its attempt in its own registry.

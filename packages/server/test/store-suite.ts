@@ -89,6 +89,11 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
         expect((await store.listDeliveries(ep.accountId, { endpointId: ep.id, limit: 10 })).data).toEqual([]);
       }
 
+      // Herald's operational events reach only endpoints that ask for them by name.
+      const ops = await store.createEndpoint(endpoint({ eventTypes: ['alert.triggered'] }));
+      const [alert] = await store.publish([event({ type: 'alert.triggered', connectionId: null })]);
+      expect((await store.listDeliveriesOfEvent(account, alert!.id)).map((d) => d.endpointId)).toEqual([ops.id]);
+
       const [second] = await store.publish([event({ type: 'sync.failed', connectionId: 'con_2' })]);
       const ids = (await store.listDeliveriesOfEvent(account, second!.id)).map((d) => d.endpointId).sort();
       expect(ids).toEqual([all.id, onlyFailed.id, onlyCon2.id].sort());

@@ -124,12 +124,20 @@ export function sealedSecretColumns(
   return out;
 }
 
+/**
+ * Herald's own operational events go only to endpoints that list them in event_types: a catch-all
+ * endpoint gets the producer's events. Otherwise an alert about a failing endpoint would be queued
+ * to that very endpoint, and a backlog alert would add to the backlog it reports.
+ */
+const OPERATIONAL_EVENT_TYPES = new Set(['endpoint.disabled', 'alert.triggered']);
+
 /** Whether an endpoint's filters take an event. */
 export function endpointMatches(
   endpoint: Pick<EndpointRecord, 'eventTypes' | 'connectionIds'>,
   type: string,
   connectionId: string | null,
 ): boolean {
+  if (endpoint.eventTypes.length === 0 && OPERATIONAL_EVENT_TYPES.has(type)) return false;
   if (endpoint.eventTypes.length > 0 && !endpoint.eventTypes.includes(type)) return false;
   if (endpoint.connectionIds.length > 0 && (connectionId === null || !endpoint.connectionIds.includes(connectionId))) {
     return false;
