@@ -180,7 +180,10 @@ export function createDispatcher(deps: {
 
   function track<T>(promise: Promise<T>): Promise<T> {
     running.add(promise);
-    void promise.finally(() => running.delete(promise));
+    // then(remove, remove), not finally(): the chain must not carry a rejection nobody handles
+    // (a claim that fails while the database is away would end the process).
+    const remove = () => running.delete(promise);
+    promise.then(remove, remove);
     return promise;
   }
 
@@ -335,8 +338,9 @@ export function createDispatcher(deps: {
     start() {
       if (started || stopping) return;
       started = true;
+      // Not unref'd: in `herald worker` this timer is what keeps the process alive while the
+      // database is away (its sockets gone, nothing else on the event loop).
       poll = setInterval(() => void pump(), POLL_MS);
-      poll.unref();
       void pump();
     },
 
