@@ -122,14 +122,14 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       `UPDATE deliveries SET status = ?, next_attempt_at = ?, attempt_count = attempt_count + 1, updated_at = ?
        WHERE id = ?`,
     ),
-    // Endpoint health, by the delivery's endpoint (primary keys both): see Store.recordAttempts.
-    markFailing: sqlite.prepare(
-      `UPDATE endpoints SET failing_since = ?
-       WHERE id = (SELECT endpoint_id FROM deliveries WHERE id = ?) AND failing_since IS NULL`,
+    // Endpoint health (see Store.recordAttempts): one write per endpoint per batch, not per attempt.
+    endpointsOfDeliveries: sqlite.prepare(
+      'SELECT id, endpoint_id FROM deliveries WHERE id IN (SELECT value FROM json_each(?))',
     ),
+    markFailing: sqlite.prepare('UPDATE endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL'),
+    setFailing: sqlite.prepare('UPDATE endpoints SET failing_since = ? WHERE id = ?'),
     clearFailing: sqlite.prepare(
-      `UPDATE endpoints SET failing_since = NULL
-       WHERE id = (SELECT endpoint_id FROM deliveries WHERE id = ?) AND failing_since IS NOT NULL`,
+      'UPDATE endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL',
     ),
     release: sqlite.prepare(
       `UPDATE deliveries SET next_attempt_at = ?, updated_at = ?
@@ -459,8 +459,33 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         a.manual ? 1 : 0,
       );
       statements.updateDelivery.run(status, nextAttemptAt, at, a.deliveryId);
-      if (a.error === null) statements.clearFailing.run(a.deliveryId);
-      else statements.markFailing.run(a.startedAt, a.deliveryId);
+    }
+    // Outcome by outcome in batch order: after an endpoint's last success in the batch it is failing
+    // since its first failure after that success, if any; with no success, since its first failure
+    // unless it was failing already.
+    const endpointOf = new Map(
+      (
+        statements.endpointsOfDeliveries.all(JSON.stringify(outcomes.map((o) => o.attempt.deliveryId))) as Array<{
+          id: string;
+          endpoint_id: string;
+        }>
+      ).map((r) => [r.id, r.endpoint_id]),
+    );
+    const health = new Map<string, { succeeded: boolean; failingSince: number | null }>();
+    for (const { attempt: a } of outcomes) {
+      const endpointId = endpointOf.get(a.deliveryId);
+      if (endpointId === undefined) continue;
+      const state = health.get(endpointId) ?? { succeeded: false, failingSince: null };
+      if (a.error === null) {
+        state.succeeded = true;
+        state.failingSince = null;
+      } else state.failingSince ??= a.startedAt;
+      health.set(endpointId, state);
+    }
+    for (const [endpointId, { succeeded, failingSince }] of health) {
+      if (!succeeded) statements.markFailing.run(failingSince, endpointId);
+      else if (failingSince !== null) statements.setFailing.run(failingSince, endpointId);
+      else statements.clearFailing.run(endpointId);
     }
   });
 
