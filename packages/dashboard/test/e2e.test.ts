@@ -5,6 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver } from '../../server/test/harness.js';
+import type { DeliveryBuckets } from '../src/delivery-stats.js';
+
+declare global {
+  interface Window {
+    /** Set by the overview chart (src/chart.tsx declares the same; that file is not in the tests' program). */
+    __heraldChart?: DeliveryBuckets;
+  }
+}
 
 /**
  * The dashboard in a real browser (Debian's Chromium, driven by playwright-core) against a real

@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ErrorBody } from '@herald/protocol';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleError } from '../../server/src/api/errors.js';
@@ -38,7 +39,7 @@ describe('the server serves the dashboard at /dashboard/', () => {
     expect(asset.headers.get('cache-control')).toContain('immutable');
     const missing = await fetch(`${h.url}/dashboard/assets/index-gone.js`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.code).toBe('NOT_FOUND');
+    expect(((await missing.json()) as ErrorBody).error.code).toBe('NOT_FOUND');
   });
 
   it('never serves a file outside the build', async () => {

@@ -39,7 +39,9 @@ function loadGenerator(url: string) {
         worker.postMessage(deliveries);
       });
     },
-    close: () => worker.terminate(),
+    async close(): Promise<void> {
+      await worker.terminate();
+    },
   };
 }
 

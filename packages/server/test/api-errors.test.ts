@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { ErrorBody } from '@herald/protocol';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -348,7 +349,7 @@ describe('a route that fails for a reason nobody foresaw', () => {
 
   it('answers 500 INTERNAL_ERROR with a generic message, and logs the real error with the request id', async () => {
     const response = await fetch(`${url}/v1/endpoints`, { headers: { authorization: `Bearer ${key}` } });
-    const body = await response.json();
+    const body = (await response.json()) as ErrorBody;
     expectError({ status: response.status, headers: response.headers, body }, 500, 'INTERNAL_ERROR', 'api_error');
     expect(body.error.message).not.toContain('invariant');
     const line = logged.find((l) => l.msg === 'request failed');

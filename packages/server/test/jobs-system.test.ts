@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { presentJob } from '../src/api/present.js';
 import { startTestReceiver, type TestReceiver } from './harness.js';
 import { spawnHerald } from './herald-process.js';
 import { tempDir } from './temp-dir.js';
@@ -7,20 +8,27 @@ import { tempDir } from './temp-dir.js';
 const KEY = 'hk_system_test_admin_key_000000000000000000000';
 const TOTAL = 500;
 
-async function api(url: string, method: string, path: string, body?: unknown) {
+type Job = ReturnType<typeof presentJob>;
+
+/** Calls the API with the admin key; `T` is the body the caller expects back. */
+async function api<T>(url: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const response = await fetch(url + path, {
     method,
     headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as any };
+  return { status: response.status, body: (await response.json()) as T };
 }
 
 async function countDeliveries(url: string, query: string): Promise<number> {
   let n = 0;
   let cursor = '';
   for (;;) {
-    const page = await api(url, 'GET', `/v1/deliveries?${query}&limit=250${cursor ? `&cursor=${cursor}` : ''}`);
+    const page = await api<{ data: unknown[]; next_cursor: string | null }>(
+      url,
+      'GET',
+      `/v1/deliveries?${query}&limit=250${cursor ? `&cursor=${cursor}` : ''}`,
+    );
     n += page.body.data.length;
     if (!page.body.next_cursor) return n;
     cursor = page.body.next_cursor;
@@ -64,13 +72,13 @@ describe('a bulk retry in a real herald serve process', () => {
     cleanups.push(() => {
       first.child.kill('SIGKILL');
     });
-    const endpoint = await api(first.url, 'POST', '/v1/endpoints', { url: receiver.url });
+    const endpoint = await api<{ id: string }>(first.url, 'POST', '/v1/endpoints', { url: receiver.url });
     expect(endpoint.status).toBe(201);
     const published = new Set<string>();
     for (let batch = 0; batch < TOTAL / 25; batch++) {
       const answers = await Promise.all(
         Array.from({ length: 25 }, (_, i) =>
-          api(first.url, 'POST', '/v1/events', { type: 'order.created', data: { n: batch * 25 + i } }),
+          api<{ id: string }>(first.url, 'POST', '/v1/events', { type: 'order.created', data: { n: batch * 25 + i } }),
         ),
       );
       for (const a of answers) published.add(a.body.id);
@@ -83,7 +91,9 @@ describe('a bulk retry in a real herald serve process', () => {
     expect(await countDeliveries(first.url, 'status=failed')).toBe(TOTAL);
 
     phase = 'retrying';
-    const created = await api(first.url, 'POST', '/v1/deliveries/retry', { endpoint_id: endpoint.body.id });
+    const created = await api<{ job_id: string; total: number }>(first.url, 'POST', '/v1/deliveries/retry', {
+      endpoint_id: endpoint.body.id,
+    });
     expect(created.status).toBe(202);
     expect(created.body.total).toBe(TOTAL);
     const jobPath = `/v1/jobs/${created.body.job_id}`;
@@ -91,7 +101,7 @@ describe('a bulk retry in a real herald serve process', () => {
     // Progress is reported while it runs; the kill lands with part of the job done.
     const progress: number[] = [];
     for (;;) {
-      const job = await api(first.url, 'GET', jobPath);
+      const job = await api<Job>(first.url, 'GET', jobPath);
       progress.push(job.body.done);
       if (job.body.done >= TOTAL / 4) break;
       await new Promise((r) => setTimeout(r, 20));
@@ -107,13 +117,13 @@ describe('a bulk retry in a real herald serve process', () => {
       second.child.kill('SIGTERM');
       await second.exited;
     });
-    let job = await api(second.url, 'GET', jobPath);
+    let job = await api<Job>(second.url, 'GET', jobPath);
     expect(job.body.state).toBe('running');
     expect(job.body.done).toBeGreaterThanOrEqual(doneAtKill);
     const finish = Date.now() + 60_000;
     while (job.body.state === 'running' && Date.now() < finish) {
       await new Promise((r) => setTimeout(r, 50));
-      const next = await api(second.url, 'GET', jobPath);
+      const next = await api<Job>(second.url, 'GET', jobPath);
       expect(next.body.done).toBeGreaterThanOrEqual(job.body.done); // never goes back
       job = next;
     }

@@ -7,13 +7,14 @@ import { tempDir } from './temp-dir.js';
 
 const KEY = 'hk_system_test_admin_key_000000000000000000000';
 
-async function api(url: string, method: string, path: string, body?: unknown) {
+/** Calls the API with the admin key; `T` is the body the caller expects back. */
+async function api<T>(url: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const response = await fetch(url + path, {
     method,
     headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as any };
+  return { status: response.status, body: (await response.json()) as T };
 }
 
 describe('a real herald serve process', () => {
@@ -38,7 +39,9 @@ describe('a real herald serve process', () => {
     cleanups.push(() => {
       first.child.kill('SIGKILL');
     });
-    const endpoint = await api(first.url, 'POST', '/v1/endpoints', { url: receiver.url });
+    const endpoint = await api<{ id: string; secret: string }>(first.url, 'POST', '/v1/endpoints', {
+      url: receiver.url,
+    });
     expect(endpoint.status).toBe(201);
     const secret: string = endpoint.body.secret;
 
@@ -48,7 +51,7 @@ describe('a real herald serve process', () => {
     const publishers = Array.from({ length: 16 }, async (_, p) => {
       for (let i = 0; !stop; i++) {
         try {
-          const response = await api(first.url, 'POST', '/v1/events', {
+          const response = await api<{ id: string }>(first.url, 'POST', '/v1/events', {
             type: 'order.created',
             data: { publisher: p, n: i },
           });

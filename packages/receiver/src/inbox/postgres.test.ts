@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inboxSuite } from '../../test/inbox-suite.js';
 import { findPostgres, testSchema } from '../../test/support/postgres.js';
 import { postgresInbox } from './postgres.js';
-import { inboxSuite } from './suite.js';
 
 const url = await findPostgres();
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { inboxSuite } from '../../test/inbox-suite.js';
 import { sqliteInbox } from './sqlite.js';
-import { inboxSuite } from './suite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-sqlite-inbox-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,10 +1,10 @@
-import { Type } from 'typebox';
+import { type TSchema, Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { describe, expect, it } from 'vitest';
 import { isStoreUnavailable, toHeraldError, validationMessage } from './errors.js';
 
-function messageFor(schema: Parameters<typeof Compile>[0], value: unknown, context = 'body'): string {
-  return validationMessage(Compile(schema).Errors(value) as never, context);
+function messageFor(schema: TSchema, value: unknown, context = 'body'): string {
+  return validationMessage(Compile(schema).Errors(value), context);
 }
 
 describe('schema failures become one sentence naming the field', () => {

@@ -24,7 +24,7 @@ export function createGroupCommit<I, O>(
       queue = queue.slice(batch.length);
       try {
         const results = await write(batch.map((b) => b.item));
-        batch.forEach((b, i) => b.resolve(results[i] as O));
+        for (const [i, b] of batch.entries()) b.resolve(results[i] as O);
       } catch (error) {
         for (const b of batch) b.reject(error);
       }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { hashBody } from '../event.js';
-import type { Inbox, NewInboxEvent } from './types.js';
+import { hashBody } from '../src/event.js';
+import type { Inbox, NewInboxEvent } from '../src/inbox/types.js';
 
 /**
  * The one test suite every inbox passes (run by sqlite.test.ts and postgres.test.ts).
