@@ -38,11 +38,14 @@ async function withSchema(work) {
   }
 }
 
+const SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
+
 function herald(role, db) {
   const args = [HERALD, role, '--port', '0', '--host', '127.0.0.1', '--db', db, '--allow-private-networks'];
   args.push('--rate-limit', '100000000', '--log-level', 'warn');
   const pattern = role === 'worker' ? /(Herald worker running)/ : undefined;
-  return spawnListening(args, { HERALD_BOOTSTRAP_KEY: KEY }, pattern);
+  // Every process on one PostgreSQL shares the key that seals endpoint secrets.
+  return spawnListening(args, { HERALD_BOOTSTRAP_KEY: KEY, HERALD_SECRET_KEY: SECRET_KEY }, pattern);
 }
 
 async function publish(urls, events) {

@@ -8,12 +8,13 @@ import { api, query, startCountingReceiver, startFleet, waitFor } from './pg-fle
 
 const pgUrl = await findPostgres();
 /**
- * HERALD_TEST_PG_RESTART=1 restarts the machine's real cluster (pg_ctlcluster stop/start). It is
- * opt-in because other test files (and other people) share that cluster and would fail meanwhile.
- * By default the outage is a TCP proxy between Herald and PostgreSQL that drops every connection
- * and refuses new ones, which is what Herald sees of a restart: ECONNRESET, then ECONNREFUSED.
+ * In CI (CI=true), or with HERALD_TEST_PG_RESTART=1, the machine's real cluster is stopped and
+ * started (pg_ctlcluster). CI may: this file runs in the `system` group, one file at a time after
+ * everything else, so no other test uses PostgreSQL meanwhile. On a developer's machine, where other
+ * things may share that cluster, the outage is by default a TCP proxy between Herald and PostgreSQL
+ * that drops every connection and refuses new ones: what Herald sees of a restart.
  */
-const REAL_RESTART = process.env.HERALD_TEST_PG_RESTART === '1';
+const REAL_RESTART = process.env.HERALD_TEST_PG_RESTART === '1' || process.env.CI === 'true';
 
 interface Outage {
   url: string;
