@@ -65,6 +65,9 @@ describe('a bulk retry in a real herald serve process', () => {
       '1s',
       '--claim-lease',
       '2s',
+      // 500 publishes in a few hundred ms: above the default 200/s per key.
+      '--rate-limit',
+      '100000',
     ];
     const env = { HERALD_BOOTSTRAP_KEY: KEY };
 
