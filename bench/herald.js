@@ -81,6 +81,13 @@ export async function benchPublish({ durationMs }) {
         ours.errors,
       ],
       [
+        '  the same, SQLite on the main thread',
+        fmt.rate(inline.perSecond),
+        fmt.ms(inline.p50),
+        fmt.ms(inline.p99),
+        inline.errors,
+      ],
+      [
         'bare Fastify route answering 202 (ceiling)',
         fmt.rate(ceiling.perSecond),
         fmt.ms(ceiling.p50),

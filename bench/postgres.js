@@ -100,8 +100,9 @@ async function deliveryRate(workers, events) {
 /** Deliveries claimed per second (batches of 500, lease 0 so the same rows stay due) with `pending` rows. */
 async function claimRate(pending, durationMs) {
   const { openPostgresStore } = await import('../packages/server/dist/store/postgres.js');
+  const { secretBoxFor } = await import('../packages/server/dist/store/secret-box.js');
   return withSchema(async (db) => {
-    const store = await openPostgresStore(db);
+    const store = await openPostgresStore(db, { secretBox: secretBoxFor(db, SECRET_KEY) });
     try {
       const now = Date.now();
       const client = new pg.Client({ connectionString: BASE, options: `-c search_path=${store.schema}` });
