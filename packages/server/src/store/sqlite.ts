@@ -3,16 +3,8 @@ import { dirname } from 'node:path';
 import { newId } from '@herald/protocol';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import {
-  alertFromRow,
-  apiKeyFromRow,
-  attemptFromRow,
-  deliveryFromRow,
-  endpointFromRow,
-  endpointMatches,
-  eventFromRow,
-  sealedSecretColumns,
-} from './rows.js';
+import { kyselyQueries } from './reads.js';
+import { alertFromRow, deliveryFromRow, endpointFromRow, endpointMatches, eventFromRow } from './rows.js';
 import type { Database } from './schema.js';
 import { type SecretBox, secretBoxFor } from './secret-box.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
@@ -507,128 +499,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       if (sqlite.open) sqlite.close();
     },
 
-    async countApiKeys() {
-      const row = await db
-        .selectFrom('api_keys')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow();
-      return Number(row.n);
-    },
-    async createAccount(id, createdAt) {
-      await db.insertInto('accounts').values({ id, created_at: createdAt }).execute();
-    },
-    async createApiKey(key) {
-      await db
-        .insertInto('api_keys')
-        .values({
-          id: key.id,
-          account_id: key.accountId,
-          role: key.role,
-          prefix: key.prefix,
-          hash: key.hash,
-          created_at: key.createdAt,
-          revoked_at: key.revokedAt,
-        })
-        .execute();
-    },
-    async findApiKeyByHash(hash) {
-      const row = await db.selectFrom('api_keys').selectAll().where('hash', '=', hash).executeTakeFirst();
-      return row && apiKeyFromRow(row);
-    },
-    async listApiKeys(accountId) {
-      const rows = await db
-        .selectFrom('api_keys')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .where('revoked_at', 'is', null)
-        .orderBy('id')
-        .execute();
-      return rows.map(apiKeyFromRow);
-    },
-    async revokeApiKey(accountId, id, at) {
-      const result = await db
-        .updateTable('api_keys')
-        .set({ revoked_at: at })
-        .where('account_id', '=', accountId)
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
-    },
+    // Plain queries, written once for both dialects (reads.ts).
+    ...kyselyQueries(db, box),
 
-    async createEndpoint(ep) {
-      await db
-        .insertInto('endpoints')
-        .values({
-          id: ep.id,
-          account_id: ep.accountId,
-          url: ep.url,
-          description: ep.description,
-          event_types: JSON.stringify(ep.eventTypes),
-          connection_ids: JSON.stringify(ep.connectionIds),
-          secret: box.seal(ep.secret),
-          previous_secret: null,
-          previous_secret_expires_at: null,
-          signature_scheme: ep.signatureScheme,
-          headers: JSON.stringify(ep.headers),
-          rate_limit_per_s: ep.rateLimitPerS,
-          disabled: ep.disabled ? 1 : 0,
-          disabled_reason: null,
-          last_sequence: 0,
-          created_at: ep.createdAt,
-          updated_at: ep.createdAt,
-          deleted_at: null,
-        })
-        .execute();
-      return (await this.getEndpoint(ep.accountId, ep.id)) as EndpointRecord;
-    },
-    async getEndpoint(accountId, id) {
-      const row = await db
-        .selectFrom('endpoints')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .where('id', '=', id)
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
-      return row && endpointOf(row);
-    },
-    async listEndpoints(accountId, { cursor, limit }) {
-      let query = db
-        .selectFrom('endpoints')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .where('deleted_at', 'is', null);
-      if (cursor) query = query.where('id', '>', cursor);
-      const rows = await query
-        .orderBy('id')
-        .limit(limit + 1)
-        .execute();
-      return page(rows.map(endpointOf), limit);
-    },
-    async updateEndpoint(accountId, id, patch, at) {
-      const set: Partial<Database['endpoints']> = { updated_at: at };
-      if (patch.url !== undefined) set.url = patch.url;
-      if (patch.description !== undefined) set.description = patch.description;
-      if (patch.eventTypes !== undefined) set.event_types = JSON.stringify(patch.eventTypes);
-      if (patch.connectionIds !== undefined) set.connection_ids = JSON.stringify(patch.connectionIds);
-      if (patch.signatureScheme !== undefined) set.signature_scheme = patch.signatureScheme;
-      if (patch.headers !== undefined) set.headers = JSON.stringify(patch.headers);
-      if (patch.rateLimitPerS !== undefined) set.rate_limit_per_s = patch.rateLimitPerS;
-      if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
-      if (patch.disabled === false) set.failing_since = null;
-      if (patch.disabledReason !== undefined) set.disabled_reason = patch.disabledReason;
-      Object.assign(set, sealedSecretColumns(box, patch));
-      if (patch.previousSecretExpiresAt !== undefined) set.previous_secret_expires_at = patch.previousSecretExpiresAt;
-      const result = await db
-        .updateTable('endpoints')
-        .set(set)
-        .where('account_id', '=', accountId)
-        .where('id', '=', id)
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) return undefined;
-      return this.getEndpoint(accountId, id);
-    },
     async deleteEndpoint(accountId, id, at) {
       return sqlite
         .transaction(() => {
@@ -651,104 +524,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       if (events.length === 0) return [];
       return publishTx.immediate(events);
     },
-    async getEvent(accountId, id) {
-      const row = await db
-        .selectFrom('events')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return row && eventFromRow(row);
-    },
-    async listEvents(accountId, { type, connectionId, after, limit }) {
-      // Uses events_account_feed (account_id, feed_seq). SQLite runs one writer at a time, so
-      // feed_seq is handed out in commit order and a cursor can never pass an uncommitted event.
-      let query = db.selectFrom('events').selectAll().where('account_id', '=', accountId);
-      if (after) query = query.where('feed_seq', '>', Number(after));
-      if (type) query = query.where('type', '=', type);
-      if (connectionId) query = query.where('connection_id', '=', connectionId);
-      const rows = (await query.orderBy('feed_seq').limit(limit).execute()).map(eventFromRow);
-      const last = rows[rows.length - 1];
-      return { data: rows, nextCursor: last ? String(last.feedSeq) : (after ?? '0') };
-    },
-    async listEndpointStream(accountId, endpointId, afterSequence, limit) {
-      // Uses deliveries_endpoint_sequence.
-      const rows = await db
-        .selectFrom('deliveries')
-        .innerJoin('events', 'events.id', 'deliveries.event_id')
-        .selectAll('deliveries')
-        .select([
-          'events.feed_seq as e_feed_seq',
-          'events.type as e_type',
-          'events.occurred_at as e_occurred_at',
-          'events.connection_id as e_connection_id',
-          'events.data as e_data',
-          'events.created_at as e_created_at',
-        ])
-        .where('deliveries.account_id', '=', accountId)
-        .where('deliveries.endpoint_id', '=', endpointId)
-        .where('deliveries.sequence', '>', afterSequence)
-        .orderBy('deliveries.sequence')
-        .limit(limit)
-        .execute();
-      return rows.map((r) => ({
-        delivery: deliveryFromRow(r),
-        event: eventFromRow({
-          feed_seq: r.e_feed_seq,
-          id: r.event_id,
-          account_id: r.account_id,
-          type: r.e_type,
-          occurred_at: r.e_occurred_at,
-          connection_id: r.e_connection_id,
-          data: r.e_data,
-          created_at: r.e_created_at,
-        }),
-      }));
-    },
-
-    async listDeliveries(accountId, { status, endpointId, eventId, cursor, limit }) {
-      // Newest first. Uses deliveries_account_status with a status, deliveries_account without.
-      let query = db.selectFrom('deliveries').selectAll().where('account_id', '=', accountId);
-      if (status) query = query.where('status', '=', status);
-      if (endpointId) query = query.where('endpoint_id', '=', endpointId);
-      if (eventId) query = query.where('event_id', '=', eventId);
-      if (cursor) query = query.where('id', '<', cursor);
-      const rows = await query
-        .orderBy('id', 'desc')
-        .limit(limit + 1)
-        .execute();
-      return page(rows.map(deliveryFromRow), limit);
-    },
-    async getDelivery(accountId, id) {
-      const row = await db
-        .selectFrom('deliveries')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return row && deliveryFromRow(row);
-    },
-    async listAttempts(deliveryId) {
-      const rows = await db
-        .selectFrom('attempts')
-        .selectAll()
-        .where('delivery_id', '=', deliveryId)
-        .orderBy('attempt_no')
-        .orderBy('id')
-        .execute();
-      return rows.map(attemptFromRow);
-    },
-    async listDeliveriesOfEvent(accountId, eventId) {
-      const rows = await db
-        .selectFrom('deliveries')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .where('event_id', '=', eventId)
-        .orderBy('id')
-        .execute();
-      return rows.map(deliveryFromRow);
-    },
-
     async claimDueDeliveries({ now, limit, leaseMs, excludeEndpointIds = [] }) {
       return claimTx.immediate(now, limit, leaseMs, excludeEndpointIds);
     },
