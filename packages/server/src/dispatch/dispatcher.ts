@@ -231,19 +231,22 @@ export function createDispatcher(deps: {
       status: state.status,
       nextAttemptAt: state.nextAttemptAt,
     };
-    logger.info(
-      {
-        delivery_id: delivery.id,
-        endpoint_id: endpoint.id,
-        attempt_no: outcome.attempt.attemptNo,
-        response_status: sent.responseStatus,
-        error: sent.error,
-        duration_ms: sent.durationMs,
-        delivery_status: state.status,
-        manual,
-      },
-      'attempt',
-    );
+    // The object is built only when it is logged: `herald worker` runs at warn in production setups.
+    if (logger.isLevelEnabled('info')) {
+      logger.info(
+        {
+          delivery_id: delivery.id,
+          endpoint_id: endpoint.id,
+          attempt_no: outcome.attempt.attemptNo,
+          response_status: sent.responseStatus,
+          error: sent.error,
+          duration_ms: sent.durationMs,
+          delivery_status: state.status,
+          manual,
+        },
+        'attempt',
+      );
+    }
     try {
       await attemptLog.record(outcome);
     } catch {

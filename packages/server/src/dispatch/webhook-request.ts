@@ -32,6 +32,7 @@ const RESERVED_HEADERS = new Set([
 const CREDENTIAL_HEADER = /auth|cookie|token|secret|key|password|session/i;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const USER_AGENT = `Herald/${HERALD_VERSION}`;
 
 /** The secrets that sign at `now`: the current one, and the previous one while its overlap lasts. */
 export function signingSecrets(endpoint: EndpointRecord, now: number): string[] {
@@ -46,28 +47,59 @@ export function signingSecrets(endpoint: EndpointRecord, now: number): string[] 
   return secrets;
 }
 
-export function buildWebhookRequest({ delivery, endpoint, event }: ClaimedDelivery, now: number): WebhookRequest {
-  const body = serializeEnvelope({
+/** An endpoint's custom headers, checked once per endpoint record (a claim shares one record among its deliveries). */
+interface CustomHeaders {
+  headers: Array<[string, string]>;
+  logged: Array<[string, string]>;
+}
+const customHeadersOf = new WeakMap<EndpointRecord, CustomHeaders>();
+
+function customHeaders(endpoint: EndpointRecord): CustomHeaders {
+  let custom = customHeadersOf.get(endpoint);
+  if (custom === undefined) {
+    custom = { headers: [], logged: [] };
+    for (const [name, value] of Object.entries(endpoint.headers)) {
+      const lower = name.toLowerCase();
+      // The API refuses such headers; this keeps an old or hand-edited row from breaking the request.
+      if (RESERVED_HEADERS.has(lower) || !HEADER_NAME.test(name) || !HEADER_VALUE.test(value)) continue;
+      custom.headers.push([lower, value]);
+      custom.logged.push([lower, CREDENTIAL_HEADER.test(lower) ? '[redacted]' : value]);
+    }
+    customHeadersOf.set(endpoint, custom);
+  }
+  return custom;
+}
+
+/**
+ * The envelope's bytes. When the store kept the event's data as its stored JSON text (JSON.stringify's
+ * output), that text is spliced in: the same bytes serializeEnvelope gives, without parsing and
+ * serializing the data again for every delivery.
+ */
+function envelopeBody({ delivery, endpoint, event }: ClaimedDelivery): string {
+  const envelope = {
     id: event.id,
     type: event.type,
     occurred_at: new Date(event.occurredAt).toISOString(),
     connection_id: event.connectionId,
     endpoint_id: endpoint.id,
     sequence: delivery.sequence,
-    data: event.data,
-  });
+  };
+  if (typeof event.dataJson !== 'string') return serializeEnvelope({ ...envelope, data: event.data });
+  const head = JSON.stringify(envelope);
+  return `${head.slice(0, -1)},"data":${event.dataJson}}`;
+}
+
+export function buildWebhookRequest(claimed: ClaimedDelivery, now: number): WebhookRequest {
+  const { endpoint, event } = claimed;
+  const body = envelopeBody(claimed);
   const headers: Record<string, string> = {};
   const loggedHeaders: Record<string, string> = {};
-  for (const [name, value] of Object.entries(endpoint.headers)) {
-    const lower = name.toLowerCase();
-    // The API refuses such headers; this keeps an old or hand-edited row from breaking the request.
-    if (RESERVED_HEADERS.has(lower) || !HEADER_NAME.test(name) || !HEADER_VALUE.test(value)) continue;
-    headers[lower] = value;
-    loggedHeaders[lower] = CREDENTIAL_HEADER.test(lower) ? '[redacted]' : value;
-  }
+  const custom = customHeaders(endpoint);
+  for (const [name, value] of custom.headers) headers[name] = value;
+  for (const [name, value] of custom.logged) loggedHeaders[name] = value;
   const own = {
     'content-type': 'application/json',
-    'user-agent': `Herald/${HERALD_VERSION}`,
+    'user-agent': USER_AGENT,
     ...signatureHeaders({
       scheme: endpoint.signatureScheme,
       secrets: signingSecrets(endpoint, now),

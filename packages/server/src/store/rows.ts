@@ -65,6 +65,40 @@ export function eventFromRow(r: Row<'events'>): EventRecord {
   };
 }
 
+/**
+ * An event for a claim: `dataJson` is the stored text (publish writes JSON.stringify's output, so it
+ * is exactly what serializing `data` again would give) and `data` is parsed only when read. The
+ * dispatcher splices the text into the envelope; on the main-thread store it never parses it.
+ * (Through the SQLite thread the structured clone reads `data`, so it is parsed there, off the
+ * sender's thread.)
+ */
+export function claimedEventFromRow(r: Row<'events'>): EventRecord & { dataJson: string } {
+  const event = {
+    id: r.id,
+    accountId: r.account_id,
+    type: r.type,
+    occurredAt: Number(r.occurred_at),
+    connectionId: r.connection_id,
+    data: undefined as unknown,
+    createdAt: Number(r.created_at),
+    feedSeq: Number(r.feed_seq),
+    dataJson: r.data,
+  };
+  Object.defineProperty(event, 'data', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const data: unknown = JSON.parse(r.data);
+      Object.defineProperty(event, 'data', { value: data, enumerable: true, configurable: true, writable: true });
+      return data;
+    },
+    set(value: unknown) {
+      Object.defineProperty(event, 'data', { value, enumerable: true, configurable: true, writable: true });
+    },
+  });
+  return event;
+}
+
 export function deliveryFromRow(r: Row<'deliveries'>): DeliveryRecord {
   return {
     id: r.id,

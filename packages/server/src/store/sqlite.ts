@@ -4,7 +4,7 @@ import { newId } from '@herald/protocol';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { kyselyQueries } from './reads.js';
-import { alertFromRow, deliveryFromRow, endpointFromRow, endpointMatches, eventFromRow } from './rows.js';
+import { alertFromRow, claimedEventFromRow, deliveryFromRow, endpointFromRow, endpointMatches } from './rows.js';
 import type { Database } from './schema.js';
 import { type SecretBox, secretBoxFor } from './secret-box.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
@@ -414,7 +414,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       (statements.endpointsByIds.all(endpointIds) as Database['endpoints'][]).map((r) => [r.id, endpointOf(r)]),
     );
     const events = new Map(
-      (statements.eventsByIds.all(eventIds) as Database['events'][]).map((r) => [r.id, eventFromRow(r)]),
+      (statements.eventsByIds.all(eventIds) as Database['events'][]).map((r) => [r.id, claimedEventFromRow(r)]),
     );
     return rows.map((r) => ({
       delivery: deliveryFromRow(r),

@@ -157,7 +157,11 @@ export interface PublishResult {
 export interface ClaimedDelivery {
   delivery: DeliveryRecord;
   endpoint: EndpointRecord;
-  event: EventRecord;
+  /**
+   * dataJson, when a store sets it: `data` as the JSON text it was stored as (JSON.stringify's
+   * output), so the envelope can splice it in instead of serializing `data` again.
+   */
+  event: EventRecord & { dataJson?: string };
 }
 
 /** What the dispatcher writes after an attempt: the attempt row and the delivery's new state. */
