@@ -33,24 +33,49 @@ export interface Authenticator {
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
-export function createAuthenticator(store: Store, clock: Clock): Authenticator {
-  const cache = new Map<string, { key: ApiKeyRecord; until: number }>();
+interface CacheEntry {
+  key: ApiKeyRecord;
+  until: number;
+}
 
-  async function lookup(hash: string): Promise<ApiKeyRecord | undefined> {
+export function createAuthenticator(store: Store, clock: Clock): Authenticator {
+  const cache = new Map<string, CacheEntry>();
+  // The same entries by the raw Authorization header that found them, so that a repeated header
+  // costs neither the parsing nor the hashing; an entry expires (or is forgotten) in both at once.
+  const byHeader = new Map<string, CacheEntry>();
+
+  async function lookup(hash: string): Promise<CacheEntry | undefined> {
     const now = clock.now();
     const cached = cache.get(hash);
-    if (cached && cached.until > now) return cached.key;
+    if (cached && cached.until > now) return cached;
     const key = await store.findApiKeyByHash(hash);
     if (key && key.revokedAt === null) {
       if (cache.size >= CACHE_MAX) cache.clear();
-      cache.set(hash, { key, until: now + CACHE_TTL_MS });
-    } else cache.delete(hash);
-    return key;
+      const entry = { key, until: now + CACHE_TTL_MS };
+      cache.set(hash, entry);
+      return entry;
+    }
+    cache.delete(hash);
+    return key && { key, until: 0 };
+  }
+
+  function callerFor(key: ApiKeyRecord, request: FastifyRequest): Caller {
+    if (key.role !== 'admin' && request.method !== 'GET' && request.method !== 'HEAD') {
+      throw new HeraldError('PERMISSION_DENIED', 'This API key has the `read` role: it may only make GET requests.');
+    }
+    return { accountId: key.accountId, keyId: key.id, role: key.role };
   }
 
   return {
     async authenticate(request) {
       const header = request.headers.authorization;
+      if (typeof header === 'string') {
+        const known = byHeader.get(header);
+        if (known !== undefined) {
+          if (known.until > clock.now()) return callerFor(known.key, request);
+          byHeader.delete(header);
+        }
+      }
       const match = typeof header === 'string' ? BEARER.exec(header) : null;
       if (!match?.[1]) {
         throw new HeraldError(
@@ -59,19 +84,22 @@ export function createAuthenticator(store: Store, clock: Clock): Authenticator {
         );
       }
       const hash = hashApiKey(match[1]);
-      const key = await lookup(hash);
+      const entry = await lookup(hash);
+      const key = entry?.key;
       // The lookup is by hash; the comparison that decides is still constant-time.
       const same = key !== undefined && timingSafeEqual(Buffer.from(key.hash, 'hex'), Buffer.from(hash, 'hex'));
       if (!key || !same || key.revokedAt !== null) {
         throw new HeraldError('AUTHENTICATION_FAILED', 'authorization: the API key is unknown or has been revoked.');
       }
-      if (key.role !== 'admin' && request.method !== 'GET' && request.method !== 'HEAD') {
-        throw new HeraldError('PERMISSION_DENIED', 'This API key has the `read` role: it may only make GET requests.');
+      if (entry.until > 0 && typeof header === 'string') {
+        if (byHeader.size >= CACHE_MAX) byHeader.clear();
+        byHeader.set(header, entry);
       }
-      return { accountId: key.accountId, keyId: key.id, role: key.role };
+      return callerFor(key, request);
     },
     forget(keyId) {
       for (const [hash, entry] of cache) if (entry.key.id === keyId) cache.delete(hash);
+      for (const [header, entry] of byHeader) if (entry.key.id === keyId) byHeader.delete(header);
     },
   };
 }
