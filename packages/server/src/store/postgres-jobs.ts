@@ -1,14 +1,7 @@
 import type pg from 'pg';
+import { connectionFromRow, jobFromRow } from './rows.js';
 import type { Database } from './schema.js';
-import type {
-  ConnectionRecord,
-  ConnectionSyncReport,
-  DeliveryStatus,
-  JobRecord,
-  OpenJobItem,
-  Store,
-  SyncStatus,
-} from './types.js';
+import type { ConnectionRecord, ConnectionSyncReport, DeliveryStatus, JobRecord, OpenJobItem, Store } from './types.js';
 
 /**
  * Bulk jobs and connection sync status on PostgreSQL: the same statements as the SQLite store's,
@@ -223,34 +216,4 @@ export async function recordConnectionSync(q: Queryable, report: ConnectionSyncR
     ],
   );
   return connectionFromRow(result.rows[0] as Database['connections']);
-}
-
-function jobFromRow(r: Database['jobs'], counts: { succeeded: number; failed: number }): JobRecord {
-  return {
-    id: r.id,
-    accountId: r.account_id,
-    kind: r.kind as JobRecord['kind'],
-    state: r.state as JobRecord['state'],
-    params: JSON.parse(r.params) as Record<string, unknown>,
-    total: Number(r.total),
-    succeeded: Number(counts.succeeded),
-    failed: Number(counts.failed),
-    createdAt: Number(r.created_at),
-    finishedAt: r.finished_at === null ? null : Number(r.finished_at),
-  };
-}
-
-function connectionFromRow(r: Database['connections']): ConnectionRecord {
-  const ms = (v: number | null) => (v === null ? null : Number(v));
-  return {
-    id: r.id,
-    accountId: r.account_id,
-    status: r.status as SyncStatus,
-    lastSuccessfulSyncAt: ms(r.last_successful_sync_at),
-    lastError: r.last_error,
-    nextScheduledSyncAt: ms(r.next_scheduled_sync_at),
-    syncStartedAt: ms(r.sync_started_at),
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-  };
 }

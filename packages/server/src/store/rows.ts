@@ -6,11 +6,14 @@ import type {
   ApiKeyRecord,
   AttemptError,
   AttemptRecord,
+  ConnectionRecord,
   DeliveryRecord,
   DeliveryStatus,
   EndpointRecord,
   EventRecord,
+  JobRecord,
   Role,
+  SyncStatus,
 } from './types.js';
 
 /** Rows to records and back; shared by both stores, which keep the same columns. */
@@ -177,4 +180,34 @@ export function endpointMatches(
     return false;
   }
   return true;
+}
+
+export function jobFromRow(r: Database['jobs'], counts: { succeeded: number; failed: number }): JobRecord {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    kind: r.kind as JobRecord['kind'],
+    state: r.state as JobRecord['state'],
+    params: JSON.parse(r.params) as Record<string, unknown>,
+    total: Number(r.total),
+    succeeded: Number(counts.succeeded),
+    failed: Number(counts.failed),
+    createdAt: Number(r.created_at),
+    finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+  };
+}
+
+export function connectionFromRow(r: Database['connections']): ConnectionRecord {
+  const ms = (v: number | null) => (v === null ? null : Number(v));
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    status: r.status as SyncStatus,
+    lastSuccessfulSyncAt: ms(r.last_successful_sync_at),
+    lastError: r.last_error,
+    nextScheduledSyncAt: ms(r.next_scheduled_sync_at),
+    syncStartedAt: ms(r.sync_started_at),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
 }

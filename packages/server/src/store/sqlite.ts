@@ -4,7 +4,15 @@ import { newId } from '@herald/protocol';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { kyselyQueries } from './reads.js';
-import { alertFromRow, claimedEventFromRow, deliveryFromRow, endpointFromRow, endpointMatches } from './rows.js';
+import {
+  alertFromRow,
+  claimedEventFromRow,
+  connectionFromRow,
+  deliveryFromRow,
+  endpointFromRow,
+  endpointMatches,
+  jobFromRow,
+} from './rows.js';
 import type { Database } from './schema.js';
 import { type SecretBox, secretBoxFor } from './secret-box.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
@@ -21,7 +29,6 @@ import type {
   PublishInput,
   PublishResult,
   Store,
-  SyncStatus,
 } from './types.js';
 
 /**
@@ -646,36 +653,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       return page(rows.map(connectionFromRow), limit);
     },
   } satisfies SqliteStore & ThisType<SqliteStore>;
-}
-
-function jobFromRow(r: Database['jobs'], counts: { succeeded: number; failed: number }): JobRecord {
-  return {
-    id: r.id,
-    accountId: r.account_id,
-    kind: r.kind as JobRecord['kind'],
-    state: r.state as JobRecord['state'],
-    params: JSON.parse(r.params) as Record<string, unknown>,
-    total: Number(r.total),
-    succeeded: Number(counts.succeeded),
-    failed: Number(counts.failed),
-    createdAt: Number(r.created_at),
-    finishedAt: r.finished_at === null ? null : Number(r.finished_at),
-  };
-}
-
-function connectionFromRow(r: Database['connections']): ConnectionRecord {
-  const ms = (v: number | null) => (v === null ? null : Number(v));
-  return {
-    id: r.id,
-    accountId: r.account_id,
-    status: r.status as SyncStatus,
-    lastSuccessfulSyncAt: ms(r.last_successful_sync_at),
-    lastError: r.last_error,
-    nextScheduledSyncAt: ms(r.next_scheduled_sync_at),
-    syncStartedAt: ms(r.sync_started_at),
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-  };
 }
 
 function migrate(sqlite: BetterSqlite3.Database): void {
