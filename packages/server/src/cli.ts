@@ -51,6 +51,7 @@ interface Flags {
   retention: number;
   disableAfter: number;
   claimLease: number;
+  checkInterval: number;
   endpointConcurrency: number;
   alertFailureRate: number;
   alertDueAge: number;
@@ -92,6 +93,12 @@ function withServerFlags(command: Command): Command {
       duration,
       duration(DEFAULTS.claimLease),
     )
+    .option(
+      '--check-interval <duration>',
+      'how often endpoint disabling and alerts run (once per interval across all workers)',
+      duration,
+      duration(DEFAULTS.checkInterval),
+    )
     .option('--endpoint-concurrency <n>', 'requests in flight per endpoint', positiveInt, DEFAULTS.endpointConcurrency)
     .option(
       '--alert-failure-rate <ratio>',
@@ -121,6 +128,7 @@ async function run(role: Role, flags: Flags): Promise<void> {
     retentionMs: flags.retention,
     disableAfterMs: flags.disableAfter,
     claimLeaseMs: flags.claimLease,
+    checkIntervalMs: flags.checkInterval,
     endpointConcurrency: flags.endpointConcurrency,
     alertFailureRate: flags.alertFailureRate,
     alertDueAgeMs: flags.alertDueAge,

@@ -30,6 +30,11 @@ export interface Config {
   alertMinAttempts: number;
   /** A due delivery waiting this long fires a `delivery_backlog` alert, ms (`--alert-due-age`, default 5 min). */
   alertDueAgeMs: number;
+  /**
+   * How often endpoint disabling and alerts run, ms (`--check-interval`, default 30 s): once per
+   * interval across every process on the store, whichever gets there first.
+   */
+  checkIntervalMs: number;
   /** How long a claim holds a delivery before another process may take it, ms (`--claim-lease`, default 60 s). */
   claimLeaseMs: number;
   /** Requests in flight per endpoint (`--endpoint-concurrency`, default 10). */
@@ -56,6 +61,7 @@ export const DEFAULTS = {
   retention: '30d',
   disableAfter: '5d',
   claimLease: '60s',
+  checkInterval: '30s',
   endpointConcurrency: 10,
   alertFailureRate: 0.5,
   alertMinAttempts: 10,
@@ -85,6 +91,7 @@ export function makeConfig(partial: Partial<Config> = {}): Config {
     retentionMs: parseDuration(DEFAULTS.retention),
     disableAfterMs: parseDuration(DEFAULTS.disableAfter),
     claimLeaseMs: parseDuration(DEFAULTS.claimLease),
+    checkIntervalMs: parseDuration(DEFAULTS.checkInterval),
     alertFailureRate: DEFAULTS.alertFailureRate,
     alertMinAttempts: DEFAULTS.alertMinAttempts,
     alertDueAgeMs: parseDuration(DEFAULTS.alertDueAge),

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { openPostgresStore } from '../src/store/postgres.js';
+import { CLAIM_SQL, openPostgresStore } from '../src/store/postgres.js';
 import { findPostgres, testSchema } from './pg-database.js';
 
 const pgUrl = await findPostgres();
@@ -30,14 +30,15 @@ describe.skipIf(pgUrl === null)('claiming on PostgreSQL with a long history', ()
       );
       await bulk.query('ANALYZE deliveries');
       await bulk.end();
-      const plan = await store.pool.query<{ 'QUERY PLAN': string }>(
-        `EXPLAIN SELECT id, next_attempt_at FROM deliveries
-           WHERE status = 'pending' AND next_attempt_at <= $1
-             AND endpoint_id <> ALL($2::text[])
-             AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
-           ORDER BY next_attempt_at LIMIT 500 FOR UPDATE OF deliveries SKIP LOCKED`,
-        [now, ['ep_1']],
-      );
+      // The claim itself, as the store runs it, with a lease held by another worker.
+      await store.pool.query(`INSERT INTO endpoint_leases VALUES ('ep_2', 'another-worker', $1)`, [now + 60_000]);
+      const plan = await store.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${CLAIM_SQL}`, [
+        now + 60_000,
+        now,
+        ['ep_1'],
+        500,
+        'this-worker',
+      ]);
       const text = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
       expect(text).toContain('Index Scan using deliveries_due');
       expect(text).not.toContain('Seq Scan on deliveries');

@@ -7,6 +7,7 @@ import { makeConfig } from '../src/config.js';
 import { secretBoxFor } from '../src/store/secret-box.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { startTestHerald, type TestHerald, tempDir } from './harness.js';
+import { newEndpoint } from './store-suite.js';
 
 describe('endpoint secrets at rest', () => {
   let h: TestHerald | undefined;
@@ -65,20 +66,13 @@ describe('endpoint secrets at rest', () => {
         secretKey: keyA,
       });
       const first = await startHerald(config);
-      await first.store.createEndpoint({
-        id: 'ep_1',
-        accountId: (await first.store.findApiKeyByHash(hashApiKey(config.bootstrapKey ?? '')))!.accountId,
-        url: 'https://example.com/a',
-        description: '',
-        eventTypes: [],
-        connectionIds: [],
-        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-        signatureScheme: 'standard-webhooks',
-        headers: {},
-        rateLimitPerS: null,
-        disabled: false,
-        createdAt: 0,
-      });
+      await first.store.createEndpoint(
+        newEndpoint({
+          id: 'ep_1',
+          accountId: (await first.store.findApiKeyByHash(hashApiKey(config.bootstrapKey ?? '')))!.accountId,
+          url: 'https://example.com/a',
+        }),
+      );
       await first.close();
       // Without HERALD_SECRET_KEY the store used the env key, so no key file was written.
       expect(existsSync(`${config.db}.key`)).toBe(false);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 // The built module: a worker thread loads the compiled sqlite-worker.js (npm test builds first).
 import { openThreadedSqliteStore } from '../dist/store/sqlite-thread.js';
-import { storeSuite } from './store-suite.js';
+import { newEndpoint, storeSuite } from './store-suite.js';
 import { tempDir } from './temp-dir.js';
 
 const SECRET_KEY = Buffer.alloc(32, 3).toString('base64');
@@ -40,20 +40,9 @@ it('fails to open with the store’s own message when the key is wrong', async (
     const db = join(tmp.dir, 'herald.db');
     const store = await openThreadedSqliteStore(db, { secretKey: SECRET_KEY });
     await store.createAccount('acct_1', 1);
-    await store.createEndpoint({
-      id: 'ep_1',
-      accountId: 'acct_1',
-      url: 'https://example.com/hook',
-      description: '',
-      eventTypes: [],
-      connectionIds: [],
-      secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-      signatureScheme: 'standard-webhooks',
-      headers: {},
-      rateLimitPerS: null,
-      disabled: false,
-      createdAt: 1,
-    });
+    await store.createEndpoint(
+      newEndpoint({ id: 'ep_1', accountId: 'acct_1', url: 'https://example.com/hook', createdAt: 1 }),
+    );
     await store.close();
     const other = Buffer.alloc(32, 4).toString('base64');
     await expect(openThreadedSqliteStore(db, { secretKey: other })).rejects.toThrow(/HERALD_SECRET_KEY/);

@@ -2,6 +2,24 @@ import { newId } from '@herald/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AttemptOutcome, NewEndpoint, PublishInput, Store } from '../src/store/types.js';
 
+/** A store-level endpoint to create in tests: enabled, catch-all, a fixed secret; `overrides` change any field. */
+export function newEndpoint(overrides: Partial<NewEndpoint> & { accountId: string }): NewEndpoint {
+  return {
+    id: newId('endpoint'),
+    url: 'http://127.0.0.1:9/webhooks',
+    description: '',
+    eventTypes: [],
+    connectionIds: [],
+    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    signatureScheme: 'standard-webhooks',
+    headers: {},
+    rateLimitPerS: null,
+    disabled: false,
+    createdAt: 0,
+    ...overrides,
+  };
+}
+
 /**
  * The behaviour every Store must have, written once and run against each implementation
  * (store-sqlite.test.ts; PostgreSQL joins with issue 6).
@@ -24,21 +42,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
     });
 
     function endpoint(overrides: Partial<NewEndpoint> = {}): NewEndpoint {
-      return {
-        id: newId('endpoint'),
-        accountId: account,
-        url: 'http://127.0.0.1:9/webhooks',
-        description: '',
-        eventTypes: [],
-        connectionIds: [],
-        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-        signatureScheme: 'standard-webhooks',
-        headers: {},
-        rateLimitPerS: null,
-        disabled: false,
-        createdAt: t0,
-        ...overrides,
-      };
+      return newEndpoint({ accountId: account, createdAt: t0, ...overrides });
     }
 
     function event(overrides: Partial<PublishInput> = {}): PublishInput {
@@ -166,6 +170,22 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
         id,
       ]);
       expect(await store.claimDueDeliveries({ now: t0 + 10 * 86_400_000, limit: 10, leaseMs: 1 })).toHaveLength(0);
+    });
+
+    it('runs a periodic check once per interval, whichever of several processes asks first', async () => {
+      const turn = (owner: string, now: number) =>
+        store.claimPeriodicRun({ name: 'alerts', now, intervalMs: 30_000, owner });
+      // Three processes whose timers fire together: one runs the check.
+      const first = await Promise.all([turn('a', t0), turn('b', t0), turn('c', t0)]);
+      expect(first.filter(Boolean)).toHaveLength(1);
+      expect(await turn('b', t0 + 26_999)).toBe(false);
+      // 90 % of the interval is enough, so a timer that fires a little early does not skip a turn.
+      expect(await turn('b', t0 + 27_000)).toBe(true);
+      expect(await turn('a', t0 + 30_000)).toBe(false);
+      // Another check has its own turns.
+      expect(
+        await store.claimPeriodicRun({ name: 'retention', now: t0 + 30_000, intervalMs: 3_600_000, owner: 'a' }),
+      ).toBe(true);
     });
 
     it('gives released claims back at once', async () => {

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { newId } from '@herald/protocol';
 import type { Logger } from 'pino';
@@ -18,6 +20,13 @@ import { createSender } from './send.js';
  * again when the lease ends, and are sent once more (at-least-once; receivers deduplicate on
  * webhook-id). A delivery that waits in a local queue for half its lease is given back instead of
  * sent, so another process that claims it after the lease never sends it at the same time as this one.
+ *
+ * Each endpoint is sent to by one dispatcher at a time: on PostgreSQL the claim leases the endpoint
+ * to this process (store.claimDueDeliveries' claimant) for as long as it has the endpoint's
+ * deliveries, so the cap on requests in flight (`--endpoint-concurrency`) and the endpoint's rate
+ * limit, enforced here in memory, are the whole fleet's. That holds while the lease is longer than
+ * half of it plus the attempt timeout (10 s), as the default 60 s is: every send of a claim has
+ * ended before the endpoint's lease from that claim does.
  */
 export interface Dispatcher {
   /** Begins the claim loop: claims at once on wake(), and polls as a backstop. */
@@ -78,6 +87,8 @@ export function createDispatcher(deps: {
   const attemptLog = createAttemptLog({ store, clock: config.clock, logger });
   const policy = retryPolicyOf(config);
   const cap = config.endpointConcurrency;
+  /** This dispatcher among all on the database: PostgreSQL leases each endpoint to one claimant at a time. */
+  const claimantId = `${hostname()}:${process.pid}:${randomUUID()}`;
 
   const queues = new Map<string, EndpointQueue>();
   const running = new Set<Promise<unknown>>();
@@ -286,6 +297,7 @@ export function createDispatcher(deps: {
       limit,
       leaseMs: config.claimLeaseMs,
       excludeEndpointIds,
+      claimant: { id: claimantId, activeEndpointIds: [...queues.keys()] },
     });
     if (stopping) {
       // stop() began while this claim ran (a claim can take a while on Postgres): give it all back.
@@ -363,6 +375,11 @@ export function createDispatcher(deps: {
         while (running.size > 0) await Promise.allSettled([...running]);
         await attemptLog.flush();
         await sender.close();
+        try {
+          await store.releaseEndpointLeases(claimantId);
+        } catch (error) {
+          logger.warn({ err: error }, 'letting go of endpoint leases failed; other workers take them when they end');
+        }
       })();
       return stopped;
     },

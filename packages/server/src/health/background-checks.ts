@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { checkAlerts } from '../alerts/alert-check.js';
 import type { Config } from '../config.js';
@@ -9,30 +12,48 @@ import type { Store } from '../store/types.js';
  * The periodic work beside the dispatcher (roles `serve` and `worker`): disabling endpoints that
  * have failed for --disable-after, alerts, and retention. Each check reads config.clock, so a test
  * moves the manual clock and calls runOnce() instead of waiting; in production a timer runs them.
- * Every check is safe to run in several processes at once (conditional writes decide who publishes).
+ *
+ * Every worker process has the timers, and each timer first asks the store whose turn it is
+ * (store.claimPeriodicRun, one conditional write): a check runs once per interval across the fleet,
+ * by whichever process gets there first, and keeps running while any process lives. Each check is
+ * also safe to run twice (conditional writes decide who publishes), so a slow run overlapping the
+ * next interval's does no harm.
  */
 export interface BackgroundChecks {
   start(): void;
   stop(): Promise<void>;
-  /** Runs every check once, now; resolves when they are done. */
+  /** Runs every check once, now, whoever ran it last; resolves when they are done. */
   runOnce(): Promise<void>;
 }
 
-/** Endpoint disabling and alerts: often enough that an alert is at most this late. */
-const CHECK_INTERVAL_MS = 30_000;
-/** Retention: its cutoff moves slowly, and the first pass after start does the catching up. */
+/** Retention: its cutoff moves slowly, and the first pass after a quiet hour does the catching up. */
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
 export function createBackgroundChecks(deps: { config: Config; store: Store; logger: Logger }): BackgroundChecks {
-  const { logger } = deps;
+  const { config, store, logger } = deps;
+  const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   let timers: NodeJS.Timeout[] = [];
   let running: Promise<void> = Promise.resolve();
 
+  const checks = {
+    'disable-failing-endpoints': { intervalMs: config.checkIntervalMs, run: () => disableFailingEndpoints(deps) },
+    alerts: { intervalMs: config.checkIntervalMs, run: () => checkAlerts(deps) },
+    retention: { intervalMs: PURGE_INTERVAL_MS, run: () => purgeExpired(deps) },
+  };
+  type CheckName = keyof typeof checks;
+
   /** One check at a time, in order; a failure is logged and the next run tries again. */
-  function serially(name: string, check: () => Promise<unknown>): Promise<void> {
+  function serially(name: CheckName, whenItsTurn: boolean): Promise<void> {
+    const check = checks[name];
     running = running.then(async () => {
       try {
-        await check();
+        if (whenItsTurn) {
+          const now = config.clock.now();
+          if (!(await store.claimPeriodicRun({ name, now, intervalMs: check.intervalMs, owner }))) return;
+        }
+        const began = performance.now();
+        await check.run();
+        logger.debug({ check: name, duration_ms: Math.round(performance.now() - began) }, 'background check ran');
       } catch (error) {
         logger.error({ err: error, check: name }, 'background check failed; it runs again at its next interval');
       }
@@ -40,23 +61,21 @@ export function createBackgroundChecks(deps: { config: Config; store: Store; log
     return running;
   }
 
-  const health = () =>
-    Promise.all([
-      serially('disable-failing-endpoints', () => disableFailingEndpoints(deps)),
-      serially('alerts', () => checkAlerts(deps)),
-    ]).then(() => undefined);
-  const retention = () => serially('retention', () => purgeExpired(deps));
+  const health = (whenItsTurn: boolean) =>
+    Promise.all([serially('disable-failing-endpoints', whenItsTurn), serially('alerts', whenItsTurn)]).then(
+      () => undefined,
+    );
 
   return {
     start() {
       if (timers.length > 0) return;
       timers = [
-        setInterval(() => void health(), CHECK_INTERVAL_MS),
-        setInterval(() => void retention(), PURGE_INTERVAL_MS),
+        setInterval(() => void health(true), config.checkIntervalMs),
+        setInterval(() => void serially('retention', true), PURGE_INTERVAL_MS),
       ];
       for (const t of timers) t.unref();
-      void health();
-      void retention();
+      void health(true);
+      void serially('retention', true);
     },
     async stop() {
       for (const t of timers) clearInterval(t);
@@ -64,7 +83,7 @@ export function createBackgroundChecks(deps: { config: Config; store: Store; log
       await running;
     },
     async runOnce() {
-      await Promise.all([health(), retention()]);
+      await Promise.all([health(false), serially('retention', false)]);
     },
   };
 }

@@ -167,4 +167,21 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (account_id, key)
   );
   `,
+  `
+  -- Periodic checks (health/background-checks.ts): when each last ran, so that of all the worker
+  -- processes only one runs it per interval.
+  CREATE TABLE periodic_runs (
+    name TEXT PRIMARY KEY,
+    last_run_at BIGINT NOT NULL,
+    owner TEXT NOT NULL
+  );
+  -- Which dispatcher process holds each endpoint's deliveries (claimDueDeliveries): one at a time,
+  -- so the endpoint's cap on requests in flight and its rate limit hold across the fleet.
+  CREATE TABLE endpoint_leases (
+    endpoint_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    lease_until BIGINT NOT NULL
+  );
+  CREATE INDEX endpoint_leases_owner ON endpoint_leases(owner);
+  `,
 ];

@@ -63,6 +63,35 @@ export interface PostgresStore extends Store {
   exclusively<T>(name: string, work: () => Promise<T>): Promise<T>;
 }
 
+/**
+ * The claim: one statement, so one implicit transaction. The inner SELECT walks the partial index
+ * deliveries_due (next_attempt_at WHERE status = 'pending'), which holds only pending rows: a
+ * million delivered rows beside them cost nothing (plan checked in postgres-claim-plan.test.ts).
+ * SKIP LOCKED: rows another worker is claiming right now are passed over, not waited for. Endpoints
+ * leased to another claimant ($5) are passed over too (endpoint_leases is small: one row per
+ * endpoint being sent to now). $1 lease end, $2 now, $3 endpoints left out, $4 limit.
+ */
+export const CLAIM_SQL = `UPDATE deliveries AS d SET next_attempt_at = $1, updated_at = $2
+  FROM (
+    SELECT id, next_attempt_at FROM deliveries
+    WHERE status = 'pending' AND next_attempt_at <= $2
+      AND endpoint_id <> ALL($3::text[])
+      AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
+      AND endpoint_id NOT IN (SELECT endpoint_id FROM endpoint_leases WHERE owner <> $5 AND lease_until > $2)
+    ORDER BY next_attempt_at
+    LIMIT $4
+    FOR UPDATE OF deliveries SKIP LOCKED
+  ) AS due
+  WHERE d.id = due.id
+  RETURNING d.*, due.next_attempt_at AS due_at`;
+
+type ClaimedRow = Database['deliveries'] & { due_at: number };
+
+/** Oldest due first, as the claim chose them (RETURNING has no order). */
+function sortedByDue(rows: ClaimedRow[]): ClaimedRow[] {
+  return rows.sort((a, b) => a.due_at - b.due_at || (a.id < b.id ? -1 : 1));
+}
+
 /** The channel publish notifies; the payload is the schema, so stores in other schemas ignore it. */
 const CHANNEL = 'herald_deliveries';
 /** A query that runs longer than this fails (server side), so no request hangs on a stuck database. */
@@ -310,6 +339,23 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     });
   }
 
+  /** Endpoints this process has leased (claimDueDeliveries), so idle ones are let go of. */
+  const heldLeases = new Set<string>();
+
+  /** Deletes the claimant's leases on endpoints it has no work of, in id order (claimers lock in that order too). */
+  async function letGoOfIdleEndpoints(claimantId: string, activeEndpointIds: readonly string[]): Promise<void> {
+    const active = new Set(activeEndpointIds);
+    const idle = [...heldLeases].filter((id) => !active.has(id)).sort();
+    if (idle.length === 0) return;
+    await pool.query(
+      `DELETE FROM endpoint_leases WHERE endpoint_id IN (
+         SELECT endpoint_id FROM endpoint_leases WHERE owner = $1 AND endpoint_id = ANY($2::text[])
+         ORDER BY endpoint_id FOR UPDATE)`,
+      [claimantId, idle],
+    );
+    for (const id of idle) heldLeases.delete(id);
+  }
+
   async function withEndpointsAndEvents(rows: Database['deliveries'][]): Promise<ClaimedDelivery[]> {
     if (rows.length === 0) return [];
     const [endpointRows, eventRows] = await Promise.all([
@@ -367,28 +413,46 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       return publishBatch(events);
     },
 
-    async claimDueDeliveries({ now, limit, leaseMs, excludeEndpointIds = [] }) {
-      // One statement, so one implicit transaction. The inner SELECT walks the partial index
-      // deliveries_due (next_attempt_at WHERE status = 'pending'), which holds only pending rows:
-      // a million delivered rows beside them cost nothing (plan checked in postgres-claim-plan.test.ts).
-      // SKIP LOCKED: rows another worker is claiming right now are passed over, not waited for.
-      const result = await pool.query<Database['deliveries'] & { due_at: number }>(
-        `UPDATE deliveries AS d SET next_attempt_at = $1, updated_at = $2
-         FROM (
-           SELECT id, next_attempt_at FROM deliveries
-           WHERE status = 'pending' AND next_attempt_at <= $2
-             AND endpoint_id <> ALL($3::text[])
-             AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
-           ORDER BY next_attempt_at
-           LIMIT $4
-           FOR UPDATE OF deliveries SKIP LOCKED
-         ) AS due
-         WHERE d.id = due.id
-         RETURNING d.*, due.next_attempt_at AS due_at`,
-        [now + leaseMs, now, excludeEndpointIds, limit],
-      );
-      const rows = result.rows.sort((a, b) => a.due_at - b.due_at || (a.id < b.id ? -1 : 1));
-      return withEndpointsAndEvents(rows);
+    async claimDueDeliveries({ now, limit, leaseMs, excludeEndpointIds = [], claimant }) {
+      if (!claimant) {
+        const result = await pool.query<ClaimedRow>(CLAIM_SQL, [now + leaseMs, now, excludeEndpointIds, limit, '']);
+        return withEndpointsAndEvents(sortedByDue(result.rows));
+      }
+      await letGoOfIdleEndpoints(claimant.id, claimant.activeEndpointIds);
+      const rows = await inTransaction(async (c) => {
+        const claimed = await c.query<ClaimedRow>(CLAIM_SQL, [
+          now + leaseMs,
+          now,
+          excludeEndpointIds,
+          limit,
+          claimant.id,
+        ]);
+        if (claimed.rows.length === 0) return [];
+        // Lease (or renew) the endpoints of what was claimed, in id order so that two claimers lock
+        // the rows in the same order. An endpoint another claimant leased since the SELECT above
+        // read endpoint_leases is not returned: its deliveries go back, due as they were.
+        const endpointIds = [...new Set(claimed.rows.map((r) => r.endpoint_id))].sort();
+        const leased = await c.query<{ endpoint_id: string }>(
+          `INSERT INTO endpoint_leases (endpoint_id, owner, lease_until)
+           SELECT id, $2, $3 FROM unnest($1::text[]) AS id ORDER BY id
+           ON CONFLICT (endpoint_id) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+           WHERE endpoint_leases.owner = excluded.owner OR endpoint_leases.lease_until <= $4
+           RETURNING endpoint_id`,
+          [endpointIds, claimant.id, now + leaseMs, now],
+        );
+        const ours = new Set(leased.rows.map((r) => r.endpoint_id));
+        for (const id of ours) heldLeases.add(id);
+        const lost = claimed.rows.filter((r) => !ours.has(r.endpoint_id));
+        if (lost.length > 0) {
+          await c.query(
+            `UPDATE deliveries AS d SET next_attempt_at = u.due_at
+             FROM unnest($1::text[], $2::bigint[]) AS u(id, due_at) WHERE d.id = u.id`,
+            [lost.map((r) => r.id), lost.map((r) => r.due_at)],
+          );
+        }
+        return claimed.rows.filter((r) => ours.has(r.endpoint_id));
+      });
+      return withEndpointsAndEvents(sortedByDue(rows));
     },
     async claimDelivery(accountId, id) {
       const result = await pool.query<Database['deliveries']>(
@@ -409,6 +473,11 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
          WHERE id = ANY($2::text[]) AND status = 'pending'`,
         [at, ids],
       );
+    },
+
+    async releaseEndpointLeases(claimantId) {
+      heldLeases.clear();
+      await pool.query('DELETE FROM endpoint_leases WHERE owner = $1', [claimantId]);
     },
 
     onDeliveriesDue(listener) {

@@ -36,6 +36,7 @@ export type KyselyQueries = Pick<
   | 'getDelivery'
   | 'listAttempts'
   | 'listDeliveriesOfEvent'
+  | 'claimPeriodicRun'
 >;
 
 function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
@@ -262,6 +263,23 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .execute();
       return rows.map(attemptFromRow);
     },
+    async claimPeriodicRun({ name, now, intervalMs, owner }) {
+      // One statement: an insert for the first run ever, else an update that only happens when the
+      // last run is old enough. Racing processes serialise on the row; the losers' WHERE fails.
+      const won = await db
+        .insertInto('periodic_runs')
+        .values({ name, last_run_at: now, owner })
+        .onConflict((oc) =>
+          oc
+            .column('name')
+            .doUpdateSet({ last_run_at: now, owner })
+            .where('periodic_runs.last_run_at', '<=', now - Math.floor(intervalMs * 0.9)),
+        )
+        .returning('name')
+        .executeTakeFirst();
+      return won !== undefined;
+    },
+
     async listDeliveriesOfEvent(accountId, eventId) {
       const rows = await db
         .selectFrom('deliveries')

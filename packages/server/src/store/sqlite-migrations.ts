@@ -160,4 +160,13 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (account_id, key)
   );
   `,
+  `
+  -- Periodic checks (health/background-checks.ts): when each last ran, so that of several processes
+  -- sharing the store only one runs it per interval.
+  CREATE TABLE periodic_runs (
+    name TEXT PRIMARY KEY,
+    last_run_at INTEGER NOT NULL,
+    owner TEXT NOT NULL
+  );
+  `,
 ];

@@ -546,6 +546,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     async releaseClaims(ids, at) {
       if (ids.length > 0) statements.release.run(at, at, JSON.stringify(ids));
     },
+    async releaseEndpointLeases() {
+      // One process per SQLite file: its dispatcher's caps are already the whole fleet's; no leases.
+    },
 
     async disableEndpoint(accountId, id, { reason, at, failingSinceAtOrBefore }) {
       const row = healthStatements.disable.get({

@@ -351,7 +351,18 @@ export interface Store {
     leaseMs: number;
     /** Endpoints whose queue in this process is full: their deliveries stay for another claim. */
     excludeEndpointIds?: readonly string[];
+    /**
+     * The claiming dispatcher. PostgreSQL leases each endpoint to one claimant at a time (until
+     * `now + leaseMs`, renewed by each claim that takes its deliveries), and never hands an
+     * endpoint's deliveries to another claimant while the lease runs: so the dispatcher's per-endpoint
+     * cap on requests in flight and its rate limit hold across every process on the database.
+     * `activeEndpointIds`: endpoints the claimant still has deliveries of (queued or in flight); it
+     * lets go of its leases on all others. SQLite serves one process per file and ignores it.
+     */
+    claimant?: { id: string; activeEndpointIds: readonly string[] };
   }): Promise<ClaimedDelivery[]>;
+  /** The claimant stops: lets go of every endpoint lease it holds, so others take them at once. */
+  releaseEndpointLeases(claimantId: string): Promise<void>;
   /** Claims one delivery for a manual attempt, whatever its status. */
   claimDelivery(accountId: string, id: string): Promise<ClaimedDelivery | undefined>;
   /**
@@ -376,6 +387,14 @@ export interface Store {
   ): Promise<EndpointRecord | undefined>;
   /** Enabled, not deleted endpoints of every account whose failingSince is at or before `failingSince`. */
   listFailingEndpoints(failingSince: number): Promise<EndpointRecord[]>;
+
+  /**
+   * A periodic check asks whether it is its turn: true, and `name` is recorded as run at `now` by
+   * `owner`, when nobody has run it since `now - intervalMs * 0.9`; false otherwise. One conditional
+   * write, so of several processes whose timers fire at once exactly one gets true: the check runs
+   * once per interval across the fleet (the 10 % slack keeps timers that drift from skipping a turn).
+   */
+  claimPeriodicRun(run: { name: string; now: number; intervalMs: number; owner: string }): Promise<boolean>;
 
   /**
    * The pending count, the oldest due delivery and the last attempt, cheaply enough to run on every
