@@ -71,35 +71,43 @@ export function eventFromRow(r: Row<'events'>): EventRecord {
 /**
  * An event for a claim: `dataJson` is the stored text (publish writes JSON.stringify's output, so it
  * is exactly what serializing `data` again would give) and `data` is parsed only when read. The
- * dispatcher splices the text into the envelope; on the main-thread store it never parses it.
- * (Through the SQLite thread the structured clone reads `data`, so it is parsed there, off the
- * sender's thread.)
+ * dispatcher splices the text into the envelope and never parses it.
  */
-export function claimedEventFromRow(r: Row<'events'>): EventRecord & { dataJson: string } {
-  const event = {
+export function claimedEventFromRow(r: Row<'events'>): ClaimedEvent {
+  return withLazyData({
     id: r.id,
     accountId: r.account_id,
     type: r.type,
     occurredAt: Number(r.occurred_at),
     connectionId: r.connection_id,
-    data: undefined as unknown,
     createdAt: Number(r.created_at),
     feedSeq: Number(r.feed_seq),
     dataJson: r.data,
-  };
-  Object.defineProperty(event, 'data', {
+  });
+}
+
+export type ClaimedEvent = EventRecord & { dataJson: string };
+
+/**
+ * Gives an event without `data` a `data` that parses `dataJson` when first read. The SQLite thread
+ * sends claimed events without `data` (sqlite-worker.ts: a structured clone would read, and so parse
+ * and copy, every payload), and the main thread puts the lazy `data` back with this.
+ */
+export function withLazyData(event: Omit<ClaimedEvent, 'data'>): ClaimedEvent {
+  const lazy = event as ClaimedEvent;
+  Object.defineProperty(lazy, 'data', {
     enumerable: true,
     configurable: true,
     get() {
-      const data: unknown = JSON.parse(r.data);
-      Object.defineProperty(event, 'data', { value: data, enumerable: true, configurable: true, writable: true });
+      const data: unknown = JSON.parse(lazy.dataJson);
+      Object.defineProperty(lazy, 'data', { value: data, enumerable: true, configurable: true, writable: true });
       return data;
     },
     set(value: unknown) {
-      Object.defineProperty(event, 'data', { value, enumerable: true, configurable: true, writable: true });
+      Object.defineProperty(lazy, 'data', { value, enumerable: true, configurable: true, writable: true });
     },
   });
-  return event;
+  return lazy;
 }
 
 export function deliveryFromRow(r: Row<'deliveries'>): DeliveryRecord {

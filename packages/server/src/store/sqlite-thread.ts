@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
+import { type ClaimedEvent, withLazyData } from './rows.js';
 import type { StoreAnswer } from './sqlite-worker.js';
-import type { Store } from './types.js';
+import type { ClaimedDelivery, Store } from './types.js';
 
 /**
  * The SQLite store on a thread of its own. better-sqlite3 is synchronous: on the main thread every
@@ -63,6 +64,17 @@ export async function openThreadedSqliteStore(
 
   const store: Record<string, unknown> = { kind: 'sqlite' };
   for (const method of methods) store[method] = (...args: unknown[]) => call(method, args);
+  // Claimed events arrive without `data` (sqlite-worker.ts); it is parsed here only if read.
+  const withData = (claimed: ClaimedDelivery) => {
+    if (claimed && !('data' in claimed.event)) withLazyData(claimed.event as ClaimedEvent);
+    return claimed;
+  };
+  store.claimDueDeliveries = async (...args: unknown[]) =>
+    ((await call('claimDueDeliveries', args)) as ClaimedDelivery[]).map(withData);
+  store.claimDelivery = async (...args: unknown[]) => {
+    const claimed = (await call('claimDelivery', args)) as ClaimedDelivery | undefined;
+    return claimed && withData(claimed);
+  };
   let closing: Promise<void> | undefined;
   store.close = () => {
     closing ??= (async () => {

@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type { ClaimedEvent } from './rows.js';
 import { secretBoxFor } from './secret-box.js';
 import { openSqliteStore } from './sqlite.js';
-import type { Store } from './types.js';
+import type { ClaimedDelivery, Store } from './types.js';
 
 /**
  * The thread that owns the SQLite connection (see sqlite-thread.ts). It runs the calls it is sent
@@ -42,9 +43,32 @@ const methods = Object.keys(store).filter(
 );
 const callable = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
 
+/** Claims carry each event's stored JSON text; its parsed `data` stays behind (withLazyData restores it). */
+const CLAIMS = new Set(['claimDueDeliveries', 'claimDelivery']);
+
+function withoutData(claimed: ClaimedDelivery[]): unknown[] {
+  const events = new Map<ClaimedEvent, unknown>();
+  return claimed.map(({ delivery, endpoint, event }) => {
+    const e = event as ClaimedEvent;
+    let plain = events.get(e);
+    if (!plain) {
+      const { id, accountId, type, occurredAt, connectionId, createdAt, feedSeq, dataJson } = e;
+      plain = { id, accountId, type, occurredAt, connectionId, createdAt, feedSeq, dataJson };
+      events.set(e, plain);
+    }
+    return { delivery, endpoint, event: plain };
+  });
+}
+
 port.on('message', async ({ id, method, args }: StoreCall) => {
   try {
-    const result = await callable[method]?.apply(store, args);
+    let result = await callable[method]?.apply(store, args);
+    if (CLAIMS.has(method) && result !== undefined) {
+      result =
+        method === 'claimDelivery'
+          ? withoutData([result as ClaimedDelivery])[0]
+          : withoutData(result as ClaimedDelivery[]);
+    }
     port.postMessage({ id, result } satisfies StoreAnswer);
   } catch (error) {
     port.postMessage({ id, error: plainError(error) } satisfies StoreAnswer);
