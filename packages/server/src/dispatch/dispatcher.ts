@@ -125,6 +125,24 @@ export function createDispatcher(deps: {
     return queue;
   }
 
+  /** Each endpoint's recent attempt duration, ms (a moving average), kept while its queue comes and goes. */
+  const latencyOf = new Map<string, number>();
+
+  /**
+   * A queue is long when it holds more than twice the cap and more than about a second of the
+   * endpoint's work at its pace (cap / recent latency, or its rate limit): the next claim leaves such
+   * an endpoint out, so a slow endpoint's backlog does not fill this process's memory while others
+   * wait. A fast endpoint's queue of a few hundred is not long: leaving it out made the claims scan
+   * past its due rows and come back empty.
+   */
+  function isLong(endpointId: string, queue: EndpointQueue): boolean {
+    if (queue.waiting.length <= 2 * cap) return false;
+    const latency = latencyOf.get(endpointId);
+    if (latency === undefined) return true;
+    const perSecond = Math.min(cap * (1000 / Math.max(latency, 1)), queue.ratePerS ?? Number.POSITIVE_INFINITY);
+    return queue.waiting.length > perSecond;
+  }
+
   /** Takes a token; or returns how many ms until one is there. */
   function takeToken(queue: EndpointQueue): number {
     if (queue.ratePerS === null) return 0;
@@ -212,6 +230,8 @@ export function createDispatcher(deps: {
       policy,
     });
     if (!manual) {
+      const latency = latencyOf.get(endpoint.id);
+      latencyOf.set(endpoint.id, latency === undefined ? sent.durationMs : 0.8 * latency + 0.2 * sent.durationMs);
       const queue = queues.get(endpoint.id);
       held--;
       inFlight--;
@@ -221,7 +241,7 @@ export function createDispatcher(deps: {
       }
       // Claim again without waiting for the poll when the last claim was full, or when an endpoint it
       // left out is about to run dry: with one busy endpoint, waiting for the poll idled the sender.
-      const refill = moreDue || (leftOut.has(endpoint.id) && (queue?.waiting.length ?? 0) <= 2 * cap);
+      const refill = moreDue || (leftOut.has(endpoint.id) && (queue === undefined || !isLong(endpoint.id, queue)));
       if (started && refill && MAX_HELD - held >= RECLAIM_ROOM) void pump();
     }
     lastAttemptAt = now;
@@ -290,7 +310,7 @@ export function createDispatcher(deps: {
     if (limit <= 0 || stopping) return [];
     // An endpoint with a long local queue sits this claim out, so the batch is other endpoints' work.
     const excludeEndpointIds: string[] = [];
-    for (const [id, queue] of queues) if (queue.waiting.length > 2 * cap) excludeEndpointIds.push(id);
+    for (const [id, queue] of queues) if (isLong(id, queue)) excludeEndpointIds.push(id);
     leftOut = new Set(excludeEndpointIds);
     const claimed = await store.claimDueDeliveries({
       now: config.clock.now(),
