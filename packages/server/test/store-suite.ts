@@ -1,6 +1,6 @@
 import { newId } from '@herald/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AttemptOutcome, NewEndpoint, PublishInput, Store } from '../src/store/types.js';
+import type { AlertRecord, AttemptOutcome, NewEndpoint, PublishInput, Store } from '../src/store/types.js';
 
 /** A store-level endpoint to create in tests: enabled, catch-all, a fixed secret; `overrides` change any field. */
 export function newEndpoint(overrides: Partial<NewEndpoint> & { accountId: string }): NewEndpoint {
@@ -540,6 +540,55 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
 
       const enabled = await store.updateEndpoint(account, ep.id, { disabled: false, disabledReason: null }, t0 + 90);
       expect(enabled).toMatchObject({ disabled: false, failingSince: null });
+    });
+
+    it('publishes the event of a disable or an alert in the same transaction, and only when the write took effect', async () => {
+      const ep = await store.createEndpoint(endpoint());
+      const listener = await store.createEndpoint(endpoint({ eventTypes: ['endpoint.disabled', 'alert.triggered'] }));
+      const operational = (type: string, n: number) => event({ type, connectionId: null, data: { n } });
+      const types = async () =>
+        (await store.listEvents(account, { limit: 100 })).data.map((e) => `${e.type} ${JSON.stringify(e.data)}`);
+
+      expect(
+        await store.disableEndpoint(account, ep.id, {
+          reason: 'gone',
+          at: t0 + 1,
+          event: operational('endpoint.disabled', 1),
+        }),
+      ).toMatchObject({ disabled: true });
+      expect(
+        await store.disableEndpoint(account, ep.id, {
+          reason: 'gone',
+          at: t0 + 2,
+          event: operational('endpoint.disabled', 2),
+        }),
+      ).toBeUndefined();
+      const alert = {
+        accountId: account,
+        key: 'delivery_backlog',
+        kind: 'delivery_backlog',
+        endpointId: null,
+        value: 400,
+        threshold: 300,
+        openedAt: t0,
+      } satisfies AlertRecord;
+      expect(await store.openAlert(alert, operational('alert.triggered', 3))).toBe(true);
+      expect(await store.openAlert(alert, operational('alert.triggered', 4))).toBe(false);
+      expect(await store.closeAlert(account, alert.key, operational('alert.triggered', 5))).toBe(true);
+      expect(await store.closeAlert(account, alert.key, operational('alert.triggered', 6))).toBe(false);
+
+      expect(await types()).toEqual([
+        'endpoint.disabled {"n":1}',
+        'alert.triggered {"n":3}',
+        'alert.triggered {"n":5}',
+      ]);
+      // Published like any event: in the feed, and fanned out to the endpoint that listens for them.
+      const stream = await store.listEndpointStream(account, listener.id, 0, 10);
+      expect(stream.map((r) => [r.delivery.sequence, r.event.type])).toEqual([
+        [1, 'endpoint.disabled'],
+        [2, 'alert.triggered'],
+        [3, 'alert.triggered'],
+      ]);
     });
 
     it('reads the pending count, the oldest due delivery and the last attempt', async () => {

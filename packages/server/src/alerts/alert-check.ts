@@ -15,14 +15,15 @@ import type { AlertRecord, PublishInput, Store } from '../store/types.js';
  * Crossing a threshold publishes `alert.triggered` to the account (data.resolved: false) and logs a
  * warning; recovering publishes it once more with resolved: true. Open alerts live in the store
  * (alerts table): a restart neither fires an open alert again nor forgets to resolve it, and of
- * several processes only the one whose insert (or delete) took effect publishes.
+ * several processes only the one whose insert (or delete) took effect publishes, in the same
+ * transaction as that write.
  */
 
 export const FAILURE_RATE_WINDOW_MS = 15 * 60 * 1000;
 
 type AlertStore = Pick<
   Store,
-  'endpointAttemptCounts' | 'overdueByAccount' | 'listOpenAlerts' | 'openAlert' | 'closeAlert' | 'publish'
+  'endpointAttemptCounts' | 'overdueByAccount' | 'listOpenAlerts' | 'openAlert' | 'closeAlert'
 >;
 
 interface Reading {
@@ -83,8 +84,9 @@ export async function checkAlerts(deps: {
   const open = await store.listOpenAlerts();
   const openIds = new Set(open.map((a) => idOf(a.accountId, a.key)));
   for (const [id, reading] of crossing) {
-    if (openIds.has(id) || !(await store.openAlert(reading.alert))) continue;
-    await store.publish([alertEvent(reading.alert, false, reading.message, reading.details, now)]);
+    if (openIds.has(id)) continue;
+    const event = alertEvent(reading.alert, false, reading.message, reading.details, now);
+    if (!(await store.openAlert(reading.alert, event))) continue;
     logger.warn(
       {
         alert: reading.alert.kind,
@@ -98,16 +100,13 @@ export async function checkAlerts(deps: {
     fired.push(reading.alert.key);
   }
   for (const alert of open) {
-    if (crossing.has(idOf(alert.accountId, alert.key)) || !(await store.closeAlert(alert.accountId, alert.key))) {
-      continue;
-    }
+    if (crossing.has(idOf(alert.accountId, alert.key))) continue;
     const message =
       alert.kind === 'delivery_backlog'
         ? `No due delivery has waited ${alert.threshold} s or more any longer.`
         : `Attempts to endpoint ${alert.endpointId} fail below the alert rate again.`;
-    await store.publish([
-      alertEvent(alert, true, message, { triggered_at: new Date(alert.openedAt).toISOString() }, now),
-    ]);
+    const event = alertEvent(alert, true, message, { triggered_at: new Date(alert.openedAt).toISOString() }, now);
+    if (!(await store.closeAlert(alert.accountId, alert.key, event))) continue;
     logger.warn({ alert: alert.kind, account_id: alert.accountId, endpoint_id: alert.endpointId }, `alert resolved`);
     resolved.push(alert.key);
   }

@@ -10,7 +10,8 @@ import type { EndpointRecord, PublishInput, Store } from '../store/types.js';
  * endpoint, and re-enabling it (PATCH disabled: false) resumes those still inside their window.
  *
  * The store's disableEndpoint is one conditional UPDATE … WHERE disabled = 0: of several processes
- * that decide at once, exactly one gets the row back and publishes, so the event is published once.
+ * that decide at once, exactly one gets the row back and publishes, so the event is published once;
+ * the event is written in the same transaction as the update, so a crash keeps both or neither.
  */
 export type DisableReason = 'gone' | 'failing';
 
@@ -22,8 +23,8 @@ const MESSAGES: Record<DisableReason, (config: Pick<Config, 'disableAfterMs'>) =
 
 /** Disables the endpoint and publishes `endpoint.disabled`; false when it was already disabled (or deleted). */
 export async function disableEndpoint(
-  deps: { store: Pick<Store, 'disableEndpoint' | 'publish'>; config: Pick<Config, 'disableAfterMs'> },
-  endpoint: Pick<EndpointRecord, 'id' | 'accountId'>,
+  deps: { store: Pick<Store, 'disableEndpoint'>; config: Pick<Config, 'disableAfterMs'> },
+  endpoint: Pick<EndpointRecord, 'id' | 'accountId' | 'url' | 'failingSince'>,
   reason: DisableReason,
   now: number,
   /** For `failing`: only if it is still failing since at or before this time (a success may have just come). */
@@ -34,10 +35,9 @@ export async function disableEndpoint(
     reason: message,
     at: now,
     failingSinceAtOrBefore,
+    event: endpointDisabledEvent(endpoint, reason, message, now),
   });
-  if (!disabled) return false;
-  await deps.store.publish([endpointDisabledEvent(disabled, reason, message, now)]);
-  return true;
+  return disabled !== undefined;
 }
 
 /** The event; its data matches the `endpoint.disabled` schema of event-types.ts. */
@@ -72,7 +72,7 @@ export function endpointDisabledEvent(
  * config.disableAfterMs ago. Returns the ids it disabled.
  */
 export async function disableFailingEndpoints(deps: {
-  store: Pick<Store, 'listFailingEndpoints' | 'disableEndpoint' | 'publish'>;
+  store: Pick<Store, 'listFailingEndpoints' | 'disableEndpoint'>;
   config: Pick<Config, 'disableAfterMs' | 'clock'>;
   logger: Logger;
 }): Promise<string[]> {

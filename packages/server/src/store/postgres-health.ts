@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { alertFromRow, endpointFromRow } from './rows.js';
 import type { Database } from './schema.js';
 import type { SecretBox } from './secret-box.js';
-import type { Store } from './types.js';
+import type { PublishInput, PublishResult, Store } from './types.js';
 
 /**
  * The PostgreSQL side of endpoint health, readiness, alerts and retention (see the Store JSDoc);
@@ -21,18 +21,48 @@ export type HealthQueries = Pick<
   | 'purgeBefore'
 >;
 
-export function postgresHealth(pool: pg.Pool, box: SecretBox): HealthQueries {
+/** Runs a write and, when it took effect, publishes its event in the same transaction (postgres.ts). */
+export interface PublishWith {
+  inTransaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T>;
+  publishIn(c: pg.PoolClient, events: PublishInput[]): Promise<PublishResult[]>;
+}
+
+export function postgresHealth(
+  pool: pg.Pool,
+  box: SecretBox,
+  { inTransaction, publishIn }: PublishWith,
+): HealthQueries {
+  /**
+   * `write` on a client of its own, then `event` when the write took effect. The feed_counter row is
+   * locked first, as every publish does (postgres.ts publishBatch), so this transaction and the
+   * publishers take their locks in one order and never deadlock.
+   */
+  function withEvent<T>(
+    write: (c: pg.Pool | pg.PoolClient) => Promise<T>,
+    event: PublishInput | undefined,
+  ): Promise<T> {
+    if (!event) return write(pool);
+    return inTransaction(async (c) => {
+      await c.query('SELECT value FROM feed_counter WHERE id = 1 FOR UPDATE');
+      const result = await write(c);
+      if (result) await publishIn(c, [event]);
+      return result;
+    });
+  }
+
   return {
-    async disableEndpoint(accountId, id, { reason, at, failingSinceAtOrBefore }) {
+    async disableEndpoint(accountId, id, { reason, at, failingSinceAtOrBefore, event }) {
       // The conditional update: its row count decides which process publishes endpoint.disabled.
-      const result = await pool.query<Database['endpoints']>(
-        `UPDATE endpoints SET disabled = 1, disabled_reason = $1, updated_at = $2
-         WHERE account_id = $3 AND id = $4 AND disabled = 0 AND deleted_at IS NULL
-           AND ($5::int8 IS NULL OR failing_since <= $5::int8)
-         RETURNING *`,
-        [reason, at, accountId, id, failingSinceAtOrBefore ?? null],
-      );
-      const row = result.rows[0];
+      const row = await withEvent(async (c) => {
+        const result = await c.query<Database['endpoints']>(
+          `UPDATE endpoints SET disabled = 1, disabled_reason = $1, updated_at = $2
+           WHERE account_id = $3 AND id = $4 AND disabled = 0 AND deleted_at IS NULL
+             AND ($5::int8 IS NULL OR failing_since <= $5::int8)
+           RETURNING *`,
+          [reason, at, accountId, id, failingSinceAtOrBefore ?? null],
+        );
+        return result.rows[0];
+      }, event);
       return row && endpointFromRow(row, box);
     },
     async listFailingEndpoints(failingSince) {
@@ -96,17 +126,21 @@ export function postgresHealth(pool: pg.Pool, box: SecretBox): HealthQueries {
       const result = await pool.query<Database['alerts']>('SELECT * FROM alerts ORDER BY opened_at, account_id, key');
       return result.rows.map(alertFromRow);
     },
-    async openAlert(a) {
-      const result = await pool.query(
-        `INSERT INTO alerts (account_id, key, kind, endpoint_id, value, threshold, opened_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id, key) DO NOTHING`,
-        [a.accountId, a.key, a.kind, a.endpointId, a.value, a.threshold, a.openedAt],
-      );
-      return (result.rowCount ?? 0) > 0;
+    async openAlert(a, event) {
+      return withEvent(async (c) => {
+        const result = await c.query(
+          `INSERT INTO alerts (account_id, key, kind, endpoint_id, value, threshold, opened_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id, key) DO NOTHING`,
+          [a.accountId, a.key, a.kind, a.endpointId, a.value, a.threshold, a.openedAt],
+        );
+        return (result.rowCount ?? 0) > 0;
+      }, event);
     },
-    async closeAlert(accountId, key) {
-      const result = await pool.query('DELETE FROM alerts WHERE account_id = $1 AND key = $2', [accountId, key]);
-      return (result.rowCount ?? 0) > 0;
+    async closeAlert(accountId, key, event) {
+      return withEvent(async (c) => {
+        const result = await c.query('DELETE FROM alerts WHERE account_id = $1 AND key = $2', [accountId, key]);
+        return (result.rowCount ?? 0) > 0;
+      }, event);
     },
     async purgeBefore(before, limit) {
       // events_payload_kept and attempts_body_kept hold exactly the rows still to purge.

@@ -183,160 +183,163 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
    * commit), so a transaction carries up to hundreds of events for one fsync.
    */
   async function publishBatch(events: PublishInput[]): Promise<PublishResult[]> {
-    return inTransaction(async (c) => {
-      const counter = await c.query<{ value: number }>('SELECT value FROM feed_counter WHERE id = 1 FOR UPDATE');
-      let feedSeq = (counter.rows[0] as { value: number }).value;
+    return inTransaction((c) => publishIn(c, events));
+  }
 
-      const keyOf = (accountId: string, key: string) => `${accountId}\u0000${key}`;
-      const keyed = events.filter((e) => e.idempotency);
-      const seen = new Map<string, { requestHash: string; eventId: string; deliveries: string[]; expiresAt: number }>();
-      if (keyed.length > 0) {
-        // Primary key lookups; an expired row counts as absent and is replaced below.
-        const found = await c.query<Database['idempotency_keys']>(
-          `SELECT * FROM idempotency_keys
-           WHERE (account_id, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-          [keyed.map((e) => e.accountId), keyed.map((e) => e.idempotency?.key)],
-        );
-        for (const r of found.rows) {
-          seen.set(keyOf(r.account_id, r.key), {
-            requestHash: r.request_hash,
-            eventId: r.event_id,
-            deliveries: JSON.parse(r.deliveries) as string[],
-            expiresAt: r.expires_at,
-          });
-        }
-      }
+  /** publishBatch inside a transaction the caller holds (a disable or an alert publishes its event with it). */
+  async function publishIn(c: pg.PoolClient, events: PublishInput[]): Promise<PublishResult[]> {
+    const counter = await c.query<{ value: number }>('SELECT value FROM feed_counter WHERE id = 1 FOR UPDATE');
+    let feedSeq = (counter.rows[0] as { value: number }).value;
 
-      const accounts = [...new Set(events.map((e) => e.accountId))];
-      const locked = await c.query<Database['endpoints']>(
-        `SELECT * FROM endpoints
-         WHERE account_id = ANY($1::text[]) AND disabled = 0 AND deleted_at IS NULL
-         ORDER BY id FOR UPDATE`,
-        [accounts],
+    const keyOf = (accountId: string, key: string) => `${accountId}\u0000${key}`;
+    const keyed = events.filter((e) => e.idempotency);
+    const seen = new Map<string, { requestHash: string; eventId: string; deliveries: string[]; expiresAt: number }>();
+    if (keyed.length > 0) {
+      // Primary key lookups; an expired row counts as absent and is replaced below.
+      const found = await c.query<Database['idempotency_keys']>(
+        `SELECT * FROM idempotency_keys
+         WHERE (account_id, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+        [keyed.map((e) => e.accountId), keyed.map((e) => e.idempotency?.key)],
       );
-      const endpointsOf = new Map<string, EndpointRecord[]>();
-      const sequences = new Map<string, number>();
-      for (const row of locked.rows) {
-        const ep = endpointFromRow(row, box);
-        const list = endpointsOf.get(ep.accountId) ?? [];
-        list.push(ep);
-        endpointsOf.set(ep.accountId, list);
-        sequences.set(ep.id, ep.lastSequence);
+      for (const r of found.rows) {
+        seen.set(keyOf(r.account_id, r.key), {
+          requestHash: r.request_hash,
+          eventId: r.event_id,
+          deliveries: JSON.parse(r.deliveries) as string[],
+          expiresAt: r.expires_at,
+        });
       }
+    }
 
-      const ev = { seq: [] as number[], id: [] as string[], account: [] as string[], type: [] as string[] };
-      const evMore = { occurred: [] as number[], connection: [] as (string | null)[], data: [] as string[] };
-      const evCreated: number[] = [];
-      const dl = {
-        id: [] as string[],
-        account: [] as string[],
-        event: [] as string[],
-        endpoint: [] as string[],
-        sequence: [] as number[],
-        at: [] as number[],
-      };
-      const keys = {
-        account: [] as string[],
-        key: [] as string[],
-        hash: [] as string[],
-        event: [] as string[],
-        deliveries: [] as string[],
-        created: [] as number[],
-        expires: [] as number[],
-      };
-      const results: PublishResult[] = [];
-      /** Sync reports announced by new events: written in this transaction, in event order. */
-      const syncs: ConnectionSyncReport[] = [];
+    const accounts = [...new Set(events.map((e) => e.accountId))];
+    const locked = await c.query<Database['endpoints']>(
+      `SELECT * FROM endpoints
+       WHERE account_id = ANY($1::text[]) AND disabled = 0 AND deleted_at IS NULL
+       ORDER BY id FOR UPDATE`,
+      [accounts],
+    );
+    const endpointsOf = new Map<string, EndpointRecord[]>();
+    const sequences = new Map<string, number>();
+    for (const row of locked.rows) {
+      const ep = endpointFromRow(row, box);
+      const list = endpointsOf.get(ep.accountId) ?? [];
+      list.push(ep);
+      endpointsOf.set(ep.accountId, list);
+      sequences.set(ep.id, ep.lastSequence);
+    }
 
-      for (const event of events) {
-        if (event.idempotency) {
-          const prior = seen.get(keyOf(event.accountId, event.idempotency.key));
-          if (prior && prior.expiresAt > event.createdAt) {
-            results.push(
-              prior.requestHash === event.idempotency.requestHash
-                ? { id: prior.eventId, deliveries: prior.deliveries, idempotency: 'replayed' }
-                : { id: prior.eventId, deliveries: [], idempotency: 'conflict' },
-            );
-            continue;
-          }
-        }
-        feedSeq += 1;
-        ev.seq.push(feedSeq);
-        ev.id.push(event.id);
-        ev.account.push(event.accountId);
-        ev.type.push(event.type);
-        evMore.occurred.push(event.occurredAt);
-        evMore.connection.push(event.connectionId);
-        evMore.data.push(JSON.stringify(event.data));
-        evCreated.push(event.createdAt);
-        const deliveries: string[] = [];
-        for (const ep of endpointsOf.get(event.accountId) ?? []) {
-          if (!endpointMatches(ep, event.type, event.connectionId)) continue;
-          const sequence = (sequences.get(ep.id) ?? 0) + 1;
-          sequences.set(ep.id, sequence);
-          const id = newId('delivery', event.createdAt);
-          dl.id.push(id);
-          dl.account.push(event.accountId);
-          dl.event.push(event.id);
-          dl.endpoint.push(ep.id);
-          dl.sequence.push(sequence);
-          dl.at.push(event.createdAt);
-          deliveries.push(id);
-        }
-        results.push({ id: event.id, deliveries });
-        if (event.connectionSync) syncs.push(event.connectionSync);
-        if (event.idempotency) {
-          const { key, requestHash, expiresAt } = event.idempotency;
-          seen.set(keyOf(event.accountId, key), { requestHash, eventId: event.id, deliveries, expiresAt });
-          keys.account.push(event.accountId);
-          keys.key.push(key);
-          keys.hash.push(requestHash);
-          keys.event.push(event.id);
-          keys.deliveries.push(JSON.stringify(deliveries));
-          keys.created.push(event.createdAt);
-          keys.expires.push(expiresAt);
+    const ev = { seq: [] as number[], id: [] as string[], account: [] as string[], type: [] as string[] };
+    const evMore = { occurred: [] as number[], connection: [] as (string | null)[], data: [] as string[] };
+    const evCreated: number[] = [];
+    const dl = {
+      id: [] as string[],
+      account: [] as string[],
+      event: [] as string[],
+      endpoint: [] as string[],
+      sequence: [] as number[],
+      at: [] as number[],
+    };
+    const keys = {
+      account: [] as string[],
+      key: [] as string[],
+      hash: [] as string[],
+      event: [] as string[],
+      deliveries: [] as string[],
+      created: [] as number[],
+      expires: [] as number[],
+    };
+    const results: PublishResult[] = [];
+    /** Sync reports announced by new events: written in this transaction, in event order. */
+    const syncs: ConnectionSyncReport[] = [];
+
+    for (const event of events) {
+      if (event.idempotency) {
+        const prior = seen.get(keyOf(event.accountId, event.idempotency.key));
+        if (prior && prior.expiresAt > event.createdAt) {
+          results.push(
+            prior.requestHash === event.idempotency.requestHash
+              ? { id: prior.eventId, deliveries: prior.deliveries, idempotency: 'replayed' }
+              : { id: prior.eventId, deliveries: [], idempotency: 'conflict' },
+          );
+          continue;
         }
       }
+      feedSeq += 1;
+      ev.seq.push(feedSeq);
+      ev.id.push(event.id);
+      ev.account.push(event.accountId);
+      ev.type.push(event.type);
+      evMore.occurred.push(event.occurredAt);
+      evMore.connection.push(event.connectionId);
+      evMore.data.push(JSON.stringify(event.data));
+      evCreated.push(event.createdAt);
+      const deliveries: string[] = [];
+      for (const ep of endpointsOf.get(event.accountId) ?? []) {
+        if (!endpointMatches(ep, event.type, event.connectionId)) continue;
+        const sequence = (sequences.get(ep.id) ?? 0) + 1;
+        sequences.set(ep.id, sequence);
+        const id = newId('delivery', event.createdAt);
+        dl.id.push(id);
+        dl.account.push(event.accountId);
+        dl.event.push(event.id);
+        dl.endpoint.push(ep.id);
+        dl.sequence.push(sequence);
+        dl.at.push(event.createdAt);
+        deliveries.push(id);
+      }
+      results.push({ id: event.id, deliveries });
+      if (event.connectionSync) syncs.push(event.connectionSync);
+      if (event.idempotency) {
+        const { key, requestHash, expiresAt } = event.idempotency;
+        seen.set(keyOf(event.accountId, key), { requestHash, eventId: event.id, deliveries, expiresAt });
+        keys.account.push(event.accountId);
+        keys.key.push(key);
+        keys.hash.push(requestHash);
+        keys.event.push(event.id);
+        keys.deliveries.push(JSON.stringify(deliveries));
+        keys.created.push(event.createdAt);
+        keys.expires.push(expiresAt);
+      }
+    }
 
-      if (ev.id.length > 0) {
-        await c.query(
-          `INSERT INTO events (feed_seq, id, account_id, type, occurred_at, connection_id, data, created_at)
-           SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::int8[])`,
-          [ev.seq, ev.id, ev.account, ev.type, evMore.occurred, evMore.connection, evMore.data, evCreated],
-        );
-        await c.query('UPDATE feed_counter SET value = $1 WHERE id = 1', [feedSeq]);
-      }
-      if (dl.id.length > 0) {
-        await c.query(
-          `INSERT INTO deliveries (id, account_id, event_id, endpoint_id, status, sequence, attempt_count,
-             next_attempt_at, created_at, updated_at)
-           SELECT id, account_id, event_id, endpoint_id, 'pending', sequence, 0, at, at, at
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[])
-             AS d(id, account_id, event_id, endpoint_id, sequence, at)`,
-          [dl.id, dl.account, dl.event, dl.endpoint, dl.sequence, dl.at],
-        );
-        const moved = [...sequences].filter(([id, seq]) => seq !== lastSequenceOf(endpointsOf, id));
-        await c.query(
-          `UPDATE endpoints AS e SET last_sequence = u.sequence
-           FROM unnest($1::text[], $2::int8[]) AS u(id, sequence) WHERE e.id = u.id`,
-          [moved.map(([id]) => id), moved.map(([, seq]) => seq)],
-        );
-        await c.query('SELECT pg_notify($1, $2)', [CHANNEL, schema]);
-      }
-      if (keys.key.length > 0) {
-        await c.query(
-          `INSERT INTO idempotency_keys (account_id, key, request_hash, event_id, deliveries, created_at, expires_at)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[])
-           ON CONFLICT (account_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,
-             event_id = EXCLUDED.event_id, deliveries = EXCLUDED.deliveries,
-             created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at`,
-          [keys.account, keys.key, keys.hash, keys.event, keys.deliveries, keys.created, keys.expires],
-        );
-      }
-      for (const report of syncs) await recordConnectionSync(c, report);
-      await options.beforePublishCommit?.();
-      return results;
-    });
+    if (ev.id.length > 0) {
+      await c.query(
+        `INSERT INTO events (feed_seq, id, account_id, type, occurred_at, connection_id, data, created_at)
+         SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::int8[])`,
+        [ev.seq, ev.id, ev.account, ev.type, evMore.occurred, evMore.connection, evMore.data, evCreated],
+      );
+      await c.query('UPDATE feed_counter SET value = $1 WHERE id = 1', [feedSeq]);
+    }
+    if (dl.id.length > 0) {
+      await c.query(
+        `INSERT INTO deliveries (id, account_id, event_id, endpoint_id, status, sequence, attempt_count,
+           next_attempt_at, created_at, updated_at)
+         SELECT id, account_id, event_id, endpoint_id, 'pending', sequence, 0, at, at, at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[])
+           AS d(id, account_id, event_id, endpoint_id, sequence, at)`,
+        [dl.id, dl.account, dl.event, dl.endpoint, dl.sequence, dl.at],
+      );
+      const moved = [...sequences].filter(([id, seq]) => seq !== lastSequenceOf(endpointsOf, id));
+      await c.query(
+        `UPDATE endpoints AS e SET last_sequence = u.sequence
+         FROM unnest($1::text[], $2::int8[]) AS u(id, sequence) WHERE e.id = u.id`,
+        [moved.map(([id]) => id), moved.map(([, seq]) => seq)],
+      );
+      await c.query('SELECT pg_notify($1, $2)', [CHANNEL, schema]);
+    }
+    if (keys.key.length > 0) {
+      await c.query(
+        `INSERT INTO idempotency_keys (account_id, key, request_hash, event_id, deliveries, created_at, expires_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[])
+         ON CONFLICT (account_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,
+           event_id = EXCLUDED.event_id, deliveries = EXCLUDED.deliveries,
+           created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at`,
+        [keys.account, keys.key, keys.hash, keys.event, keys.deliveries, keys.created, keys.expires],
+      );
+    }
+    for (const report of syncs) await recordConnectionSync(c, report);
+    await options.beforePublishCommit?.();
+    return results;
   }
 
   /** Endpoints this process has leased (claimDueDeliveries), so idle ones are let go of. */
@@ -380,7 +383,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     pool,
     schema,
     ...kyselyQueries(db, box),
-    ...postgresHealth(pool, box),
+    ...postgresHealth(pool, box, { inTransaction, publishIn }),
     ...postgresJobsAndConnections(pool, inTransaction),
 
     async ping() {

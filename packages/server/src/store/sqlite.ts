@@ -342,6 +342,14 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     for (const id of new Set(results.map((r) => r.jobId))) jobStatements.completeIfDone.run({ id, at });
   });
 
+  /** A conditional write and, when it took effect, its event: one transaction (publishTx nests as a savepoint). */
+  const withEventTx = sqlite.transaction((write: () => unknown, event: PublishInput | undefined): unknown => {
+    const result = write();
+    if (result && event) publishTx([event]);
+    return result;
+  });
+  const withEvent = <T>(write: () => T, event: PublishInput | undefined): T => withEventTx.immediate(write, event) as T;
+
   const publishTx = sqlite.transaction((events: PublishInput[]): PublishResult[] => {
     const endpointsOf = new Map<string, EndpointRecord[]>();
     const sequences = new Map<string, number>();
@@ -562,14 +570,18 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       // One process per SQLite file: its dispatcher's caps are already the whole fleet's; no leases.
     },
 
-    async disableEndpoint(accountId, id, { reason, at, failingSinceAtOrBefore }) {
-      const row = healthStatements.disable.get({
-        accountId,
-        id,
-        reason,
-        at,
-        failingSince: failingSinceAtOrBefore ?? null,
-      }) as Database['endpoints'] | undefined;
+    async disableEndpoint(accountId, id, { reason, at, failingSinceAtOrBefore, event }) {
+      const row = withEvent(
+        () =>
+          healthStatements.disable.get({
+            accountId,
+            id,
+            reason,
+            at,
+            failingSince: failingSinceAtOrBefore ?? null,
+          }) as Database['endpoints'] | undefined,
+        event,
+      );
       return row && endpointOf(row);
     },
     async listFailingEndpoints(failingSince) {
@@ -606,11 +618,11 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     async listOpenAlerts() {
       return (healthStatements.openAlerts.all() as Database['alerts'][]).map(alertFromRow);
     },
-    async openAlert(alert) {
-      return healthStatements.openAlert.run(alert).changes > 0;
+    async openAlert(alert, event) {
+      return withEvent(() => healthStatements.openAlert.run(alert).changes > 0, event);
     },
-    async closeAlert(accountId, key) {
-      return healthStatements.closeAlert.run(accountId, key).changes > 0;
+    async closeAlert(accountId, key, event) {
+      return withEvent(() => healthStatements.closeAlert.run(accountId, key).changes > 0, event);
     },
     async purgeBefore(before, limit) {
       return sqlite

@@ -378,12 +378,14 @@ export interface Store {
    * Disables an enabled, not deleted endpoint with ONE conditional update (… WHERE disabled = 0),
    * and with `failingSinceAtOrBefore` only while its failingSince is at or before that time.
    * Returns the endpoint when THIS call disabled it, undefined otherwise: of several processes that
-   * race, exactly one gets it back, and only that one publishes `endpoint.disabled`.
+   * race, exactly one gets it back, and only that one publishes `endpoint.disabled`: `event`, when
+   * given, is published in the same transaction as the update, so a crash cannot keep one without
+   * the other.
    */
   disableEndpoint(
     accountId: string,
     id: string,
-    change: { reason: string; at: number; failingSinceAtOrBefore?: number | undefined },
+    change: { reason: string; at: number; failingSinceAtOrBefore?: number | undefined; event?: PublishInput },
   ): Promise<EndpointRecord | undefined>;
   /** Enabled, not deleted endpoints of every account whose failingSince is at or before `failingSince`. */
   listFailingEndpoints(failingSince: number): Promise<EndpointRecord[]>;
@@ -412,10 +414,13 @@ export interface Store {
 
   /** Every open alert, any account. */
   listOpenAlerts(): Promise<AlertRecord[]>;
-  /** Records an alert as open; false when it already was (another process fired it): only a true publishes. */
-  openAlert(alert: AlertRecord): Promise<boolean>;
-  /** Removes an open alert; false when it was not open: only a true publishes the resolution. */
-  closeAlert(accountId: string, key: string): Promise<boolean>;
+  /**
+   * Records an alert as open, and publishes `event` in the same transaction; false (and nothing
+   * published) when it already was open: of several processes, only one fires it.
+   */
+  openAlert(alert: AlertRecord, event?: PublishInput): Promise<boolean>;
+  /** Removes an open alert and publishes `event` with it; false (nothing published) when it was not open. */
+  closeAlert(accountId: string, key: string, event?: PublishInput): Promise<boolean>;
 
   /**
    * Retention: replaces the payload (data) of up to `limit` events created before `before` with
