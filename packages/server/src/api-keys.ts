@@ -31,14 +31,12 @@ export function apiKeyRecord(key: string, accountId: string, role: Role, created
 /**
  * When no key exists yet: makes an account and its first admin key, from HERALD_BOOTSTRAP_KEY if
  * set, else a new one. Returns the key's text only when it was generated here, so the caller can
- * print it once.
+ * print it once. Several processes starting at once on one database make one account and one key.
  */
 export async function ensureFirstKey(store: Store, config: Config): Promise<string | undefined> {
   if ((await store.countApiKeys()) > 0) return undefined;
   const now = config.clock.now();
-  const accountId = newId('account', now);
   const key = config.bootstrapKey ?? generateApiKey();
-  await store.createAccount(accountId, now);
-  await store.createApiKey(apiKeyRecord(key, accountId, 'admin', now));
-  return config.bootstrapKey ? undefined : key;
+  const made = await store.createFirstApiKey(apiKeyRecord(key, newId('account', now), 'admin', now));
+  return made && !config.bootstrapKey ? key : undefined;
 }

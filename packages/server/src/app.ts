@@ -41,11 +41,7 @@ export async function startHerald(config: Config, role: Role = 'serve'): Promise
   const logger = pino({ level: config.logLevel, base: undefined });
   const store = await openStore(config.db, { secretKey: config.secretKey });
   const metrics = createMetrics({ store, clock: config.clock });
-  // Several processes may start at once on one PostgreSQL database: one of them makes the first key.
-  const generatedKey =
-    store.kind === 'postgres'
-      ? await (store as PostgresStore).exclusively('first-key', () => ensureFirstKey(store, config))
-      : await ensureFirstKey(store, config);
+  const generatedKey = await ensureFirstKey(store, config);
   const publisher = createGroupCommit(async (events: Parameters<Store['publish']>[0]) => {
     const results = await store.publish(events);
     metrics.eventsPublished(results.filter((r) => r.idempotency === undefined).length);

@@ -133,6 +133,43 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect(await store.claimDueDeliveries({ now: t0 + 60_000, limit: 10, leaseMs: 60_000 })).toHaveLength(3);
     });
 
+    it("hands an endpoint's deliveries to one claimant at a time, until it lets go or its lease ends", async () => {
+      const x = await store.createEndpoint(endpoint({ eventTypes: ['for.x'] }));
+      const y = await store.createEndpoint(endpoint({ eventTypes: ['for.y'] }));
+      const publishTo = (type: string, n: number) => store.publish(Array.from({ length: n }, () => event({ type })));
+      await publishTo('for.x', 3);
+      await publishTo('for.y', 4);
+      const claim = (id: string, now: number, activeEndpointIds: string[] = [], limit = 10) =>
+        store.claimDueDeliveries({ now, limit, leaseMs: 60_000, claimant: { id, activeEndpointIds } });
+      const endpointsOf = (claimed: Awaited<ReturnType<typeof claim>>) => new Set(claimed.map((c) => c.endpoint.id));
+
+      // A takes two of X's three: X is A's now.
+      expect(endpointsOf(await claim('A', t0, [], 2))).toEqual(new Set([x.id]));
+      // B gets none of X's, though one is due: only Y's.
+      const b1 = await claim('B', t0, []);
+      expect(endpointsOf(b1)).toEqual(new Set([y.id]));
+      expect(b1).toHaveLength(4);
+      // A, still busy with X, claims again and gets X's last one.
+      expect((await claim('A', t0 + 1, [x.id])).map((c) => c.endpoint.id)).toEqual([x.id]);
+      // More of X come due: B may not take them while A holds X, nor may a claim without a claimant; A does.
+      await publishTo('for.x', 1);
+      expect(await claim('B', t0 + 2, [y.id])).toHaveLength(0);
+      expect(await store.claimDueDeliveries({ now: t0 + 2, limit: 10, leaseMs: 60_000 })).toHaveLength(0);
+      expect((await claim('A', t0 + 3, [x.id])).map((c) => c.endpoint.id)).toEqual([x.id]);
+      // A is done with X (not in its active list): its next claim lets go, and B gets X's next work.
+      expect(await claim('A', t0 + 4, [])).toHaveLength(0);
+      await publishTo('for.x', 1);
+      expect((await claim('B', t0 + 5, [y.id])).map((c) => c.endpoint.id)).toEqual([x.id]);
+
+      // B dies holding X and Y. After the lease, their deliveries (claimed, never recorded) go to C.
+      expect(await claim('C', t0 + 59_000)).toHaveLength(0);
+      expect(endpointsOf(await claim('C', t0 + 60_010))).toEqual(new Set([x.id, y.id]));
+      // C stops and lets go of everything at once: D takes X's next work without waiting for the lease.
+      await store.releaseEndpointLeases('C');
+      await publishTo('for.x', 1);
+      expect((await claim('D', t0 + 60_020)).map((c) => c.endpoint.id)).toEqual([x.id]);
+    });
+
     it('skips excluded and disabled endpoints when claiming', async () => {
       const busy = await store.createEndpoint(endpoint());
       const off = await store.createEndpoint(endpoint());
@@ -170,6 +207,23 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
         id,
       ]);
       expect(await store.claimDueDeliveries({ now: t0 + 10 * 86_400_000, limit: 10, leaseMs: 1 })).toHaveLength(0);
+    });
+
+    it('makes the first API key once, whichever of several processes starting at once asks', async () => {
+      const key = (n: number) => ({
+        id: newId('apiKey'),
+        accountId: newId('account'),
+        role: 'admin' as const,
+        prefix: `hk_${n}`,
+        hash: `hash-${n}`,
+        createdAt: t0,
+        revokedAt: null,
+      });
+      const made = await Promise.all([1, 2, 3].map((n) => store.createFirstApiKey(key(n))));
+      expect(made.filter(Boolean)).toHaveLength(1);
+      expect(await store.countApiKeys()).toBe(1);
+      expect(await store.createFirstApiKey(key(4))).toBe(false);
+      expect(await store.findApiKeyByHash('hash-4')).toBeUndefined();
     });
 
     it('runs a periodic check once per interval, whichever of several processes asks first', async () => {

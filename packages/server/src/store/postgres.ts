@@ -55,12 +55,6 @@ export interface PostgresStore extends Store {
   readonly schema: string;
   /** Calls `listener` when another process (or this one) commits new deliveries; returns the unsubscribe. */
   onDeliveriesDue(listener: () => void): () => void;
-  /**
-   * Runs `work` while holding the advisory lock `name` (session level, on a connection of its own),
-   * so that among all processes on this database only one runs it at a time. Start-up steps such as
-   * making the first API key use it: five processes starting at once must not make five keys.
-   */
-  exclusively<T>(name: string, work: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -486,23 +480,20 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     onDeliveriesDue(listener) {
       return notifications.subscribe(listener);
     },
-    async exclusively(name, work) {
-      const client = await pool.connect();
-      const key = `herald:${schema}:${name}`;
-      try {
-        await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
-      } catch (error) {
-        client.release(true);
-        throw error;
-      }
-      try {
-        return await work();
-      } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).then(
-          () => client.release(),
-          () => client.release(true),
+    async createFirstApiKey(key) {
+      return inTransaction(async (c) => {
+        // Taken by every process starting on this database, held until COMMIT.
+        await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`herald:${schema}:first-key`]);
+        const existing = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys');
+        if ((existing.rows[0]?.n ?? 0) > 0) return false;
+        await c.query('INSERT INTO accounts (id, created_at) VALUES ($1, $2)', [key.accountId, key.createdAt]);
+        await c.query(
+          `INSERT INTO api_keys (id, account_id, role, prefix, hash, created_at, revoked_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [key.id, key.accountId, key.role, key.prefix, key.hash, key.createdAt, key.revokedAt],
         );
-      }
+        return true;
+      });
     },
   } satisfies PostgresStore;
 }

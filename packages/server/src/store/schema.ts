@@ -98,7 +98,7 @@ export interface Database {
   };
   /** When each periodic check last ran anywhere in the fleet (claimPeriodicRun). */
   periodic_runs: { name: string; last_run_at: number; owner: string };
-  /** PostgreSQL only: which dispatcher holds each endpoint's deliveries now (claimDueDeliveries). */
+  /** Which dispatcher holds each endpoint's deliveries now (claimDueDeliveries). */
   endpoint_leases: { endpoint_id: string; owner: string; lease_until: number };
   alerts: {
     account_id: string;

@@ -169,4 +169,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     owner TEXT NOT NULL
   );
   `,
+  `
+  -- Which dispatcher process holds each endpoint's deliveries (Store.claimDueDeliveries): one at a
+  -- time, so the endpoint's cap on requests in flight and its rate limit hold across processes that
+  -- share the file (herald serve and herald worker, say).
+  CREATE TABLE endpoint_leases (
+    endpoint_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    lease_until INTEGER NOT NULL
+  );
+  CREATE INDEX endpoint_leases_owner ON endpoint_leases(owner);
+  `,
 ];

@@ -17,6 +17,7 @@ import type { Database } from './schema.js';
 import { type SecretBox, secretBoxFor } from './secret-box.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import type {
+  ApiKeyRecord,
   AttemptOutcome,
   ClaimedDelivery,
   ConnectionRecord,
@@ -58,9 +59,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const box = options.secretBox ?? secretBoxFor(file, undefined);
   const endpointOf = (row: Database['endpoints']) => endpointFromRow(row, box);
   const sqlite = new BetterSqlite3(file);
+  // First, so that processes opening one file at once wait for each other's locks instead of failing.
+  sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('busy_timeout = 5000');
   // 64 MiB of page cache instead of the default 2 MiB: claims and attempt records touch the due
   // index, the deliveries and the events across the whole backlog, and each page missed is a read.
   sqlite.pragma('cache_size = -65536');
@@ -110,9 +112,20 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
          WHERE status = 'pending' AND next_attempt_at <= @now
            AND endpoint_id NOT IN (SELECT value FROM json_each(@exclude))
            AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
+           AND endpoint_id NOT IN (SELECT endpoint_id FROM endpoint_leases WHERE owner <> @owner AND lease_until > @now)
          ORDER BY next_attempt_at LIMIT @limit)
        RETURNING *`,
     ),
+    // Endpoint leases (Store.claimDueDeliveries' claimant): take or renew, unless another holds it.
+    leaseEndpoint: sqlite.prepare(
+      `INSERT INTO endpoint_leases (endpoint_id, owner, lease_until) VALUES (@endpointId, @owner, @leaseUntil)
+       ON CONFLICT (endpoint_id) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+       WHERE endpoint_leases.owner = excluded.owner OR endpoint_leases.lease_until <= @now`,
+    ),
+    letGoOfEndpoints: sqlite.prepare(
+      'DELETE FROM endpoint_leases WHERE owner = ? AND endpoint_id IN (SELECT value FROM json_each(?))',
+    ),
+    letGoOfAllEndpoints: sqlite.prepare('DELETE FROM endpoint_leases WHERE owner = ?'),
     endpointsByIds: sqlite.prepare('SELECT * FROM endpoints WHERE id IN (SELECT value FROM json_each(?))'),
     eventsByIds: sqlite.prepare('SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?))'),
     insertAttempt: sqlite.prepare(
@@ -441,14 +454,52 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     }));
   }
 
+  const firstKeyTx = sqlite.transaction((key: ApiKeyRecord): boolean => {
+    const existing = sqlite.prepare('SELECT count(*) AS n FROM api_keys').get() as { n: number };
+    if (existing.n > 0) return false;
+    sqlite.prepare('INSERT INTO accounts (id, created_at) VALUES (?, ?)').run(key.accountId, key.createdAt);
+    sqlite
+      .prepare(
+        `INSERT INTO api_keys (id, account_id, role, prefix, hash, created_at, revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(key.id, key.accountId, key.role, key.prefix, key.hash, key.createdAt, key.revokedAt);
+    return true;
+  });
+
+  /** Endpoints this process's claimant holds leases on, so idle ones are let go of at the next claim. */
+  const heldLeases = new Set<string>();
+
   const claimTx = sqlite.transaction(
-    (now: number, limit: number, leaseMs: number, exclude: readonly string[]): ClaimedDelivery[] => {
+    (
+      now: number,
+      limit: number,
+      leaseMs: number,
+      exclude: readonly string[],
+      claimant: { id: string; activeEndpointIds: readonly string[] } | undefined,
+    ): ClaimedDelivery[] => {
+      if (claimant) {
+        const active = new Set(claimant.activeEndpointIds);
+        const idle = [...heldLeases].filter((id) => !active.has(id));
+        if (idle.length > 0) {
+          statements.letGoOfEndpoints.run(claimant.id, JSON.stringify(idle));
+          for (const id of idle) heldLeases.delete(id);
+        }
+      }
       const rows = statements.claim.all({
         now,
         leaseUntil: now + leaseMs,
         limit,
         exclude: JSON.stringify(exclude),
+        owner: claimant?.id ?? '',
       }) as Database['deliveries'][];
+      if (claimant) {
+        // One writer at a time: no other claimant can lease these endpoints between the claim and here.
+        for (const endpointId of new Set(rows.map((r) => r.endpoint_id))) {
+          statements.leaseEndpoint.run({ endpointId, owner: claimant.id, leaseUntil: now + leaseMs, now });
+          heldLeases.add(endpointId);
+        }
+      }
       return withEndpointsAndEvents(rows);
     },
   );
@@ -542,14 +593,14 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       if (events.length === 0) return [];
       return publishTx.immediate(events);
     },
-    async claimDueDeliveries({ now, limit, leaseMs, excludeEndpointIds = [] }) {
+    async claimDueDeliveries({ now, limit, leaseMs, excludeEndpointIds = [], claimant }) {
       // A claim need not reach the disk before the sends: lost in a power cut, it leaves its
       // deliveries due, and they are sent again (at least once, as after a crash). So its commit
       // skips the fsync; the next synced commit (an attempt record, a publish) carries it to disk,
       // since the WAL is written in order. A process crash loses nothing either way.
       sqlite.pragma('synchronous = NORMAL');
       try {
-        return claimTx.immediate(now, limit, leaseMs, excludeEndpointIds);
+        return claimTx.immediate(now, limit, leaseMs, excludeEndpointIds, claimant);
       } finally {
         sqlite.pragma('synchronous = FULL');
       }
@@ -566,8 +617,13 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     async releaseClaims(ids, at) {
       if (ids.length > 0) statements.release.run(at, at, JSON.stringify(ids));
     },
-    async releaseEndpointLeases() {
-      // One process per SQLite file: its dispatcher's caps are already the whole fleet's; no leases.
+    async createFirstApiKey(key) {
+      // BEGIN IMMEDIATE: processes starting at once on one file take turns (busy_timeout waits).
+      return firstKeyTx.immediate(key);
+    },
+    async releaseEndpointLeases(claimantId) {
+      heldLeases.clear();
+      statements.letGoOfAllEndpoints.run(claimantId);
     },
 
     async disableEndpoint(accountId, id, { reason, at, failingSinceAtOrBefore, event }) {
@@ -682,16 +738,21 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   } satisfies SqliteStore & ThisType<SqliteStore>;
 }
 
+/**
+ * Applies the migrations not yet applied, each in its own transaction. The version is read inside
+ * that write transaction (BEGIN IMMEDIATE), so processes starting at once on one file take turns:
+ * the second sees what the first applied instead of applying it again.
+ */
 function migrate(sqlite: BetterSqlite3.Database): void {
-  const applied = sqlite.pragma('user_version', { simple: true }) as number;
-  for (let i = applied; i < SQLITE_MIGRATIONS.length; i++) {
-    sqlite
-      .transaction(() => {
-        sqlite.exec(SQLITE_MIGRATIONS[i] as string);
-        sqlite.pragma(`user_version = ${i + 1}`);
-      })
-      .immediate();
-  }
+  const step = sqlite.transaction((): boolean => {
+    const applied = sqlite.pragma('user_version', { simple: true }) as number;
+    const next = SQLITE_MIGRATIONS[applied];
+    if (next === undefined) return false;
+    sqlite.exec(next);
+    sqlite.pragma(`user_version = ${applied + 1}`);
+    return true;
+  });
+  while (step.immediate()) {}
 }
 
 export type { DeliveryRecord };

@@ -308,6 +308,11 @@ export interface Store {
   countApiKeys(): Promise<number>;
   createAccount(id: string, createdAt: number): Promise<void>;
   createApiKey(key: ApiKeyRecord): Promise<void>;
+  /**
+   * Creates the account and its key only if no API key exists at all, in one transaction that
+   * processes starting at once on one database take in turn: of them, exactly one gets true.
+   */
+  createFirstApiKey(key: ApiKeyRecord): Promise<boolean>;
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   listApiKeys(accountId: string): Promise<ApiKeyRecord[]>;
   revokeApiKey(accountId: string, id: string, at: number): Promise<boolean>;
@@ -352,12 +357,12 @@ export interface Store {
     /** Endpoints whose queue in this process is full: their deliveries stay for another claim. */
     excludeEndpointIds?: readonly string[];
     /**
-     * The claiming dispatcher. PostgreSQL leases each endpoint to one claimant at a time (until
+     * The claiming dispatcher. The store leases each endpoint to one claimant at a time (until
      * `now + leaseMs`, renewed by each claim that takes its deliveries), and never hands an
      * endpoint's deliveries to another claimant while the lease runs: so the dispatcher's per-endpoint
      * cap on requests in flight and its rate limit hold across every process on the database.
      * `activeEndpointIds`: endpoints the claimant still has deliveries of (queued or in flight); it
-     * lets go of its leases on all others. SQLite serves one process per file and ignores it.
+     * lets go of its leases on all others. Without a claimant, leased endpoints are skipped too.
      */
     claimant?: { id: string; activeEndpointIds: readonly string[] };
   }): Promise<ClaimedDelivery[]>;
