@@ -57,6 +57,8 @@ const MAX_HELD = 2_000;
 /** When the last claim was full, claim again as soon as this much room is free, without waiting for the poll. */
 const RECLAIM_ROOM = CLAIM_BATCH / 4;
 const POLL_MS = 250;
+/** Endpoints whose recent latency is kept (see isLong). */
+const MAX_LATENCIES = 10_000;
 
 interface Held {
   claimed: ClaimedDelivery;
@@ -231,6 +233,8 @@ export function createDispatcher(deps: {
     });
     if (!manual) {
       const latency = latencyOf.get(endpoint.id);
+      // Bounded: with more endpoints than this, the averages start again from their next attempts.
+      if (latency === undefined && latencyOf.size >= MAX_LATENCIES) latencyOf.clear();
       latencyOf.set(endpoint.id, latency === undefined ? sent.durationMs : 0.8 * latency + 0.2 * sent.durationMs);
       const queue = queues.get(endpoint.id);
       held--;
