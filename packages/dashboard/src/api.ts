@@ -39,6 +39,15 @@ export interface Delivery {
   updated_at?: string;
 }
 
+/** GET /v1/stats/deliveries: every bucket of the window, zeros included. */
+export interface DeliveryStats {
+  since: string;
+  until: string;
+  bucket_seconds: number;
+  buckets: Array<{ start: string; succeeded: number; failed: number; pending: number }>;
+  failed_by_endpoint: Array<{ endpoint_id: string; failed: number }>;
+}
+
 export interface Attempt {
   id: string;
   attempt_no: number;

@@ -1,4 +1,4 @@
-import type { Delivery } from './api.js';
+import type { DeliveryStats } from './api.js';
 
 export interface DeliveryBuckets {
   /** Bucket starts, Unix seconds (what uPlot takes for a time axis). */
@@ -9,28 +9,14 @@ export interface DeliveryBuckets {
 }
 
 /**
- * Deliveries per bucket by the minute they were created, split by where they stand now. Deliveries
- * outside [since, now) are left out.
+ * The chart's series from GET /v1/stats/deliveries: deliveries per bucket by the time they were
+ * created, split by where they stand now. The server counts them all and lists every bucket.
  */
-export function bucketDeliveries(
-  deliveries: Delivery[],
-  since: number,
-  now: number,
-  bucketMs = 60_000,
-): DeliveryBuckets {
-  const start = Math.floor(since / bucketMs) * bucketMs;
-  const count = Math.max(1, Math.ceil((now - start) / bucketMs));
-  const buckets: DeliveryBuckets = {
-    t: Array.from({ length: count }, (_, i) => (start + i * bucketMs) / 1000),
-    succeeded: new Array(count).fill(0),
-    failed: new Array(count).fill(0),
-    pending: new Array(count).fill(0),
+export function chartBuckets(stats: DeliveryStats): DeliveryBuckets {
+  return {
+    t: stats.buckets.map((b) => Date.parse(b.start) / 1000),
+    succeeded: stats.buckets.map((b) => b.succeeded),
+    failed: stats.buckets.map((b) => b.failed),
+    pending: stats.buckets.map((b) => b.pending),
   };
-  for (const delivery of deliveries) {
-    const at = Date.parse(delivery.created_at);
-    if (at < since || at >= now + bucketMs) continue;
-    const i = Math.min(count - 1, Math.floor((at - start) / bucketMs));
-    buckets[delivery.status][i] = (buckets[delivery.status][i] ?? 0) + 1;
-  }
-  return buckets;
 }

@@ -67,6 +67,20 @@ export function newId(kind: IdKind, now?: number): string {
   return `${ID_PREFIXES[kind]}_${ulid(now)}`;
 }
 
+/**
+ * The smallest id of that kind made at or after `ms`: ids sort by time, so `id >= firstIdAt(kind, t)`
+ * is a range on any index of ids.
+ */
+export function firstIdAt(kind: IdKind, ms: number): string {
+  let out = '';
+  let t = Math.max(0, Math.floor(ms));
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[t % 32] + out;
+    t = Math.floor(t / 32);
+  }
+  return `${ID_PREFIXES[kind]}_${out}${'0'.repeat(16)}`;
+}
+
 /** Whether `id` has the shape of an id of that kind. */
 export function isId(kind: IdKind, id: string): boolean {
   return new RegExp(`^${ID_PREFIXES[kind]}_[${ALPHABET}]{26}$`).test(id);

@@ -242,6 +242,33 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       ).toBe(true);
     });
 
+    it('counts deliveries by creation bucket and status now, and the failed per endpoint, for one account', async () => {
+      // Ids carry their creation time and never go back in a process: a time ahead of every id made
+      // so far keeps the ids in the window the counts read.
+      const base = Math.ceil(Date.now() / 60_000) * 60_000 + 60_000;
+      await store.createEndpoint(endpoint());
+      const b = await store.createEndpoint(endpoint());
+      await store.createEndpoint(endpoint({ accountId: other }));
+      const [first] = await store.publish([event({ id: newId('event', base), createdAt: base })]);
+      await store.publish([event({ id: newId('event', base + 90_000), createdAt: base + 90_000 })]);
+      await store.publish([event({ accountId: other, createdAt: base })]);
+      const toB = (await store.listDeliveriesOfEvent(account, first!.id)).find((d) => d.endpointId === b.id);
+      await store.recordAttempts([failed(toB!.id, 1, null)], base + 1);
+
+      const stats = await store.deliveryStats(account, {
+        since: base - 30_000,
+        until: base + 120_000,
+        bucketMs: 60_000,
+      });
+      const key = (c: { bucketStart: number; status: string; count: number }) =>
+        `${c.bucketStart - base} ${c.status} ${c.count}`;
+      expect(stats.counts.map(key).sort()).toEqual(['0 failed 1', '0 pending 1', '60000 pending 2']);
+      expect(stats.failedByEndpoint).toEqual([{ endpointId: b.id, failed: 1 }]);
+      // The window is half-open on creation time, [since, until): here it holds none of them.
+      const narrow = await store.deliveryStats(account, { since: base + 1, until: base + 90_000, bucketMs: 60_000 });
+      expect(narrow).toEqual({ counts: [], failedByEndpoint: [] });
+    });
+
     it('gives released claims back at once', async () => {
       await store.createEndpoint(endpoint());
       await store.publish([event()]);

@@ -1,29 +1,24 @@
 import { useEffect, useMemo, useState } from 'react';
 import { openAlerts } from '../alerts.js';
-import { type Api, type Delivery, type Endpoint, type HeraldEvent, type Page, query } from '../api.js';
+import {
+  type Api,
+  type Delivery,
+  type DeliveryStats,
+  type Endpoint,
+  type HeraldEvent,
+  type Page,
+  query,
+} from '../api.js';
 import { DeliveriesChart } from '../chart.js';
 import { Countdown, Empty, ErrorNotice, Link, StatusBadge, Time, useAsync } from '../components.js';
-import { bucketDeliveries } from '../delivery-stats.js';
+import { chartBuckets } from '../delivery-stats.js';
 import { useSession } from '../session.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 const PAGE = 250;
-/** The chart reads at most this many pages of deliveries (newest first): 2,000 deliveries. */
+/** Pages read at most for the oldest pending delivery and the alerts. */
 const MAX_PAGES = 8;
 const REFRESH_MS = 15_000;
-
-async function recentDeliveries(api: Api, since: number) {
-  const deliveries: Delivery[] = [];
-  let cursor: string | null = null;
-  for (let i = 0; i < MAX_PAGES; i++) {
-    const page: Page<Delivery> = await api.get(`/v1/deliveries${query({ limit: PAGE, cursor })}`);
-    deliveries.push(...page.data);
-    const last = page.data[page.data.length - 1];
-    cursor = page.next_cursor;
-    if (!cursor || !last || Date.parse(last.created_at) < since) return { deliveries, capped: false };
-  }
-  return { deliveries, capped: true };
-}
 
 /** The oldest pending delivery: the list is newest first, so it is the last of the pending pages. */
 async function oldestPending(api: Api): Promise<Delivery | undefined> {
@@ -60,8 +55,10 @@ export function Overview() {
   const state = useAsync(async () => {
     const now = Date.now();
     const since = now - hours * HOUR_MS;
-    const [recent, endpoints, pending, alerts] = await Promise.all([
-      recentDeliveries(api, since),
+    const [stats, endpoints, pending, alerts] = await Promise.all([
+      api.get<DeliveryStats>(
+        `/v1/stats/deliveries${query({ since: new Date(since).toISOString(), bucket_seconds: 60 })}`,
+      ),
       api.get<Page<Endpoint>>('/v1/endpoints?limit=250'),
       oldestPending(api),
       alertEvents(api),
@@ -69,7 +66,7 @@ export function Overview() {
     return {
       now,
       since,
-      ...recent,
+      stats,
       endpoints: endpoints.data,
       pending,
       alerts: openAlerts(alerts),
@@ -85,12 +82,10 @@ export function Overview() {
   }, [auto, reload]);
 
   const data = state.data;
-  const buckets = useMemo(() => data && bucketDeliveries(data.deliveries, data.since, data.now), [data]);
+  const buckets = useMemo(() => data && chartBuckets(data.stats), [data]);
   const failing = useMemo(() => {
     if (!data) return [];
-    const failed = new Map<string, number>();
-    for (const d of data.deliveries)
-      if (d.status === 'failed') failed.set(d.endpoint_id, (failed.get(d.endpoint_id) ?? 0) + 1);
+    const failed = new Map(data.stats.failed_by_endpoint.map((e) => [e.endpoint_id, e.failed]));
     return data.endpoints
       .filter((e) => e.disabled || failed.has(e.id))
       .map((e) => ({ endpoint: e, failed: failed.get(e.id) ?? 0 }));
@@ -120,7 +115,6 @@ export function Overview() {
         <>
           <p className="muted">
             Updated <Time iso={data.loadedAt} />.
-            {data.capped ? ` The chart shows the newest ${data.deliveries.length} deliveries only.` : ''}
           </p>
           <DeliveriesChart
             buckets={buckets}

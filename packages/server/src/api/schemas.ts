@@ -88,6 +88,12 @@ export const DeliveriesQuery = Type.Object({
   limit: Type.Optional(Limit),
 });
 
+export const StatsQuery = Type.Object({
+  /** An ISO-8601 time: the window starts at the bucket holding it. */
+  since: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  bucket_seconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400 })),
+});
+
 export const CreateApiKeyBody = Type.Object(
   { role: Type.Union([Type.Literal('admin'), Type.Literal('read')]) },
   { additionalProperties: false },

@@ -22,6 +22,7 @@ import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { statsRoutes } from './routes/stats.js';
 
 export interface ApiDeps {
   config: Config;
@@ -135,6 +136,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   endpointRoutes(app, routeDeps);
   eventRoutes(app, routeDeps);
   deliveryRoutes(app, routeDeps);
+  statsRoutes(app, routeDeps);
   apiKeyRoutes(app, routeDeps);
   jobRoutes(app, routeDeps);
   connectionRoutes(app, routeDeps);

@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { firstIdAt } from '@herald/protocol';
+import { type Kysely, sql } from 'kysely';
 import {
   apiKeyFromRow,
   attemptFromRow,
@@ -9,7 +10,7 @@ import {
 } from './rows.js';
 import type { Database } from './schema.js';
 import type { SecretBox } from './secret-box.js';
-import type { EndpointRecord, Page, Store } from './types.js';
+import type { DeliveryStatus, EndpointRecord, Page, Store } from './types.js';
 
 /**
  * The Store methods that are plain Kysely queries, written once for any dialect: both stores keep
@@ -33,6 +34,7 @@ export type KyselyQueries = Pick<
   | 'listEvents'
   | 'listEndpointStream'
   | 'listDeliveries'
+  | 'deliveryStats'
   | 'getDelivery'
   | 'listAttempts'
   | 'listDeliveriesOfEvent'
@@ -243,6 +245,36 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .limit(limit + 1)
         .execute();
       return page(rows.map(deliveryFromRow), limit);
+    },
+    async deliveryStats(accountId, { since, until, bucketMs }) {
+      // deliveries_account (account_id, id): ids sort by creation time, so the window is an id range.
+      const inWindow = db
+        .selectFrom('deliveries')
+        .where('account_id', '=', accountId)
+        .where('id', '>=', firstIdAt('delivery', since))
+        .where('id', '<', firstIdAt('delivery', until));
+      // A literal, not a parameter: PostgreSQL must see the SELECT and GROUP BY expressions as one.
+      const width = sql.lit(Math.max(1, Math.floor(bucketMs)));
+      const bucket = sql<number>`(created_at / ${width}) * ${width}`;
+      const [counts, failed] = await Promise.all([
+        inWindow
+          .select([bucket.as('bucket'), 'status', (eb) => eb.fn.countAll<number>().as('n')])
+          .groupBy([bucket, 'status'])
+          .execute(),
+        inWindow
+          .where('status', '=', 'failed')
+          .select(['endpoint_id', (eb) => eb.fn.countAll<number>().as('n')])
+          .groupBy('endpoint_id')
+          .execute(),
+      ]);
+      return {
+        counts: counts.map((r) => ({
+          bucketStart: Number(r.bucket),
+          status: r.status as DeliveryStatus,
+          count: Number(r.n),
+        })),
+        failedByEndpoint: failed.map((r) => ({ endpointId: r.endpoint_id, failed: Number(r.n) })),
+      };
     },
     async getDelivery(accountId, id) {
       const row = await db

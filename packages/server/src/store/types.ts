@@ -299,6 +299,12 @@ export interface AlertRecord {
   openedAt: number;
 }
 
+/** Store.deliveryStats: only buckets and endpoints with deliveries are listed. */
+export interface DeliveryStats {
+  counts: Array<{ bucketStart: number; status: DeliveryStatus; count: number }>;
+  failedByEndpoint: Array<{ endpointId: string; failed: number }>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Fails when the database cannot be reached; /readyz uses it. */
@@ -341,6 +347,12 @@ export interface Store {
   ): Promise<Array<{ delivery: DeliveryRecord; event: EventRecord }>>;
 
   listDeliveries(accountId: string, filter: DeliveryFilter): Promise<Page<DeliveryRecord>>;
+  /**
+   * The account's deliveries created in [since, until), counted by `bucketMs` of their creation time
+   * and by where they stand now; and the failed ones per endpoint. A range on deliveries_account
+   * (ids sort by creation time), read in one pass each: for the dashboard's overview.
+   */
+  deliveryStats(accountId: string, window: { since: number; until: number; bucketMs: number }): Promise<DeliveryStats>;
   getDelivery(accountId: string, id: string): Promise<DeliveryRecord | undefined>;
   listAttempts(deliveryId: string): Promise<AttemptRecord[]>;
   listDeliveriesOfEvent(accountId: string, eventId: string): Promise<DeliveryRecord[]>;
