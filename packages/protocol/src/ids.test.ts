@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ID_PREFIXES, type IdKind, idTime, isId, newId } from './ids.js';
+import { firstIdAt, ID_PREFIXES, type IdKind, idTime, isId, newId } from './ids.js';
 
 const KINDS = Object.keys(ID_PREFIXES) as IdKind[];
 
@@ -114,5 +114,22 @@ describe('ids', () => {
     const id = newId('event', max);
     expect(id.slice(4, 14)).toBe('7ZZZZZZZZZ');
     expect(idTime(id)).toBe(max);
+  });
+
+  it('firstIdAt(t) is at or below every id made at t and above every id made before it', () => {
+    // Ahead of every id made so far in this process (ids never go back in time).
+    const t = Date.now() + 10 * 86_400_000;
+    const made = [newId('delivery', t), newId('delivery', t), newId('delivery', t + 1)];
+    expect(made.filter((id) => id >= firstIdAt('delivery', t))).toEqual(made);
+    expect(made.filter((id) => id >= firstIdAt('delivery', t + 1))).toEqual([made[2]]);
+    expect(made.filter((id) => id >= firstIdAt('delivery', t + 2))).toEqual([]);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 48 - 2 }), (ms) => {
+        const bound = firstIdAt('event', ms);
+        expect(isId('event', bound)).toBe(true);
+        expect(idTime(bound)).toBe(ms);
+        expect(bound < firstIdAt('event', ms + 1)).toBe(true);
+      }),
+    );
   });
 });
