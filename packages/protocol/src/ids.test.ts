@@ -117,19 +117,20 @@ describe('ids', () => {
   });
 
   it('firstIdAt(t) is at or below every id made at t and above every id made before it', () => {
-    // Ahead of every id made so far in this process (ids never go back in time).
-    const t = Date.now() + 10 * 86_400_000;
-    const made = [newId('delivery', t), newId('delivery', t), newId('delivery', t + 1)];
-    expect(made.filter((id) => id >= firstIdAt('delivery', t))).toEqual(made);
-    expect(made.filter((id) => id >= firstIdAt('delivery', t + 1))).toEqual([made[2]]);
-    expect(made.filter((id) => id >= firstIdAt('delivery', t + 2))).toEqual([]);
+    // The largest id made at `ms`: its time part, then the largest random part.
+    const lastIdAt = (ms: number) => `${firstIdAt('event', ms).slice(0, 14)}${'Z'.repeat(16)}`;
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 48 - 2 }), (ms) => {
+      fc.property(fc.integer({ min: 1, max: 2 ** 48 - 2 }), (ms) => {
         const bound = firstIdAt('event', ms);
         expect(isId('event', bound)).toBe(true);
         expect(idTime(bound)).toBe(ms);
-        expect(bound < firstIdAt('event', ms + 1)).toBe(true);
+        expect(bound <= lastIdAt(ms)).toBe(true);
+        expect(bound > lastIdAt(ms - 1)).toBe(true);
+        expect(lastIdAt(ms) < firstIdAt('event', ms + 1)).toBe(true);
       }),
     );
+    // And an id newId made: between its own millisecond's bound and the next one's.
+    const id = newId('event');
+    expect(firstIdAt('event', idTime(id)) <= id && id < firstIdAt('event', idTime(id) + 1)).toBe(true);
   });
 });
