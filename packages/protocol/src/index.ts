@@ -1,3 +1,4 @@
+export * from './clock.js';
 export * from './duration.js';
 export * from './envelope.js';
 export * from './errors.js';

@@ -1,6 +1,6 @@
+export { type Clock, type ManualClock, manualClock, systemClock } from '@herald/protocol';
 export type { Alert, FailureRateOptions } from './alerts.js';
 export { type HeraldClient, type HeraldClientOptions, heraldClient, type SyncStatus } from './client.js';
-export { type Clock, type ManualClock, manualClock, systemClock } from './clock.js';
 export type { ReceivedEvent } from './event.js';
 export { type PostgresInboxOptions, postgresInbox } from './inbox/postgres.js';
 export { type SqliteInboxOptions, sqliteInbox } from './inbox/sqlite.js';

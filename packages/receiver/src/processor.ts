@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Clock } from '@herald/protocol';
 import { type Alert, type FailureRateOptions, failureRateMonitor } from './alerts.js';
-import type { Clock } from './clock.js';
 import { type ReceivedEvent, readEvent } from './event.js';
 import type { EventSource, Inbox, InboxEvent, InboxTransaction, KeyPosition } from './inbox/types.js';
 import { describeError, type Logger } from './log.js';

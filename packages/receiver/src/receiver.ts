@@ -1,11 +1,10 @@
-import { parseDuration, WebhookVerificationError } from '@herald/protocol';
+import { type Clock, parseDuration, systemClock, WebhookVerificationError } from '@herald/protocol';
 import type { Registry } from 'prom-client';
 import { expressHandler } from './adapters/express.js';
 import { type FastifyRouteOptions, fastifyPlugin } from './adapters/fastify.js';
 import { fetchHandler } from './adapters/fetch.js';
 import { type AdapterContext, nodeHandler } from './adapters/node.js';
 import type { Alert, FailureRateOptions } from './alerts.js';
-import { type Clock, systemClock } from './clock.js';
 import { EventBodyError, hashBody, type ReceivedEvent, readEvent } from './event.js';
 import { groupCommit } from './inbox/group-commit.js';
 import type { Inbox, InboxConflict, InboxEvent, InsertOutcome, ListQuery, NewInboxEvent } from './inbox/types.js';

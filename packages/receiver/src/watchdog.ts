@@ -1,7 +1,7 @@
+import type { Clock } from '@herald/protocol';
 import { parseDuration, serializeEnvelope } from '@herald/protocol';
 import type { Alert } from './alerts.js';
 import type { HeraldClient, SyncStatus } from './client.js';
-import type { Clock } from './clock.js';
 import type { Inbox, InsertOutcome } from './inbox/types.js';
 import { describeError, type Logger } from './log.js';
 import type { ReceiverMetrics } from './metrics.js';

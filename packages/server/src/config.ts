@@ -1,6 +1,5 @@
-import { parseDuration } from '@herald/protocol';
-import type { Clock } from './clock.js';
-import { systemClock } from './clock.js';
+import type { Clock } from '@herald/protocol';
+import { parseDuration, systemClock } from '@herald/protocol';
 
 /** The one configuration object, built once at start from flags and environment and passed down. */
 export interface Config {

@@ -1,5 +1,5 @@
+import type { Clock } from '@herald/protocol';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Clock } from './clock.js';
 import type { DeliveryStatus, Store } from './store/types.js';
 
 /**

@@ -1,6 +1,5 @@
-import { newId } from '@herald/protocol';
+import { manualClock, newId } from '@herald/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { manualClock } from '../src/clock.js';
 import type { AttemptOutcome } from '../src/store/types.js';
 import { startTestHerald, type TestHerald } from './harness.js';
 

@@ -1,7 +1,7 @@
+import { manualClock } from '@herald/protocol';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/api-keys.js';
-import { manualClock } from '../src/clock.js';
 import { disableFailingEndpoints } from '../src/dispatch/endpoint-disabling.js';
 import { eventDataIssues } from '../src/event-types.js';
 import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver } from './harness.js';

@@ -1,5 +1,5 @@
+import { systemClock } from '@herald/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../src/clock.js';
 import { type DispatchFixture, dispatchFixture } from './dispatch-fixture.js';
 import { startTestReceiver, type TestReceiver } from './harness.js';
 

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { newId } from '@herald/protocol';
+import { type ManualClock, manualClock, newId } from '@herald/protocol';
 import { pino } from 'pino';
-import { type ManualClock, manualClock } from '../src/clock.js';
 import { type Config, makeConfig } from '../src/config.js';
 import { createDispatcher, type Dispatcher } from '../src/dispatch/dispatcher.js';
 import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.js';

@@ -1,8 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { HERALD_VERSION, secretKey } from '@herald/protocol';
+import { HERALD_VERSION, manualClock, secretKey } from '@herald/protocol';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { manualClock } from '../src/clock.js';
 import { type DispatchFixture, dispatchFixture, SECRET } from './dispatch-fixture.js';
 import { startTestReceiver, type TestReceiver } from './harness.js';
 

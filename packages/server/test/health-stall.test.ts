@@ -1,6 +1,6 @@
+import { manualClock } from '@herald/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Herald, startHerald } from '../src/app.js';
-import { manualClock } from '../src/clock.js';
 import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver } from './harness.js';
 
 const MINUTE = 60_000;

@@ -1,5 +1,5 @@
+import { manualClock } from '@herald/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { manualClock } from '../src/clock.js';
 import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver } from './harness.js';
 
 const DAY = 24 * 60 * 60_000;

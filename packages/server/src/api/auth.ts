@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { Clock } from '@herald/protocol';
 import { HeraldError } from '@herald/protocol';
 import type { FastifyRequest } from 'fastify';
 import { hashApiKey } from '../api-keys.js';
-import type { Clock } from '../clock.js';
 import type { ApiKeyRecord, Role, Store } from '../store/types.js';
 
 /**

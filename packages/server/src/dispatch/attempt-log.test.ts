@@ -1,7 +1,6 @@
-import { newId } from '@herald/protocol';
+import { manualClock, newId } from '@herald/protocol';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { manualClock } from '../clock.js';
 import type { AttemptOutcome } from '../store/types.js';
 import { createAttemptLog } from './attempt-log.js';
 

@@ -1,5 +1,5 @@
+import type { Clock } from '@herald/protocol';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
 import type { AttemptOutcome, Store } from '../store/types.js';
 
 /**

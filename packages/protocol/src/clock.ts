@@ -1,4 +1,4 @@
-/** The one clock of the receiver. Tests hand in a manual clock and move it; nothing else reads Date.now(). */
+/** The one clock of Herald's sender and receiver. Tests hand in a ManualClock and move it; nothing else reads Date.now(). */
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
