@@ -25,8 +25,10 @@ import type {
  * - Reads are the shared Kysely queries of reads.ts.
  * - publish is one transaction per group-committed batch; it takes the feed_counter row lock first,
  *   so publishers in every process commit one after another in feed order (see publishBatch).
- * - claimDueDeliveries is one `FOR UPDATE SKIP LOCKED` statement with a lease: no delivery is
- *   handed to two workers, and a worker killed holding claims loses them only until the lease ends.
+ * - claimDueDeliveries is one `FOR UPDATE SKIP LOCKED` statement with a lease (CLAIM_SQL): no
+ *   delivery is handed to two workers, and a worker killed holding claims loses them only until the
+ *   lease ends. With a claimant, the same transaction leases the claimed deliveries' endpoints to it
+ *   (endpoint_leases), so each endpoint is sent to by one worker at a time.
  * - New deliveries NOTIFY herald_deliveries inside the publish transaction; workers LISTEN
  *   (onDeliveriesDue) and keep polling as the backstop.
  */
