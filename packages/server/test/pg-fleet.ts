@@ -37,13 +37,19 @@ export async function startCountingReceiver(): Promise<{
   };
 }
 
-export async function api(url: string, method: string, path: string, body?: unknown) {
+// biome-ignore lint/suspicious/noExplicitAny: as harness.ts's request: untyped bodies keep the fleet tests terse.
+export async function api<T = any>(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; headers: Headers; body: T }> {
   const response = await fetch(url + path, {
     method,
     headers: { authorization: `Bearer ${FLEET_KEY}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as any };
+  return { status: response.status, headers: response.headers, body: (await response.json()) as T };
 }
 
 /** Starts `herald <role>` processes at once (they race on the migrations), on one database. */
