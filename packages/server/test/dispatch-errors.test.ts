@@ -119,6 +119,54 @@ describe('how a failed attempt is classified and recorded', () => {
     expect(attempt.responseBody).toBe('a'.repeat(4096));
   });
 
+  /** A raw server whose answer the test writes by hand (headers first, then a body it controls). */
+  async function rawServer(answer: (res: import('node:http').ServerResponse) => void): Promise<string> {
+    raw = createServer((req, res) => {
+      req.resume();
+      answer(res);
+    });
+    await new Promise<void>((resolve) => raw?.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(raw.address() as AddressInfo).port}/hook`;
+  }
+
+  it('a body far past 4 KiB is cut off: the attempt keeps its status and first 4 KiB', async () => {
+    fx = await dispatchFixture({ attemptTimeoutMs: 5_000 });
+    const url = await rawServer((res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      // Far more than Herald reads, and never ended: only the cut-off ends the attempt.
+      const chunk = 'z'.repeat(16 * 1024);
+      const timer = setInterval(() => res.write(chunk), 1);
+      res.on('close', () => clearInterval(timer));
+    });
+    const began = performance.now();
+    const { attempt, delivery } = await attemptOnce(url);
+    expect(attempt).toMatchObject({ error: null, responseStatus: 200, responseBody: 'z'.repeat(4096) });
+    expect(delivery.status).toBe('succeeded');
+    expect(performance.now() - began).toBeLessThan(4_000);
+  });
+
+  it('a 2xx whose body breaks off is still a success', async () => {
+    fx = await dispatchFixture({ attemptTimeoutMs: 400 });
+    const broken = await rawServer((res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('partial');
+      setTimeout(() => res.destroy(), 20);
+    });
+    const first = await attemptOnce(broken);
+    expect(first.attempt).toMatchObject({ error: null, responseStatus: 200, responseBody: 'partial' });
+    expect(first.delivery.status).toBe('succeeded');
+  });
+
+  it('a 500 whose body never ends is still a 500 when the deadline comes', async () => {
+    fx = await dispatchFixture({ attemptTimeoutMs: 400 });
+    const endless = await rawServer((res) => {
+      res.writeHead(500, { 'content-length': '100' });
+      res.write('still writing');
+    });
+    const second = await attemptOnce(endless);
+    expect(second.attempt).toMatchObject({ error: 'http_status', responseStatus: 500, responseBody: 'still writing' });
+  });
+
   it('a 3xx is not followed: it is a failed attempt', async () => {
     fx = await dispatchFixture();
     const target = await startTestReceiver();

@@ -1,7 +1,6 @@
-import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { parseRetryAfter } from '@herald/protocol';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { Config } from '../config.js';
 import type { AttemptError, ClaimedDelivery, EndpointRecord } from '../store/types.js';
 import { guardedConnector } from './guarded-connect.js';
@@ -80,19 +79,12 @@ export function createSender(config: SenderConfig): Sender {
       const request = buildWebhookRequest(claimed, startedAt);
       attempt.requestHeaders = request.loggedHeaders;
       const target = targetOf(claimed.endpoint);
-      const response = await agent.request({
-        origin: target.origin,
-        path: target.path,
-        method: 'POST',
-        headers: request.headers,
-        body: request.body,
-        signal: deadline as unknown as EventEmitter,
-      });
-      attempt.responseStatus = response.statusCode;
-      attempt.responseHeaders = flattenHeaders(response.headers);
-      attempt.retryAfterMs = parseRetryAfter(attempt.responseHeaders['retry-after'], startedAt);
-      if (response.statusCode < 200 || response.statusCode > 299) attempt.error = 'http_status';
-      attempt.responseBody = await readBodyStart(response.body);
+      await post(
+        agent,
+        { origin: target.origin, path: target.path, method: 'POST', headers: request.headers, body: request.body },
+        deadline,
+        attempt,
+      );
     } catch (error) {
       // Once the status line is in, the answer stands: a body that then breaks or runs past the
       // deadline does not turn a 2xx into a failure (the receiver has the webhook) or a 500 into a timeout.
@@ -111,8 +103,8 @@ export function createSender(config: SenderConfig): Sender {
 }
 
 /**
- * One attempt's deadline, in the shape undici takes as a request's `signal` (an emitter of one
- * 'abort'): far cheaper than an AbortController and a timer for every attempt.
+ * One attempt's deadline: one 'abort' listener (post() aborts the request from it), far cheaper
+ * than an AbortController and a timer for every attempt.
  */
 class Deadline {
   aborted = false;
@@ -127,14 +119,6 @@ class Deadline {
     this.listener = listener;
     return this;
   }
-  on(event: 'abort', listener: () => void): this {
-    return this.once(event, listener);
-  }
-  removeListener(_event: 'abort', _listener: () => void): this {
-    this.listener = null;
-    return this;
-  }
-
   end(): void {
     this.done = true;
     this.listener = null;
@@ -227,24 +211,60 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
   return flat;
 }
 
-/** Keeps the first 4 KiB; drains a little more to keep the connection, and cuts off the rest. */
-async function readBodyStart(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
-  const kept: Buffer[] = [];
-  let keptBytes = 0;
-  let readBytes = 0;
-  for await (const chunk of body) {
-    if (keptBytes < RESPONSE_BODY_LIMIT) {
-      const part = chunk.subarray(0, RESPONSE_BODY_LIMIT - keptBytes);
-      kept.push(part);
-      keptBytes += part.length;
-    }
-    readBytes += chunk.length;
-    if (readBytes > RESPONSE_BODY_LIMIT + DRAIN_LIMIT) {
-      body.destroy();
-      break;
-    }
-  }
-  return utf8.decode(kept.length === 1 ? (kept[0] as Buffer) : Buffer.concat(kept));
+/**
+ * Sends the request through undici's dispatch interface, filling in the attempt's status, headers
+ * and first 4 KiB of body as they come: no response stream is made for a body of a few bytes
+ * (undici's request() builds one per response). Past the kept part, up to DRAIN_LIMIT more is read
+ * and dropped so the connection can be reused; a longer body is cut off by aborting, which closes
+ * the connection. Rejects with the transport's error, or the deadline's.
+ */
+function post(
+  agent: Agent,
+  options: Dispatcher.DispatchOptions,
+  deadline: Deadline,
+  attempt: SentAttempt,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    let readBytes = 0;
+    const keepBody = () => {
+      attempt.responseBody = utf8.decode(kept.length === 1 ? (kept[0] as Buffer) : Buffer.concat(kept));
+    };
+    agent.dispatch(options, {
+      onRequestStart(controller) {
+        if (deadline.aborted) controller.abort(deadline.reason as Error);
+        else deadline.once('abort', () => controller.abort(deadline.reason as Error));
+      },
+      onResponseStart(_controller, statusCode, headers) {
+        if (statusCode < 200) return; // 1xx: informational, the answer is still to come
+        attempt.responseStatus = statusCode;
+        attempt.responseHeaders = flattenHeaders(headers);
+        attempt.retryAfterMs = parseRetryAfter(attempt.responseHeaders['retry-after'], attempt.startedAt);
+        if (statusCode > 299) attempt.error = 'http_status';
+      },
+      onResponseData(controller, chunk) {
+        if (keptBytes < RESPONSE_BODY_LIMIT) {
+          const part = chunk.subarray(0, RESPONSE_BODY_LIMIT - keptBytes);
+          kept.push(part);
+          keptBytes += part.length;
+        }
+        readBytes += chunk.length;
+        if (readBytes > RESPONSE_BODY_LIMIT + DRAIN_LIMIT && !controller.aborted) {
+          keepBody();
+          controller.abort(new Error('The response body is longer than Herald reads; the connection was closed.'));
+        }
+      },
+      onResponseEnd() {
+        keepBody();
+        resolve();
+      },
+      onResponseError(_controller, error) {
+        if (attempt.responseStatus !== null && attempt.responseBody === null) keepBody();
+        reject(error);
+      },
+    });
+  });
 }
 
 /** Stateless when not streaming: one for every attempt. */
