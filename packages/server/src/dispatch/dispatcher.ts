@@ -89,8 +89,25 @@ export function createDispatcher(deps: {
   const attemptLog = createAttemptLog({ store, clock: config.clock, logger });
   const policy = retryPolicyOf(config);
   const cap = config.endpointConcurrency;
-  /** This dispatcher among all on the database: PostgreSQL leases each endpoint to one claimant at a time. */
+  /** This dispatcher among all on the database: the store leases each endpoint to one claimant at a time. */
   const claimantId = `${hostname()}:${process.pid}:${randomUUID()}`;
+  let deadClaimantsChecked = false;
+
+  /**
+   * A dispatcher killed with -9 keeps its endpoint leases until they run out (--claim-lease), and
+   * nothing of those endpoints is sent meanwhile. Before its first claim, a dispatcher lets go of the
+   * leases of claimants on its own host whose process is gone: a restart after a crash resumes at
+   * once. (Other hosts' claimants cannot be checked from here; their leases run out.)
+   */
+  async function releaseDeadClaimantsOfThisHost(): Promise<void> {
+    const host = hostname();
+    for (const owner of await store.endpointLeaseOwners()) {
+      const [ownerHost, pid] = owner.split(':');
+      if (ownerHost !== host || owner === claimantId || !isProcessGone(Number(pid))) continue;
+      await store.releaseEndpointLeases(owner);
+      logger.info({ claimant: owner }, 'let go of the endpoint leases of a dispatcher on this host that has ended');
+    }
+  }
 
   const queues = new Map<string, EndpointQueue>();
   const running = new Set<Promise<unknown>>();
@@ -312,6 +329,10 @@ export function createDispatcher(deps: {
   async function claimBatch(): Promise<Array<Promise<boolean>>> {
     const limit = Math.min(CLAIM_BATCH, MAX_HELD - held);
     if (limit <= 0 || stopping) return [];
+    if (!deadClaimantsChecked) {
+      await releaseDeadClaimantsOfThisHost();
+      deadClaimantsChecked = true;
+    }
     // An endpoint with a long local queue sits this claim out, so the batch is other endpoints' work.
     const excludeEndpointIds: string[] = [];
     for (const [id, queue] of queues) if (isLong(id, queue)) excludeEndpointIds.push(id);
@@ -452,4 +473,16 @@ export function createDispatcher(deps: {
       return { inFlight, lastAttemptAt, dueCount: held - (inFlight - manualInFlight) };
     },
   };
+}
+
+/** Whether no process with this pid runs on this host (signal 0 checks without signalling). */
+function isProcessGone(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }

@@ -39,6 +39,7 @@ export type KyselyQueries = Pick<
   | 'listAttempts'
   | 'listDeliveriesOfEvent'
   | 'claimPeriodicRun'
+  | 'endpointLeaseOwners'
 >;
 
 function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
@@ -294,6 +295,10 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .orderBy('id')
         .execute();
       return rows.map(attemptFromRow);
+    },
+    async endpointLeaseOwners() {
+      const rows = await db.selectFrom('endpoint_leases').select('owner').distinct().execute();
+      return rows.map((r) => r.owner);
     },
     async claimPeriodicRun({ name, now, intervalMs, owner }) {
       // One statement: an insert for the first run ever, else an update that only happens when the

@@ -380,6 +380,8 @@ export interface Store {
   }): Promise<ClaimedDelivery[]>;
   /** The claimant stops: lets go of every endpoint lease it holds, so others take them at once. */
   releaseEndpointLeases(claimantId: string): Promise<void>;
+  /** The claimants holding endpoint leases now (a starting dispatcher lets go for the dead ones of its host). */
+  endpointLeaseOwners(): Promise<string[]>;
   /** Claims one delivery for a manual attempt, whatever its status. */
   claimDelivery(accountId: string, id: string): Promise<ClaimedDelivery | undefined>;
   /**
