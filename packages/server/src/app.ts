@@ -48,6 +48,12 @@ export async function startHerald(config: Config, role: Role = 'serve'): Promise
     return results;
   });
 
+  if (role !== 'api' && config.claimLeaseMs <= 2 * config.attemptTimeoutMs) {
+    logger.warn(
+      { claim_lease_ms: config.claimLeaseMs, attempt_timeout_ms: config.attemptTimeoutMs },
+      '--claim-lease is not longer than twice the attempt timeout: with several workers, a slow attempt may outlive its lease and be sent again, and an endpoint may get more than its cap of requests at once',
+    );
+  }
   const dispatcher = role === 'api' ? undefined : createDispatcher({ config, store, logger, metrics });
   const checks = dispatcher && createBackgroundChecks({ config, store, logger });
   const jobs = dispatcher && createJobRunner({ config, store, logger, dispatcher });

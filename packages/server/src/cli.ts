@@ -1,4 +1,4 @@
-import { parseDuration } from '@herald/protocol';
+import { HERALD_VERSION, parseDuration } from '@herald/protocol';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type Role, startHerald } from './app.js';
 import { DEFAULTS, makeConfig, parseByteSize } from './config.js';
@@ -165,7 +165,7 @@ async function run(role: Role, flags: Flags): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = new Command('herald').description('Herald: webhooks that are never lost.');
+  const program = new Command('herald').description('Herald: webhooks that are never lost.').version(HERALD_VERSION);
   const roles: Array<[Role, string]> = [
     ['serve', 'the API and the dispatcher in one process (the default way to run Herald)'],
     ['api', 'the REST API alone'],
