@@ -63,9 +63,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
-  // 64 MiB of page cache instead of the default 2 MiB: claims and attempt records touch the due
-  // index, the deliveries and the events across the whole backlog, and each page missed is a read.
-  sqlite.pragma('cache_size = -65536');
   sqlite.pragma('foreign_keys = ON');
   migrate(sqlite);
   // A wrong key fails here, at start, with a message naming the key, not at the first delivery.
