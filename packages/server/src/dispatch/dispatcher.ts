@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { newId } from '@herald/protocol';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
+import { isEndedLocalOwner, newOwnerId } from '../owner-id.js';
 import type { AttemptOutcome, ClaimedDelivery, DeliveryRecord, Store } from '../store/types.js';
 import { createAttemptLog } from './attempt-log.js';
 import { nextDeliveryState, retryPolicyOf } from './delivery-state.js';
@@ -90,7 +89,7 @@ export function createDispatcher(deps: {
   const policy = retryPolicyOf(config);
   const cap = config.endpointConcurrency;
   /** This dispatcher among all on the database: the store leases each endpoint to one claimant at a time. */
-  const claimantId = `${hostname()}:${process.pid}:${randomUUID()}`;
+  const claimantId = newOwnerId();
   let deadClaimantsChecked = false;
 
   /**
@@ -100,10 +99,8 @@ export function createDispatcher(deps: {
    * once. (Other hosts' claimants cannot be checked from here; their leases run out.)
    */
   async function releaseDeadClaimantsOfThisHost(): Promise<void> {
-    const host = hostname();
     for (const owner of await store.endpointLeaseOwners()) {
-      const [ownerHost, pid] = owner.split(':');
-      if (ownerHost !== host || owner === claimantId || !isProcessGone(Number(pid))) continue;
+      if (!isEndedLocalOwner(owner)) continue;
       await store.releaseEndpointLeases(owner);
       logger.info({ claimant: owner }, 'let go of the endpoint leases of a dispatcher on this host that has ended');
     }
@@ -473,16 +470,4 @@ export function createDispatcher(deps: {
       return { inFlight, lastAttemptAt, dueCount: held - (inFlight - manualInFlight) };
     },
   };
-}
-
-/** Whether no process with this pid runs on this host (signal 0 checks without signalling). */
-function isProcessGone(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
 }

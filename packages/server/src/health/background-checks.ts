@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { checkAlerts } from '../alerts/alert-check.js';
 import type { Config } from '../config.js';
 import { disableFailingEndpoints } from '../dispatch/endpoint-disabling.js';
+import { newOwnerId } from '../owner-id.js';
 import { purgeExpired } from '../retention/purge.js';
 import type { Store } from '../store/types.js';
 
@@ -31,7 +30,7 @@ const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
 export function createBackgroundChecks(deps: { config: Config; store: Store; logger: Logger }): BackgroundChecks {
   const { config, store, logger } = deps;
-  const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
+  const owner = newOwnerId();
   let timers: NodeJS.Timeout[] = [];
   let running: Promise<void> = Promise.resolve();
 
