@@ -57,7 +57,7 @@ describe.skipIf(pgUrl === null)('PostgreSQL endpoint leases under concurrent cla
   }
 
   const claim = (id: string, now: number) =>
-    store.claimDueDeliveries({ now, limit: 10, leaseMs: 60_000, claimant: { id, activeEndpointIds: [] } });
+    store.claimDueDeliveries({ now, limit: 10, leaseMs: 60_000, claimant: { id, releaseEndpointIds: [] } });
 
   it('gives back what it claimed for an endpoint that another claimant leased meanwhile', async () => {
     const x = await endpointWith(2);

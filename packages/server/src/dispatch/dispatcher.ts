@@ -90,6 +90,8 @@ export function createDispatcher(deps: {
   const cap = config.endpointConcurrency;
   /** This dispatcher among all on the database: the store leases each endpoint to one claimant at a time. */
   const claimantId = newOwnerId();
+  /** Endpoints this dispatcher's claims have leased; each is let go of once it has none of their deliveries. */
+  const leased = new Set<string>();
   let deadClaimantsChecked = false;
 
   /**
@@ -334,13 +336,17 @@ export function createDispatcher(deps: {
     const excludeEndpointIds: string[] = [];
     for (const [id, queue] of queues) if (isLong(id, queue)) excludeEndpointIds.push(id);
     leftOut = new Set(excludeEndpointIds);
+    // A queue exists while the endpoint has deliveries here (waiting, in flight, or rate-limited).
+    const releaseEndpointIds = [...leased].filter((id) => !queues.has(id));
+    for (const id of releaseEndpointIds) leased.delete(id);
     const claimed = await store.claimDueDeliveries({
       now: config.clock.now(),
       limit,
       leaseMs: config.claimLeaseMs,
       excludeEndpointIds,
-      claimant: { id: claimantId, activeEndpointIds: [...queues.keys()] },
+      claimant: { id: claimantId, releaseEndpointIds },
     });
+    for (const c of claimed) leased.add(c.endpoint.id);
     if (stopping) {
       // stop() began while this claim ran (a claim can take a while on Postgres): give it all back.
       await store.releaseClaims(
@@ -418,6 +424,7 @@ export function createDispatcher(deps: {
         await attemptLog.flush();
         await sender.close();
         try {
+          leased.clear();
           await store.releaseEndpointLeases(claimantId);
         } catch (error) {
           logger.warn({ err: error }, 'letting go of endpoint leases failed; other workers take them when they end');

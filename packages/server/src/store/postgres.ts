@@ -338,21 +338,15 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     return results;
   }
 
-  /** Endpoints this process has leased (claimDueDeliveries), so idle ones are let go of. */
-  const heldLeases = new Set<string>();
-
   /** Deletes the claimant's leases on endpoints it has no work of, in id order (claimers lock in that order too). */
-  async function letGoOfIdleEndpoints(claimantId: string, activeEndpointIds: readonly string[]): Promise<void> {
-    const active = new Set(activeEndpointIds);
-    const idle = [...heldLeases].filter((id) => !active.has(id)).sort();
-    if (idle.length === 0) return;
+  async function letGoOfEndpoints(claimantId: string, endpointIds: readonly string[]): Promise<void> {
+    if (endpointIds.length === 0) return;
     await pool.query(
       `DELETE FROM endpoint_leases WHERE endpoint_id IN (
          SELECT endpoint_id FROM endpoint_leases WHERE owner = $1 AND endpoint_id = ANY($2::text[])
          ORDER BY endpoint_id FOR UPDATE)`,
-      [claimantId, idle],
+      [claimantId, endpointIds],
     );
-    for (const id of idle) heldLeases.delete(id);
   }
 
   async function withEndpointsAndEvents(rows: Database['deliveries'][]): Promise<ClaimedDelivery[]> {
@@ -417,7 +411,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         const result = await pool.query<ClaimedRow>(CLAIM_SQL, [now + leaseMs, now, excludeEndpointIds, limit, '']);
         return withEndpointsAndEvents(sortedByDue(result.rows));
       }
-      await letGoOfIdleEndpoints(claimant.id, claimant.activeEndpointIds);
+      await letGoOfEndpoints(claimant.id, claimant.releaseEndpointIds);
       const rows = await inTransaction(async (c) => {
         const claimed = await c.query<ClaimedRow>(CLAIM_SQL, [
           now + leaseMs,
@@ -440,7 +434,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
           [endpointIds, claimant.id, now + leaseMs, now],
         );
         const ours = new Set(leased.rows.map((r) => r.endpoint_id));
-        for (const id of ours) heldLeases.add(id);
         const lost = claimed.rows.filter((r) => !ours.has(r.endpoint_id));
         if (lost.length > 0) {
           await c.query(
@@ -475,7 +468,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     },
 
     async releaseEndpointLeases(claimantId) {
-      heldLeases.clear();
       await pool.query('DELETE FROM endpoint_leases WHERE owner = $1', [claimantId]);
     },
 

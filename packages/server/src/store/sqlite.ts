@@ -464,24 +464,16 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     return true;
   });
 
-  /** Endpoints this process's claimant holds leases on, so idle ones are let go of at the next claim. */
-  const heldLeases = new Set<string>();
-
   const claimTx = sqlite.transaction(
     (
       now: number,
       limit: number,
       leaseMs: number,
       exclude: readonly string[],
-      claimant: { id: string; activeEndpointIds: readonly string[] } | undefined,
+      claimant: { id: string; releaseEndpointIds: readonly string[] } | undefined,
     ): ClaimedDelivery[] => {
-      if (claimant) {
-        const active = new Set(claimant.activeEndpointIds);
-        const idle = [...heldLeases].filter((id) => !active.has(id));
-        if (idle.length > 0) {
-          statements.letGoOfEndpoints.run(claimant.id, JSON.stringify(idle));
-          for (const id of idle) heldLeases.delete(id);
-        }
+      if (claimant && claimant.releaseEndpointIds.length > 0) {
+        statements.letGoOfEndpoints.run(claimant.id, JSON.stringify(claimant.releaseEndpointIds));
       }
       const rows = statements.claim.all({
         now,
@@ -494,7 +486,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         // One writer at a time: no other claimant can lease these endpoints between the claim and here.
         for (const endpointId of new Set(rows.map((r) => r.endpoint_id))) {
           statements.leaseEndpoint.run({ endpointId, owner: claimant.id, leaseUntil: now + leaseMs, now });
-          heldLeases.add(endpointId);
         }
       }
       return withEndpointsAndEvents(rows);
@@ -619,7 +610,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       return firstKeyTx.immediate(key);
     },
     async releaseEndpointLeases(claimantId) {
-      heldLeases.clear();
       statements.letGoOfAllEndpoints.run(claimantId);
     },
 

@@ -373,10 +373,11 @@ export interface Store {
      * `now + leaseMs`, renewed by each claim that takes its deliveries), and never hands an
      * endpoint's deliveries to another claimant while the lease runs: so the dispatcher's per-endpoint
      * cap on requests in flight and its rate limit hold across every process on the database.
-     * `activeEndpointIds`: endpoints the claimant still has deliveries of (queued or in flight); it
-     * lets go of its leases on all others. Without a claimant, leased endpoints are skipped too.
+     * `releaseEndpointIds`: endpoints the claimant has no deliveries of any more (queued or in
+     * flight); their leases are let go of before the claim. Without a claimant, leased endpoints
+     * are skipped too.
      */
-    claimant?: { id: string; activeEndpointIds: readonly string[] };
+    claimant?: { id: string; releaseEndpointIds: readonly string[] };
   }): Promise<ClaimedDelivery[]>;
   /** The claimant stops: lets go of every endpoint lease it holds, so others take them at once. */
   releaseEndpointLeases(claimantId: string): Promise<void>;
