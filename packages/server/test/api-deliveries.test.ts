@@ -1,14 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver } from './harness.js';
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver, until } from './harness.js';
 
 /** A real server with its dispatcher, delivering to a real receiver on 127.0.0.1. */
 describe('deliveries, their attempts, and a retry by hand', () => {
@@ -32,6 +23,8 @@ describe('deliveries, their attempts, and a retry by hand', () => {
     const failed = await until(
       () => h.request('GET', `/v1/deliveries/${deliveryId}`),
       (r) => r.body.attempts.length === 1,
+      'the first attempt',
+      5_000,
     );
     expect(failed.body).toMatchObject({
       id: deliveryId,

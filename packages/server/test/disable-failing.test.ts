@@ -4,20 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/api-keys.js';
 import { disableFailingEndpoints } from '../src/dispatch/endpoint-disabling.js';
 import { eventDataIssues } from '../src/event-types.js';
-import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver } from './harness.js';
+import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver, until } from './harness.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('an endpoint that fails every attempt for --disable-after', () => {
   let h: TestHerald | undefined;

@@ -34,6 +34,22 @@ export interface TestHerald {
 }
 
 /** A real Herald on a SQLite file in a temp dir, listening on 127.0.0.1 on a free port. */
+/** Reads until `done` holds; after `timeoutMs` fails naming `what` and showing the last value read. */
+export async function until<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export async function startTestHerald(overrides: Partial<Config> = {}, role: Role = 'serve'): Promise<TestHerald> {
   const tmp = tempDir();
   const config = makeConfig({

@@ -1,7 +1,7 @@
 import { manualClock } from '@herald/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Herald, startHerald } from '../src/app.js';
-import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver } from './harness.js';
+import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver, until } from './harness.js';
 
 const MINUTE = 60_000;
 
@@ -9,16 +9,6 @@ const MINUTE = 60_000;
 function sample(text: string, name: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line === undefined ? undefined : Number(line.slice(name.length + 1));
-}
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('readiness and metrics when nothing delivers', () => {

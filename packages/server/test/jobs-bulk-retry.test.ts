@@ -1,16 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Herald, startHerald } from '../src/app.js';
 import { makeConfig } from '../src/config.js';
-import { startTestHerald, startTestReceiver, TEST_ADMIN_KEY, type TestHerald, type TestReceiver } from './harness.js';
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import {
+  startTestHerald,
+  startTestReceiver,
+  TEST_ADMIN_KEY,
+  type TestHerald,
+  type TestReceiver,
+  until,
+} from './harness.js';
 
 /** Automatic retries give up within a second: deliveries fail for good fast. */
 const FAST_FAILURE = { retryBaseMs: 100, retryMaxAgeMs: 1_000, claimLeaseMs: 2_000 };
@@ -37,6 +35,7 @@ describe('retrying failed deliveries by hand, one or in bulk', () => {
     const listed = await until(
       () => h.request('GET', `/v1/deliveries?status=failed&endpoint_id=${endpointId}&limit=250`),
       (r) => r.body.data.length === n,
+      `${n} failed deliveries`,
     );
     expect(listed.body.data).toHaveLength(n);
     return listed.body.data.map((d: { id: string }) => d.id);
@@ -81,6 +80,7 @@ describe('retrying failed deliveries by hand, one or in bulk', () => {
         seen.push(r.body.done);
         return r.body.state !== 'running';
       },
+      'the job to end',
     );
     expect(job.status).toBe(200);
     expect(job.body).toMatchObject({
@@ -159,6 +159,7 @@ describe('retrying failed deliveries by hand, one or in bulk', () => {
     const job = await until(
       () => api.request('GET', `/v1/jobs/${created.body.job_id}`),
       (r) => r.body.state === 'completed',
+      'the job to complete',
     );
     expect(job.body).toMatchObject({ state: 'completed', total: 5, done: 5, succeeded: 5, failed: 0 });
     expect(receiver.requests.length - sentBefore).toBe(5);

@@ -1,18 +1,8 @@
 import { manualClock } from '@herald/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver } from './harness.js';
+import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver, until } from './harness.js';
 
 const DAY = 24 * 60 * 60_000;
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('retention', () => {
   let h: TestHerald | undefined;
