@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { parseRetryAfter } from '@herald/protocol';
 import { Agent, type Dispatcher } from 'undici';
 import type { Config } from '../config.js';
-import type { AttemptError, ClaimedDelivery, EndpointRecord } from '../store/types.js';
+import type { AttemptError, AttemptRecord, ClaimedDelivery, EndpointRecord } from '../store/types.js';
 import { guardedConnector } from './guarded-connect.js';
 import { buildWebhookRequest } from './webhook-request.js';
 
@@ -19,15 +19,12 @@ export const RESPONSE_BODY_LIMIT = 4096;
  */
 const DRAIN_LIMIT = 64 * 1024;
 
-export interface SentAttempt {
-  startedAt: number;
-  durationMs: number;
-  requestHeaders: Record<string, string>;
-  responseStatus: number | null;
-  responseHeaders: Record<string, string> | null;
-  responseBody: string | null;
-  /** null: a 2xx answer within the timeout. */
-  error: AttemptError | null;
+/** What the attempt log keeps of an attempt (`error` null: a 2xx answer within the timeout), and its retry-after. */
+export interface SentAttempt
+  extends Pick<
+    AttemptRecord,
+    'startedAt' | 'durationMs' | 'requestHeaders' | 'responseStatus' | 'responseHeaders' | 'responseBody' | 'error'
+  > {
   /** The answer's `retry-after`, ms, when it had a readable one. */
   retryAfterMs: number | undefined;
 }
