@@ -28,32 +28,24 @@ const endpointFields = {
   rate_limit_per_s: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
 };
 
+/** Every endpoint field but the URL, optional in a create and in a patch alike. */
+const optionalEndpointFields = {
+  description: Type.Optional(endpointFields.description),
+  event_types: Type.Optional(endpointFields.event_types),
+  connection_ids: Type.Optional(endpointFields.connection_ids),
+  secret: Type.Optional(endpointFields.secret),
+  signature_scheme: Type.Optional(endpointFields.signature_scheme),
+  headers: Type.Optional(endpointFields.headers),
+  rate_limit_per_s: Type.Optional(endpointFields.rate_limit_per_s),
+};
+
 export const CreateEndpointBody = Type.Object(
-  {
-    url: endpointFields.url,
-    description: Type.Optional(endpointFields.description),
-    event_types: Type.Optional(endpointFields.event_types),
-    connection_ids: Type.Optional(endpointFields.connection_ids),
-    secret: Type.Optional(endpointFields.secret),
-    signature_scheme: Type.Optional(endpointFields.signature_scheme),
-    headers: Type.Optional(endpointFields.headers),
-    rate_limit_per_s: Type.Optional(endpointFields.rate_limit_per_s),
-  },
+  { url: endpointFields.url, ...optionalEndpointFields },
   { additionalProperties: false },
 );
 
 export const PatchEndpointBody = Type.Object(
-  {
-    url: Type.Optional(endpointFields.url),
-    description: Type.Optional(endpointFields.description),
-    event_types: Type.Optional(endpointFields.event_types),
-    connection_ids: Type.Optional(endpointFields.connection_ids),
-    secret: Type.Optional(endpointFields.secret),
-    signature_scheme: Type.Optional(endpointFields.signature_scheme),
-    headers: Type.Optional(endpointFields.headers),
-    rate_limit_per_s: Type.Optional(endpointFields.rate_limit_per_s),
-    disabled: Type.Optional(Type.Boolean()),
-  },
+  { url: Type.Optional(endpointFields.url), ...optionalEndpointFields, disabled: Type.Optional(Type.Boolean()) },
   { additionalProperties: false },
 );
 
