@@ -40,36 +40,23 @@ async function post(url, path, body) {
 export async function benchPublish({ durationMs }) {
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
   try {
+    // The same load for Herald and the ceiling.
+    const publishLoad = (url) =>
+      load({ url, path: '/v1/events', headers: auth, body: EVENT, connections: 64, durationMs, expectStatus: 202 });
     const run = async (name, env) => {
       const herald = await spawnListening(heraldArgs('api', join(dir, `${name}.db`)), {
         HERALD_BOOTSTRAP_KEY: KEY,
         ...env,
       });
       await post(herald.url, '/v1/endpoints', { url: 'http://127.0.0.1:9/webhooks' });
-      const result = await load({
-        url: herald.url,
-        path: '/v1/events',
-        headers: auth,
-        body: EVENT,
-        connections: 64,
-        durationMs,
-        expectStatus: 202,
-      });
+      const result = await publishLoad(herald.url);
       await herald.stop();
       return result;
     };
     const ours = await run('threaded', {});
     const inline = await run('inline', { HERALD_SQLITE_THREAD: '0' });
     const bare = await spawnListening([BARE_FASTIFY]);
-    const ceiling = await load({
-      url: bare.url,
-      path: '/v1/events',
-      headers: auth,
-      body: EVENT,
-      connections: 64,
-      durationMs,
-      expectStatus: 202,
-    });
+    const ceiling = await publishLoad(bare.url);
     await bare.stop();
     printTable('Publish: POST /v1/events, 1 KiB events, 64 concurrent clients', [
       ['server', 'events/s', 'p50', 'p99', 'errors'],
