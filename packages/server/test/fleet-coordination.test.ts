@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { api } from './herald-process.js';
 import { findPostgres, testSchema } from './pg-database.js';
-import { api, query, startFleet, waitFor } from './pg-fleet.js';
+import { query, startFleet, waitFor } from './pg-fleet.js';
 import { tempDir } from './temp-dir.js';
 
 const pgUrl = await findPostgres();

@@ -13,6 +13,25 @@ export interface HeraldProcess {
   exited: Promise<number | string>;
 }
 
+/** The first admin key (HERALD_BOOTSTRAP_KEY) of the processes the system tests start. */
+export const PROCESS_ADMIN_KEY = 'hk_system_test_admin_key_000000000000000000000';
+
+/** Calls a process's API with the admin key; `T` is the body the caller expects back. */
+// biome-ignore lint/suspicious/noExplicitAny: as harness.ts's request: untyped bodies keep the system tests terse.
+export async function api<T = any>(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; headers: Headers; body: T }> {
+  const response = await fetch(url + path, {
+    method,
+    headers: { authorization: `Bearer ${PROCESS_ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as T };
+}
+
 /** Starts `herald <role> <args>` and resolves once it prints the address it listens on. */
 export function spawnHerald(role: string, args: string[], env: Record<string, string> = {}): Promise<HeraldProcess> {
   const child = spawn(process.execPath, [HERALD_BIN, role, '--port', '0', '--host', '127.0.0.1', ...args], {

@@ -2,23 +2,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { presentJob } from '../src/api/present.js';
 import { startTestReceiver, type TestReceiver } from './harness.js';
-import { spawnHerald } from './herald-process.js';
+import { api, PROCESS_ADMIN_KEY, spawnHerald } from './herald-process.js';
 import { tempDir } from './temp-dir.js';
 
-const KEY = 'hk_system_test_admin_key_000000000000000000000';
 const TOTAL = 500;
 
 type Job = ReturnType<typeof presentJob>;
-
-/** Calls the API with the admin key; `T` is the body the caller expects back. */
-async function api<T>(url: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(url + path, {
-    method,
-    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
 
 async function countDeliveries(url: string, query: string): Promise<number> {
   let n = 0;
@@ -69,7 +58,7 @@ describe('a bulk retry in a real herald serve process', () => {
       '--rate-limit',
       '100000',
     ];
-    const env = { HERALD_BOOTSTRAP_KEY: KEY };
+    const env = { HERALD_BOOTSTRAP_KEY: PROCESS_ADMIN_KEY };
 
     const first = await spawnHerald('serve', args, env);
     cleanups.push(() => {

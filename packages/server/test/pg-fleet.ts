@@ -1,11 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { type HeraldProcess, spawnHerald } from './herald-process.js';
+import { api, type HeraldProcess, PROCESS_ADMIN_KEY, spawnHerald } from './herald-process.js';
 
 /** Helpers for the system tests that run several real `herald` processes on one PostgreSQL schema. */
-
-export const FLEET_KEY = 'hk_pg_fleet_test_admin_key_00000000000000000000';
 
 /** A receiver that answers 200 at once and counts each webhook-id it is sent. */
 export async function startCountingReceiver(): Promise<{
@@ -37,21 +35,6 @@ export async function startCountingReceiver(): Promise<{
   };
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: as harness.ts's request: untyped bodies keep the fleet tests terse.
-export async function api<T = any>(
-  url: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; headers: Headers; body: T }> {
-  const response = await fetch(url + path, {
-    method,
-    headers: { authorization: `Bearer ${FLEET_KEY}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as T };
-}
-
 /** Starts `herald <role>` processes at once (they race on the migrations), on one database. */
 export async function startFleet(
   db: string,
@@ -60,7 +43,7 @@ export async function startFleet(
 ): Promise<{ processes: HeraldProcess[]; stop(): Promise<void> }> {
   const args = ['--db', db, '--allow-private-networks', '--rate-limit', '1000000', ...extraArgs];
   const settled = await Promise.allSettled(
-    roles.map((role) => spawnHerald(role, args, { HERALD_BOOTSTRAP_KEY: FLEET_KEY })),
+    roles.map((role) => spawnHerald(role, args, { HERALD_BOOTSTRAP_KEY: PROCESS_ADMIN_KEY })),
   );
   const processes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const stop = async () => {

@@ -3,8 +3,9 @@ import { readdirSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HeraldProcess } from './herald-process.js';
+import { api } from './herald-process.js';
 import { findPostgres, testSchema } from './pg-database.js';
-import { api, query, startCountingReceiver, startFleet, waitFor } from './pg-fleet.js';
+import { query, startCountingReceiver, startFleet, waitFor } from './pg-fleet.js';
 
 const pgUrl = await findPostgres();
 /**

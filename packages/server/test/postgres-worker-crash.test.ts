@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnHerald } from './herald-process.js';
+import { api, PROCESS_ADMIN_KEY, spawnHerald } from './herald-process.js';
 import { findPostgres, testSchema } from './pg-database.js';
-import { api, FLEET_KEY, publishMany, query, startFleet, waitFor } from './pg-fleet.js';
+import { publishMany, query, startFleet, waitFor } from './pg-fleet.js';
 
 const pgUrl = await findPostgres();
 
@@ -54,7 +54,7 @@ describe.skipIf(pgUrl === null)('a worker killed with -9 on PostgreSQL', () => {
     const others = await Promise.all(
       [0, 1].map(() =>
         spawnHerald('worker', ['--db', schema.url, '--allow-private-networks', ...lease], {
-          HERALD_BOOTSTRAP_KEY: FLEET_KEY,
+          HERALD_BOOTSTRAP_KEY: PROCESS_ADMIN_KEY,
         }),
       ),
     );

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { api } from './herald-process.js';
 import { findPostgres, testSchema } from './pg-database.js';
-import { api, publishMany, query, startCountingReceiver, startFleet, waitFor } from './pg-fleet.js';
+import { publishMany, query, startCountingReceiver, startFleet, waitFor } from './pg-fleet.js';
 
 const pgUrl = await findPostgres();
 /** The 20,000: about 45 s on a quiet 2-core machine (HERALD_SCALE_EVENTS=2000 for a quick run). */

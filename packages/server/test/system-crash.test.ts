@@ -2,20 +2,8 @@ import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestReceiver, type TestReceiver } from './harness.js';
-import { spawnHerald } from './herald-process.js';
+import { api, PROCESS_ADMIN_KEY, spawnHerald } from './herald-process.js';
 import { tempDir } from './temp-dir.js';
-
-const KEY = 'hk_system_test_admin_key_000000000000000000000';
-
-/** Calls the API with the admin key; `T` is the body the caller expects back. */
-async function api<T>(url: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(url + path, {
-    method,
-    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
 
 describe('a real herald serve process', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -33,7 +21,7 @@ describe('a real herald serve process', () => {
     });
     cleanups.push(() => receiver.close());
     const args = ['--db', join(tmp.dir, 'herald.db'), '--allow-private-networks', '--claim-lease', '2s'];
-    const env = { HERALD_BOOTSTRAP_KEY: KEY };
+    const env = { HERALD_BOOTSTRAP_KEY: PROCESS_ADMIN_KEY };
 
     const first = await spawnHerald('serve', args, env);
     cleanups.push(() => {
@@ -98,7 +86,9 @@ describe('a real herald serve process', () => {
   it('exits 0 on SIGTERM', async () => {
     const tmp = tempDir('herald-term-');
     cleanups.push(() => tmp.remove());
-    const server = await spawnHerald('serve', ['--db', join(tmp.dir, 'herald.db')], { HERALD_BOOTSTRAP_KEY: KEY });
+    const server = await spawnHerald('serve', ['--db', join(tmp.dir, 'herald.db')], {
+      HERALD_BOOTSTRAP_KEY: PROCESS_ADMIN_KEY,
+    });
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
