@@ -14,9 +14,9 @@ import { receiverBuilt } from './support/processes.js';
 import { codeBlocks, ROOT, runBlock, scratchDatabase, syntaxError } from './support/readme.js';
 
 /** The root README's blocks are checked too, so that a receiver example added there runs as well. */
-export const READMES = ['README.md', 'packages/receiver/README.md', 'packages/protocol/README.md'];
+const READMES = ['README.md', 'packages/receiver/README.md', 'packages/protocol/README.md'];
 /** The fragments there are: the Replay block of the receiver README. Change it with them. */
-export const FRAGMENTS = 1;
+const FRAGMENTS = 1;
 
 if (!heraldBuilt() || !receiverBuilt())
   throw new Error('These tests spawn the built packages: run `npm run build` first.');
