@@ -47,7 +47,11 @@ describe('the route: verification (acceptance 1)', () => {
     });
     expect(response.status).toBe(200);
     const stored = await receiver.inbox.get(id);
-    expect([stored?.type, stored?.occurredAt, stored?.sequence]).toEqual(['invoice.paid', '2026-11-27T05:00:00Z', 0]);
+    expect([stored?.type, stored?.occurredAt, stored?.sequence]).toEqual([
+      'invoice.paid',
+      '2026-11-27T05:00:00.000Z',
+      0,
+    ]);
   });
 
   it('accepts either secret during a rotation', async () => {
@@ -212,28 +216,55 @@ describe('the processor', () => {
     expect(applied).toEqual([1, 2, 3]);
   });
 
-  it('never applies an older event over a newer one of its key: 1 and 2 after 3 are stale (acceptance 4)', async () => {
-    const state = new Map<string, number>();
+  it('never drops a late event of a sequenced key: 3 waits for 1 and 2, which arrive after it; none stale', async () => {
     const applied: number[] = [];
     const { receiver } = make({
       order: { key: (e) => e.connection_id },
-      on: {
-        '*': (event) => {
-          applied.push(event.sequence);
-          state.set(event.connection_id!, event.sequence);
-        },
-      },
+      on: { '*': (event) => void applied.push(event.sequence) },
     });
     await receiver.start();
-    const [e3, e1, e2] = [3, 1, 2].map((sequence) => envelope({ sequence, connection_id: 'con_a' }));
+    const [e3, e1, e2] = [3, 1, 2].map((sequence) =>
+      envelope({ sequence, endpoint_id: 'ep_late', connection_id: 'con_a' }),
+    );
     await receiver.handle(signed(e3!));
-    await waitFor(() => applied.length === 1, 5000, 'event 3');
     await receiver.handle(signed(e1!));
+    await waitFor(() => applied.length === 1, 5000, 'event 1');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(applied).toEqual([1]);
     await receiver.handle(signed(e2!));
-    await waitFor(async () => (await receiver.inbox.list({ status: 'stale' })).length === 2, 5000, 'two stale');
-    expect(applied).toEqual([3]);
-    expect(state.get('con_a')).toBe(3);
-    expect(await metric(receiver, 'stale_total')).toContain('herald_receiver_stale_total 2');
+    await waitFor(() => applied.length === 3, 5000, 'events 2 and 3');
+    expect(applied).toEqual([1, 2, 3]);
+    expect(await receiver.inbox.list({ status: 'stale' })).toEqual([]);
+  });
+
+  it('without a sequence, keeps the newest instant per key: offsets and fractions compare as times', async () => {
+    const applied: string[] = [];
+    const { receiver, logger } = make({
+      order: { key: (e) => e.connection_id },
+      on: { '*': (event) => void applied.push(event.occurred_at) },
+    });
+    await receiver.start();
+    const plain = (occurred_at: string) =>
+      envelope({ sequence: 0, endpoint_id: '', connection_id: 'con_t', occurred_at });
+    const run = async (occurredAt: string) => {
+      const before = (await receiver.inbox.list({ limit: 1000 })).filter((e) => e.status !== 'pending').length;
+      await receiver.handle(signed(plain(occurredAt)));
+      await waitFor(
+        async () => (await receiver.inbox.list({ limit: 1000 })).filter((e) => e.status !== 'pending').length > before,
+        5000,
+        occurredAt,
+      );
+    };
+    await run('2026-11-27T04:30:00.500Z');
+    await run('2026-11-27T04:30:00Z'); // 500 ms older, though a longer string sorts it after
+    await run('2026-11-27T05:00:00Z');
+    await run('2026-11-27T05:30:00+01:00'); // 04:30 UTC: older
+    await run(''); // no time: runs, with a warning
+    expect(applied).toEqual(['2026-11-27T04:30:00.500Z', '2026-11-27T05:00:00Z', '']);
+    expect((await receiver.inbox.list({ status: 'stale' })).length).toBe(2);
+    expect(
+      logger.lines.some((l) => l.level === 'warn' && l.message.includes('neither a sequence nor a readable')),
+    ).toBe(true);
   });
 
   it('runs one key at a time but different keys in parallel', async () => {
@@ -257,7 +288,11 @@ describe('the processor', () => {
         },
       },
     });
-    for (let i = 0; i < 12; i++) await receiver.handle(signed(envelope({ connection_id: `con_${i % 3}` })));
+    for (let i = 0; i < 12; i++) {
+      await receiver.handle(
+        signed(envelope({ connection_id: `con_${i % 3}`, endpoint_id: 'ep_par', sequence: i + 1 })),
+      );
+    }
     await receiver.start();
     await waitFor(async () => (await receiver.inbox.list({ status: 'processed' })).length === 12, 5000, 'all');
     expect(clash).toBe(false);

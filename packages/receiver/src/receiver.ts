@@ -13,7 +13,7 @@ import { createMetrics } from './metrics.js';
 import { createProcessor, defaultBackoff, type Handlers, type RetryOptions } from './processor.js';
 import { answer, errorAnswer, type ReceiverRequest, type ReceiverResponse } from './response.js';
 import { createVerifier, type ReceiverScheme } from './verify.js';
-import { createWatchdog, type FallbackOptions, type PolledEvent } from './watchdog.js';
+import { createWatchdog, type FallbackOptions, type PolledEvent, type StreamStart } from './watchdog.js';
 
 export interface ReceiverOptions {
   /**
@@ -49,13 +49,27 @@ export interface ReceiverOptions {
    */
   on: Handlers;
   /**
-   * Per-key ordering: events of one key run one at a time, in `sequence` (then `occurred_at`) order,
-   * and an event older than one already processed for its key is marked `stale` and skipped.
-   * Without it, events run in parallel in no promised order.
+   * Per-key ordering: events of one key run one at a time, in exact `sequence` order per endpoint.
+   * An event waits while a lower sequence of its endpoint has not arrived yet (whatever its key: it
+   * may be one of this key), so late and out-of-order deliveries are never dropped; with `fallback`,
+   * the watchdog fetches a gap that stays open past `gapGrace`. Events without a sequence (other
+   * senders) are last-writer-wins by `occurred_at`: one older than the newest processed for its key
+   * is marked `stale` and skipped; one without a readable time runs, with a warning.
+   * Without `order`, events run in parallel in no promised order.
    * @default undefined
    * @example { key: (event) => event.connection_id }
    */
   order?: { key: (event: ReceivedEvent) => string | number | null | undefined };
+  /**
+   * Where a fresh inbox starts each endpoint's `sequence` stream, for ordering and polling:
+   * `'first-seen'`, the lowest sequence that arrives within 10 s of the endpoint's first webhook
+   * (at once when that is sequence 1), so its history is never replayed; `'beginning'`, sequence 1
+   * (the watchdog fetches the whole history); or a time (a Date or an ISO-8601 string): the first
+   * event that occurred at or after it (needs `fallback.client` with its `endpointId`).
+   * @default 'first-seen'
+   * @example '2026-11-27T00:00:00Z'
+   */
+  startFrom?: 'first-seen' | 'beginning' | Date | string;
   /**
    * Handler retries. @default { attempts: 5, backoff: 1 s, 2 s, 4 s, … at most 5 min }
    * @example { attempts: 8 }
@@ -152,6 +166,35 @@ export interface Receiver {
 }
 
 /**
+ * How long a fresh endpoint stream waits for lower sequences before it starts at the lowest one
+ * received: Herald sends up to 10 deliveries of an endpoint at once, and each either arrives or
+ * times out within its 10 s attempt timeout.
+ */
+const FIRST_SEEN_SETTLE_MS = 10_000;
+
+function readStart(value: ReceiverOptions['startFrom'], fallback: FallbackOptions | undefined): StreamStart {
+  if (value === undefined || value === 'first-seen' || value === 'beginning') return value ?? 'first-seen';
+  const at = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(at)) {
+    throw new TypeError(
+      `createReceiver: startFrom must be 'first-seen', 'beginning', a Date or an ISO-8601 time; got ${JSON.stringify(value)}.`,
+    );
+  }
+  if (fallback?.client?.endpointId === undefined) {
+    throw new TypeError(
+      'createReceiver: startFrom as a time needs fallback.client with its endpointId, to read the stream.',
+    );
+  }
+  return { at };
+}
+
+/** A readable time as ISO-8601 UTC, so that the inbox compares times as instants; anything else as it came. */
+function instant(text: string): string {
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? text : new Date(at).toISOString();
+}
+
+/**
  * A webhook receiver: mount its route, give it handlers, start it.
  * @example
  * const receiver = createReceiver({ secret, inbox: sqliteInbox('inbox.db'), on: { '*': async (event) => {} } });
@@ -208,6 +251,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   };
   const insert = groupCommit((events: NewInboxEvent[]) => inbox.insert(events));
 
+  const start = readStart(options.startFrom, options.fallback);
   const processor = createProcessor({
     inbox,
     handlers: options.on,
@@ -220,6 +264,12 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     metrics,
     onAlert,
     failureRate: options.failureRate ?? {},
+    settle:
+      start === 'first-seen'
+        ? { afterMs: FIRST_SEEN_SETTLE_MS, from: 'lowest' }
+        : start === 'beginning'
+          ? { afterMs: 0, from: 'beginning' }
+          : undefined,
   });
 
   /** The inbox row of a verified body; throws EventBodyError. */
@@ -235,7 +285,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       endpointId: event.endpoint_id,
       connectionId: event.connection_id,
       sequence: event.sequence,
-      occurredAt: event.occurred_at,
+      occurredAt: instant(event.occurred_at),
       body,
       bodyHash: hashBody(body),
       source,
@@ -263,6 +313,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
         logger,
         metrics,
         onAlert,
+        start,
         async store(polled: PolledEvent[]) {
           const events: NewInboxEvent[] = [];
           for (const p of polled) {
