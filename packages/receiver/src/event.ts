@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import type { Envelope } from '@herald/protocol';
 
 /**
- * What a handler receives: Herald's envelope. A body from another Standard Webhooks sender (Svix
- * and the services built on it send `{type, timestamp, data}`) is read leniently: `id` falls back to
- * the `webhook-id`, `occurred_at` to `timestamp`, and `endpoint_id`/`sequence`/`connection_id` to
- * `''`/`0`/`null`.
+ * What a handler receives: Herald's envelope. `id` is always the id the event was deduplicated
+ * under, `ctx.id`: the `webhook-id` (with the `hmac-sha256` scheme, whose header is not signed, the
+ * body's `id`). A body from another Standard Webhooks sender (Svix and the services built on it send
+ * `{type, timestamp, data}`, some with an `id` of their own, which stays in `ctx.payload.id`) is read
+ * leniently: `occurred_at` falls back to `timestamp`, and `endpoint_id`/`sequence`/`connection_id`
+ * to `''`/`0`/`null`.
  */
 export type ReceivedEvent<Data = unknown> = Envelope<Data>;
 
@@ -13,8 +15,11 @@ export class EventBodyError extends Error {
   override readonly name = 'EventBodyError';
 }
 
-/** Reads the body once: the event, and the parsed JSON object it came from. */
-export function readEvent(webhookId: string, body: string): { event: ReceivedEvent; payload: Record<string, unknown> } {
+/**
+ * Reads the body once: the event, and the parsed JSON object it came from. `id` is the id the event
+ * is stored under; '' takes the body's own `id` (the `hmac-sha256` scheme).
+ */
+export function readEvent(id: string, body: string): { event: ReceivedEvent; payload: Record<string, unknown> } {
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -33,7 +38,7 @@ export function readEvent(webhookId: string, body: string): { event: ReceivedEve
   return {
     payload: v,
     event: {
-      id: typeof v.id === 'string' && v.id !== '' ? v.id : webhookId,
+      id: id !== '' ? id : typeof v.id === 'string' ? v.id : '',
       type: typeof v.type === 'string' ? v.type : '',
       occurred_at: typeof occurredAt === 'string' ? occurredAt : '',
       connection_id: typeof v.connection_id === 'string' ? v.connection_id : null,

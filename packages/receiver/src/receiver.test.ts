@@ -1,5 +1,6 @@
 import { generateSecret, signPlain } from '@herald/protocol';
 import { Webhook } from 'standardwebhooks';
+import { Webhook as SvixWebhook } from 'svix';
 import { describe, expect, it } from 'vitest';
 import { receiverFixture } from '../test/support/receivers.js';
 import { envelope, SECRET, signed, waitFor } from '../test/support/webhooks.js';
@@ -98,6 +99,39 @@ describe('the route: verification (acceptance 1)', () => {
     const rejected = await metric(receiver, 'rejected_total');
     expect(rejected).toContain('reason="no_matching_signature"} 3');
     expect(rejected).toContain('reason="timestamp_too_old"} 1');
+  });
+
+  it("accepts Svix's own headers (svix-id, svix-timestamp, svix-signature), signed by the svix package", async () => {
+    const seen: [string, unknown][] = [];
+    const { receiver } = make({ on: { '*': (event, ctx) => void seen.push([event.id, ctx.payload.id]) } });
+    const msgId = 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W';
+    // A body with an id of its own, as some services on Svix send: the handler's event.id is the
+    // signed message id it is deduplicated under; the body's stays in ctx.payload.
+    const body = JSON.stringify({ id: 'evt_app_7', type: 'invoice.paid', timestamp: '2026-11-27T05:00:00Z', data: {} });
+    const svix = new SvixWebhook(SECRET);
+    const at = new Date();
+    const headers = {
+      'svix-id': msgId,
+      'svix-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'svix-signature': svix.sign(msgId, at, body),
+    };
+    expect(svix.verify(body, headers)).toMatchObject({ id: 'evt_app_7' }); // svix's verifier agrees
+    const response = await receiver.handle({ headers, body });
+    expect(response.status).toBe(200);
+    expect((await receiver.handle({ headers, body })).body).toContain('"outcome":"duplicate"');
+    await receiver.start();
+    await waitFor(() => seen.length === 1, 5000, 'the handler');
+    expect(seen).toEqual([[msgId, 'evt_app_7']]);
+    const forged = { ...headers, 'svix-signature': svix.sign(msgId, at, `${body} `) };
+    expect((await receiver.handle({ headers: forged, body })).status).toBe(401);
+  });
+
+  it('reads a numeric tolerance as seconds, as stripe-node and svix do', async () => {
+    const { receiver, clock } = make({ tolerance: 300 });
+    const now = Math.floor(clock.now() / 1000);
+    expect((await receiver.handle(signed(envelope(), { timestamp: now - 2 }))).status).toBe(200);
+    expect((await receiver.handle(signed(envelope(), { timestamp: now - 299 }))).status).toBe(200);
+    expect((await receiver.handle(signed(envelope(), { timestamp: now - 302 }))).status).toBe(401);
   });
 
   it('honours a configured tolerance', async () => {
@@ -406,5 +440,28 @@ describe('the processor', () => {
     expect(() => make({ secret: undefined })).toThrow(/secret/);
     expect(() => make({ on: { '*': 'nope' as never } })).toThrow(/on\['\*'\]/);
     expect(() => make({ retry: { attempts: 0 } })).toThrow(/attempts/);
+    expect(() => make({ concurrency: 0 })).toThrow(/concurrency/);
+    expect(() => make({ concurrency: 2.5 })).toThrow(/concurrency/);
+    expect(() => make({ tolerance: -1 })).toThrow(/tolerance/);
+    expect(() => make({ tolerance: '5 minutes' })).toThrow(/tolerance/);
+    expect(() => make({ retention: 'a week' })).toThrow(/retention/);
+    expect(() => make({ lease: 0 })).toThrow(/lease/);
+    expect(() => make({ pollInterval: Number.NaN })).toThrow(/pollInterval/);
+    expect(() => make({ maxBodyBytes: -5 })).toThrow(/maxBodyBytes/);
+    expect(() => make({ failureRate: { threshold: 2 } })).toThrow(/failureRate.threshold/);
+    expect(() => make({ order: { key: 'connection_id' as never } })).toThrow(/order.key/);
+    expect(() => make({ startFrom: 'yesterday' })).toThrow(/startFrom/);
+    expect(() => make({ startFrom: '2026-11-27T00:00:00Z' })).toThrow(/endpointId/);
+    const fallback = (extra: object) => ({
+      fallback: { silentAfter: '1m', poll: async () => ({ events: [], cursor: null }), ...extra },
+    });
+    expect(() => make(fallback({ gapGrace: '1 minute' }))).toThrow(/fallback.gapGrace/);
+    expect(() => make(fallback({ silentAfter: -3 }))).toThrow(/fallback.silentAfter/);
+  });
+
+  it('refuses a replay time it cannot read rather than match nothing', async () => {
+    const { receiver } = make();
+    await expect(receiver.replay({ status: 'dead', since: 'yesterday' })).rejects.toThrow(/since/);
+    expect(await receiver.replay({ status: 'dead', since: '2026-11-27T00:00:00Z' })).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import { type Clock, parseDuration, systemClock, WebhookVerificationError } from '@herald/protocol';
+import { type Clock, systemClock, WebhookVerificationError } from '@herald/protocol';
 import type { Registry } from 'prom-client';
 import { expressHandler } from './adapters/express.js';
 import { type FastifyRouteOptions, fastifyPlugin } from './adapters/fastify.js';
@@ -10,6 +10,7 @@ import { groupCommit } from './inbox/group-commit.js';
 import type { Inbox, InboxConflict, InboxEvent, InsertOutcome, ListQuery, NewInboxEvent } from './inbox/types.js';
 import { consoleLogger, describeError, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
+import { duration, func, instantOf, integer, OptionError } from './options.js';
 import { createProcessor, defaultBackoff, type Handlers, type RetryOptions } from './processor.js';
 import { answer, errorAnswer, type ReceiverRequest, type ReceiverResponse } from './response.js';
 import { createVerifier, type ReceiverScheme } from './verify.js';
@@ -33,7 +34,8 @@ export interface ReceiverOptions {
    */
   scheme?: ReceiverScheme;
   /**
-   * How far `webhook-timestamp` may be from this machine's clock.
+   * How far `webhook-timestamp` may be from this machine's clock. Durations here are strings
+   * (`'30s'`, `'5m'`); a number is seconds, as in stripe-node and svix (`300` is five minutes).
    * @default '5m'
    */
   tolerance?: string | number;
@@ -174,12 +176,12 @@ const FIRST_SEEN_SETTLE_MS = 10_000;
 
 function readStart(value: ReceiverOptions['startFrom'], fallback: FallbackOptions | undefined): StreamStart {
   if (value === undefined || value === 'first-seen' || value === 'beginning') return value ?? 'first-seen';
-  const at = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(at)) {
-    throw new TypeError(
+  if (typeof value === 'string' && !/^\d{4}-\d{2}-\d{2}/.test(value)) {
+    throw new OptionError(
       `createReceiver: startFrom must be 'first-seen', 'beginning', a Date or an ISO-8601 time; got ${JSON.stringify(value)}.`,
     );
   }
+  const at = instantOf('createReceiver: startFrom', value);
   if (fallback?.client?.endpointId === undefined) {
     throw new TypeError(
       'createReceiver: startFrom as a time needs fallback.client with its endpointId, to read the stream.',
@@ -213,15 +215,36 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   for (const [type, handler] of Object.entries(options.on)) {
     if (typeof handler !== 'function') throw new TypeError(`createReceiver: on['${type}'] is not a function.`);
   }
+  const scheme = options.scheme ?? 'standard-webhooks';
+  if (scheme !== 'standard-webhooks' && scheme !== 'hmac-sha256') {
+    throw new OptionError(
+      `createReceiver: scheme must be 'standard-webhooks' or 'hmac-sha256'; got ${JSON.stringify(scheme)}.`,
+    );
+  }
   const verify = createVerifier({
     secrets,
-    scheme: options.scheme ?? 'standard-webhooks',
-    toleranceSeconds: Math.round(parseDuration(options.tolerance ?? '5m') / 1000),
+    scheme,
+    toleranceSeconds: Math.round(duration('tolerance', options.tolerance, '5m') / 1000),
   });
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
-  const retentionMs = parseDuration(options.retention ?? '7d');
-  const attempts = options.retry?.attempts ?? 5;
-  if (!Number.isInteger(attempts) || attempts < 1) throw new TypeError('createReceiver: retry.attempts must be ≥ 1.');
+  const maxBodyBytes = integer('maxBodyBytes', options.maxBodyBytes, 1024 * 1024);
+  const retentionMs = duration('retention', options.retention, '7d', 1);
+  const attempts = integer('retry.attempts', options.retry?.attempts, 5);
+  func('retry.backoff', options.retry?.backoff);
+  func('order.key', options.order?.key);
+  if (options.order !== undefined && typeof options.order?.key !== 'function') {
+    throw new OptionError('createReceiver: order.key must be a function, (event) => key.');
+  }
+  const concurrency = integer('concurrency', options.concurrency, 8);
+  const leaseMs = duration('lease', options.lease, '30s', 1);
+  const pollIntervalMs = duration('pollInterval', options.pollInterval, '1s', 1);
+  const failureRate = options.failureRate ?? {};
+  if (
+    failureRate.threshold !== undefined &&
+    !(typeof failureRate.threshold === 'number' && failureRate.threshold > 0 && failureRate.threshold <= 1)
+  ) {
+    throw new OptionError(`createReceiver: failureRate.threshold must be in (0, 1]; got ${failureRate.threshold}.`);
+  }
+  integer('failureRate.window', failureRate.window, 20);
   const metrics = createMetrics({
     registry: options.metrics?.registry,
     prefix: options.metrics?.prefix,
@@ -256,14 +279,14 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     inbox,
     handlers: options.on,
     retry: { attempts, backoff: options.retry?.backoff ?? defaultBackoff },
-    concurrency: options.concurrency ?? 8,
-    leaseMs: parseDuration(options.lease ?? '30s'),
-    pollIntervalMs: parseDuration(options.pollInterval ?? '1s'),
+    concurrency,
+    leaseMs,
+    pollIntervalMs,
     clock,
     logger,
     metrics,
     onAlert,
-    failureRate: options.failureRate ?? {},
+    failureRate,
     settle:
       start === 'first-seen'
         ? { afterMs: FIRST_SEEN_SETTLE_MS, from: 'lowest' }
@@ -275,7 +298,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   /** The inbox row of a verified body; throws EventBodyError. */
   function toInboxEvent(webhookId: string | undefined, body: string, source: 'webhook' | 'poll'): NewInboxEvent {
     const { event } = readEvent(webhookId ?? '', body);
-    const id = webhookId ?? event.id;
+    const id = event.id;
     if (id === '') throw new EventBodyError('The body has no "id" and the request no webhook-id.');
     const key = options.order?.key(event);
     return {
@@ -427,7 +450,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
         typeof target === 'object' && !Array.isArray(target) && 'status' in target
           ? {
               status: 'dead' as const,
-              since: target.since === undefined ? undefined : new Date(target.since).getTime(),
+              since: target.since === undefined ? undefined : instantOf('replay: since', target.since),
             }
           : (target as string | readonly string[]);
       const count = await inbox.replay(normalized, clock.now());

@@ -1,10 +1,11 @@
 import type { Clock } from '@herald/protocol';
-import { parseDuration, serializeEnvelope } from '@herald/protocol';
+import { serializeEnvelope } from '@herald/protocol';
 import type { Alert } from './alerts.js';
 import type { HeraldClient, SyncStatus } from './client.js';
 import type { Inbox, InsertOutcome } from './inbox/types.js';
 import { describeError, type Logger } from './log.js';
 import type { ReceiverMetrics } from './metrics.js';
+import { duration, OptionError } from './options.js';
 
 /** One event a poll found: its id and its body (JSON text, or a value to serialise). */
 export interface PolledEvent {
@@ -44,7 +45,7 @@ export interface FallbackOptions {
    */
   pollInterval?: string | number;
   /**
-   * How often the watchdog looks at the time, ms.
+   * How often the watchdog looks at the time (a number is seconds, as for every duration).
    * @default a tenth of the smaller of silentAfter and gapGrace, between 10 ms and 30 s
    */
   checkInterval?: string | number;
@@ -81,13 +82,14 @@ const POLL_CURSOR = 'poll';
 export function createWatchdog(options: WatchdogOptions) {
   const { fallback, clock, logger, metrics } = options;
   if (!fallback.client && !fallback.poll) throw new TypeError('fallback: give `client` (heraldClient) or `poll`.');
-  const silentAfter = parseDuration(fallback.silentAfter);
-  const gapGrace = parseDuration(fallback.gapGrace ?? '1m');
-  const pollInterval = parseDuration(fallback.pollInterval ?? '1m');
+  if (fallback.silentAfter === undefined) throw new OptionError('createReceiver: fallback.silentAfter is required.');
+  const silentAfter = duration('fallback.silentAfter', fallback.silentAfter, '', 1);
+  const gapGrace = duration('fallback.gapGrace', fallback.gapGrace, '1m');
+  const pollInterval = duration('fallback.pollInterval', fallback.pollInterval, '1m', 1);
   const checkInterval =
     fallback.checkInterval === undefined
       ? Math.min(30_000, Math.max(10, Math.min(silentAfter, gapGrace) / 10))
-      : parseDuration(fallback.checkInterval);
+      : duration('fallback.checkInterval', fallback.checkInterval, '', 1);
 
   const connections = new Set<string>();
   /** Connections whose sync status could not be read: warned about once, not on every poll. */
