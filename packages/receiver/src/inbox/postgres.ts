@@ -159,6 +159,13 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
           );
           CREATE INDEX IF NOT EXISTS ${name}_sequence ON ${t} (endpoint_id, sequence);
         `);
+        // An inbox from before the streams table has pending events with a sequence but no stream:
+        // their streams start just before the lowest of them, so none waits for what came before.
+        await client.query(`
+          INSERT INTO ${ts} (endpoint_id, contiguous, opened_at)
+          SELECT endpoint_id, min(sequence) - 1, 0 FROM ${t}
+          WHERE status = 'pending' AND sequence > 0 AND endpoint_id <> '' GROUP BY endpoint_id
+          ON CONFLICT (endpoint_id) DO NOTHING`);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});

@@ -206,6 +206,14 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
         saveCursor: p(`INSERT INTO ${t}_cursors (name, value) VALUES (?, ?)
                        ON CONFLICT (name) DO UPDATE SET value = excluded.value`),
       };
+      // An inbox from before the streams table has pending events with a sequence but no stream:
+      // their streams start just before the lowest of them, so none waits for what came before.
+      d.prepare(
+        `INSERT INTO ${t}_streams (endpoint_id, contiguous, opened_at)
+         SELECT endpoint_id, min(sequence) - 1, 0 FROM ${t}
+         WHERE status = 'pending' AND sequence > 0 AND endpoint_id <> '' GROUP BY endpoint_id
+         ON CONFLICT (endpoint_id) DO NOTHING`,
+      ).run();
       db = d;
     },
 
