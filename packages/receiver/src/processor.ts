@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '@herald/protocol';
+import { type Clock, readEnvelope } from '@herald/protocol';
 import { type Alert, type FailureRateOptions, failureRateMonitor } from './alerts.js';
-import { type ReceivedEvent, readEvent } from './event.js';
+import type { ReceivedEvent } from './event.js';
 import type { EventSource, Inbox, InboxEvent, InboxTransaction, KeyPosition } from './inbox/types.js';
 import { describeError, type Logger } from './log.js';
 import type { ReceiverMetrics } from './metrics.js';
@@ -190,7 +190,7 @@ export function createProcessor(options: ProcessorOptions) {
       }
       const attempt = event.attempts + 1;
       try {
-        const { event: received, payload } = readEvent(event.id, event.body);
+        const { envelope: received, payload } = readEnvelope(event.body, { id: event.id });
         const handler = options.handlers[event.type] ?? options.handlers['*'];
         if (handler) {
           await handler(received, {

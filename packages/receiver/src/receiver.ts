@@ -1,11 +1,11 @@
-import { type Clock, systemClock, WebhookVerificationError } from '@herald/protocol';
+import { type Clock, EnvelopeError, readEnvelope, systemClock, WebhookVerificationError } from '@herald/protocol';
 import type { Registry } from 'prom-client';
 import { expressHandler } from './adapters/express.js';
 import { type FastifyRouteOptions, fastifyPlugin } from './adapters/fastify.js';
 import { fetchHandler } from './adapters/fetch.js';
 import { type AdapterContext, nodeHandler } from './adapters/node.js';
 import type { Alert, FailureRateOptions } from './alerts.js';
-import { EventBodyError, hashBody, type ReceivedEvent, readEvent } from './event.js';
+import { hashBody, type ReceivedEvent } from './event.js';
 import { groupCommit } from './inbox/group-commit.js';
 import type { Inbox, InboxConflict, InboxEvent, InsertOutcome, ListQuery, NewInboxEvent } from './inbox/types.js';
 import { consoleLogger, describeError, type Logger } from './log.js';
@@ -295,11 +295,10 @@ export function createReceiver(options: ReceiverOptions): Receiver {
           : undefined,
   });
 
-  /** The inbox row of a verified body; throws EventBodyError. */
+  /** The inbox row of a verified body; throws EnvelopeError. */
   function toInboxEvent(webhookId: string | undefined, body: string, source: 'webhook' | 'poll'): NewInboxEvent {
-    const { event } = readEvent(webhookId ?? '', body);
+    const { envelope: event } = readEnvelope(body, { id: webhookId });
     const id = event.id;
-    if (id === '') throw new EventBodyError('The body has no "id" and the request no webhook-id.');
     const key = options.order?.key(event);
     return {
       id,
@@ -384,7 +383,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
         return errorAnswer(400, 'id_mismatch', 'The webhook-id header differs from the signed body\'s "id".');
       }
     } catch (error) {
-      if (!(error instanceof EventBodyError)) throw error;
+      if (!(error instanceof EnvelopeError)) throw error;
       metrics.rejected.inc({ reason: 'invalid_body' });
       return errorAnswer(400, 'invalid_body', error.message);
     }
