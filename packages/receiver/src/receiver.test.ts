@@ -452,6 +452,7 @@ describe('the processor', () => {
     expect(() => make({ order: { key: 'connection_id' as never } })).toThrow(/order.key/);
     expect(() => make({ startFrom: 'yesterday' })).toThrow(/startFrom/);
     expect(() => make({ startFrom: '2026-11-27T00:00:00Z' })).toThrow(/endpointId/);
+    expect(() => make({ startFrom: 'beginning' })).toThrow(/fallback.client/);
     const fallback = (extra: object) => ({
       fallback: { silentAfter: '1m', poll: async () => ({ events: [], cursor: null }), ...extra },
     });

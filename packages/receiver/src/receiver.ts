@@ -66,8 +66,9 @@ export interface ReceiverOptions {
    * Where a fresh inbox starts each endpoint's `sequence` stream, for ordering and polling:
    * `'first-seen'`, the lowest sequence that arrives within 10 s of the endpoint's first webhook
    * (at once when that is sequence 1), so its history is never replayed; `'beginning'`, sequence 1
-   * (the watchdog fetches the whole history); or a time (a Date or an ISO-8601 string): the first
-   * event that occurred at or after it (needs `fallback.client` with its `endpointId`).
+   * (the watchdog fetches the whole history: needs `fallback.client`); or a time (a Date or an
+   * ISO-8601 string): the first event that occurred at or after it (needs `fallback.client` with
+   * its `endpointId`).
    * @default 'first-seen'
    * @example '2026-11-27T00:00:00Z'
    */
@@ -175,7 +176,14 @@ export interface Receiver {
 const FIRST_SEEN_SETTLE_MS = 10_000;
 
 function readStart(value: ReceiverOptions['startFrom'], fallback: FallbackOptions | undefined): StreamStart {
-  if (value === undefined || value === 'first-seen' || value === 'beginning') return value ?? 'first-seen';
+  if (value === undefined || value === 'first-seen') return 'first-seen';
+  if (value === 'beginning') {
+    // Without a client, nothing would fetch the history that the first events wait for.
+    if (fallback?.client === undefined) {
+      throw new OptionError("createReceiver: startFrom 'beginning' needs fallback.client, to fetch the history.");
+    }
+    return value;
+  }
   if (typeof value === 'string' && !/^\d{4}-\d{2}-\d{2}/.test(value)) {
     throw new OptionError(
       `createReceiver: startFrom must be 'first-seen', 'beginning', a Date or an ISO-8601 time; got ${JSON.stringify(value)}.`,
@@ -287,12 +295,10 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     metrics,
     onAlert,
     failureRate,
+    // With a time, the watchdog settles the client's endpoint before processing starts; any other
+    // endpoint starts as first seen.
     settle:
-      start === 'first-seen'
-        ? { afterMs: FIRST_SEEN_SETTLE_MS, from: 'lowest' }
-        : start === 'beginning'
-          ? { afterMs: 0, from: 'beginning' }
-          : undefined,
+      start === 'beginning' ? { afterMs: 0, from: 'beginning' } : { afterMs: FIRST_SEEN_SETTLE_MS, from: 'lowest' },
   });
 
   /** The inbox row of a verified body; throws EnvelopeError. */
@@ -426,8 +432,8 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       await prune();
       pruneTimer = setInterval(prune, Math.min(3_600_000, retentionMs));
       pruneTimer.unref();
-      processor.start();
       await watchdog?.start();
+      processor.start();
     },
     async stop() {
       clearInterval(pruneTimer);

@@ -277,6 +277,14 @@ export function createWatchdog(options: WatchdogOptions) {
           await options.inbox.openStream(name.slice(STREAM_CURSOR.length), Number(value));
         else if (name === POLL_CURSOR) pollCursor = value;
       }
+      // Before any event of the client's endpoint can run: where its stream starts (tried again at
+      // every check if the sender cannot be read now).
+      await settleStart(fallback.client).catch((error) => {
+        logger.error(
+          { err: describeError(error) },
+          "herald receiver: reading where the endpoint's stream starts failed",
+        );
+      });
       lastWebhookAt = Math.max(lastWebhookAt, clock.now());
       timer = setInterval(() => void this.check(), checkInterval);
       timer.unref();
