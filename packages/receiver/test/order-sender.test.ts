@@ -7,16 +7,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { heraldClient } from '../src/client.js';
+import { postgresInbox } from '../src/inbox/postgres.js';
 import { sqliteInbox } from '../src/inbox/sqlite.js';
 import type { HandlerContext } from '../src/processor.js';
 import { createReceiver, type ReceiverOptions } from '../src/receiver.js';
 import { type Herald, heraldBuilt, startHerald } from './support/herald.js';
+import { findPostgres, testSchema } from './support/postgres.js';
 import { memoryLogger, receiverFixture } from './support/receivers.js';
 import { waitFor } from './support/webhooks.js';
 
 if (!heraldBuilt()) throw new Error('These tests spawn the built sender: run `npm run build` first.');
 
 const { serve, tempDir, onCleanup } = receiverFixture();
+const pgUrl = await findPostgres();
 const EVENTS = 200;
 const KEYS = 5;
 
@@ -119,5 +122,18 @@ describe('exact order per key through the real sender, with two deliveries lost 
     const polled = handled.filter((h) => h.source === 'poll').map((h) => h.sequence);
     expect(polled).toContain(2);
     expect(polled).toContain(150);
+  }, 90_000);
+});
+
+describe.skipIf(pgUrl === null)('the same on a PostgreSQL inbox', () => {
+  it("the sender's retry fills the gap: every event once, each key in sequence order, none stale", async () => {
+    const herald = await startHerald(['--retry-base', '1s']);
+    onCleanup(() => herald.stop());
+    const schema = await testSchema(pgUrl!);
+    onCleanup(() => schema.drop());
+    const { handled } = await run(herald, [37, 121], () => ({
+      inbox: postgresInbox({ connectionString: pgUrl!, schema: schema.schema }),
+    }));
+    expect(handled.every((h) => h.source === 'webhook')).toBe(true);
   }, 90_000);
 });
