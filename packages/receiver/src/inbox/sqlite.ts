@@ -137,7 +137,7 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
                            VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
         // A stream is opened by its first event; its sequence 1 settles its start at 0.
         openStreamByEvent: p(`INSERT INTO ${t}_streams (endpoint_id, contiguous, opened_at)
-                              VALUES (?, CASE WHEN ? = 1 THEN 0 END, ?)
+                              VALUES (?, CASE WHEN ? THEN 0 END, ?)
                               ON CONFLICT (endpoint_id) DO UPDATE SET contiguous = 0
                               WHERE ${t}_streams.contiguous IS NULL AND excluded.contiguous = 0`),
         openStream: p(`INSERT INTO ${t}_streams (endpoint_id, contiguous, opened_at) VALUES (?, ?, ?)
@@ -224,9 +224,11 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
 
     async insert(events: readonly NewInboxEvent[]): Promise<InsertOutcome[]> {
       const d = opened();
+      // The streams the batch brings, once each: whether it has their sequence 1, and when.
+      const streams = new Map<string, { first: boolean; at: number }>();
       return d
-        .transaction(() =>
-          events.map((e): InsertOutcome => {
+        .transaction(() => {
+          const outcomes = events.map((e): InsertOutcome => {
             const result = q('insert').run(
               e.id,
               e.type,
@@ -243,7 +245,9 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
             );
             if (result.changes === 1) {
               if (e.sequence > 0 && e.endpointId !== '') {
-                q('openStreamByEvent').run(e.endpointId, e.sequence, e.receivedAt);
+                const stream = streams.get(e.endpointId);
+                if (stream === undefined) streams.set(e.endpointId, { first: e.sequence === 1, at: e.receivedAt });
+                else stream.first ||= e.sequence === 1;
               }
               return 'inserted';
             }
@@ -251,8 +255,12 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
             if (known.body_hash === e.bodyHash || sameEventBody(known.body, e.body)) return 'duplicate';
             q('insertConflict').run(e.id, e.bodyHash, e.body, e.source, e.receivedAt);
             return 'conflict';
-          }),
-        )
+          });
+          for (const [endpointId, stream] of streams) {
+            q('openStreamByEvent').run(endpointId, stream.first ? 1 : 0, stream.at);
+          }
+          return outcomes;
+        })
         .immediate();
     },
 

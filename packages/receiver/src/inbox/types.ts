@@ -8,7 +8,7 @@
  * - `pending`: waiting for its handler, or for its next try after a failure
  * - `processed`: its handler succeeded (or it had none)
  * - `dead`: its handler failed `retry.attempts` times; waits for a person to replay it
- * - `stale`: older than an event already processed for its order key; skipped
+ * - `stale`: without a sequence, and older than an event already processed for its order key; skipped
  */
 export type InboxStatus = 'pending' | 'processed' | 'dead' | 'stale';
 export const INBOX_STATUSES: readonly InboxStatus[] = ['pending', 'processed', 'dead', 'stale'];
