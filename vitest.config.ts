@@ -19,6 +19,8 @@ const SYSTEM = [
   'packages/receiver/test/crash.test.ts',
   'packages/receiver/test/latency.test.ts',
   'packages/receiver/test/package.test.ts',
+  'packages/receiver/test/order-sender.test.ts',
+  'packages/receiver/test/polling-start.test.ts',
   'packages/dashboard/test/e2e.test.ts',
 ];
 

@@ -5,6 +5,7 @@ import {
   EnvelopeError,
   EVENT_TYPE_PATTERN,
   parseEnvelope,
+  readEnvelope,
   serializeEnvelope,
 } from './envelope.js';
 
@@ -115,6 +116,16 @@ describe('parseEnvelope', () => {
   it('refuses an envelope without an id or a type, naming the field', () => {
     expect(envelopeError(() => parseEnvelope('{"type":"sync.completed"}')).message).toContain('"id"');
     expect(envelopeError(() => parseEnvelope('{"id":"evt_1","type":7}')).message).toContain('"type"');
+  });
+
+  it("takes the id it is given (the signed webhook-id) over the body's, which stays in the payload", () => {
+    const body = '{"id":"evt_app_7","data":{}}';
+    expect(readEnvelope(body, { id: 'msg_1' })).toEqual({
+      envelope: { id: 'msg_1', type: '', occurred_at: '', connection_id: null, endpoint_id: '', sequence: 0, data: {} },
+      payload: { id: 'evt_app_7', data: {} },
+    });
+    expect(parseEnvelope('{"type":"a.b"}', { id: 'msg_2' }).id).toBe('msg_2');
+    expect(parseEnvelope(body).id).toBe('evt_app_7');
   });
 
   it('refuses a sequence that is not a non-negative integer, since gaps could not be told', () => {

@@ -41,11 +41,20 @@ export class EnvelopeError extends Error {
 }
 
 /**
- * Reads an envelope from a body. Fields Herald always sends are checked; a body from another
- * Standard Webhooks sender may lack `endpoint_id`, `sequence` or `connection_id`, and is then read
- * with those as null/0 rather than refused.
+ * Reads an envelope from a body: the one reading, for the sender's tools and the receiver alike.
+ * Fields Herald always sends are checked; a body from another Standard Webhooks sender (Svix and
+ * the services built on it send `{type, timestamp, data}`) may lack `endpoint_id`, `sequence`,
+ * `connection_id` or even `type`, and is then read with those as ''/0/null/'' rather than refused;
+ * `occurred_at` falls back to its `timestamp`.
+ *
+ * `options.id` is the id the delivery was signed and is deduplicated under (the `webhook-id`): when
+ * given, it is the envelope's `id` whatever the body says (a body's own `id` stays in `payload`);
+ * without it, the body's `id` is required.
  */
-export function parseEnvelope(body: Uint8Array | string): Envelope {
+export function readEnvelope(
+  body: Uint8Array | string,
+  options: { id?: string } = {},
+): { envelope: Envelope; payload: Record<string, unknown> } {
   let value: unknown;
   try {
     value = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
@@ -56,21 +65,30 @@ export function parseEnvelope(body: Uint8Array | string): Envelope {
     throw new EnvelopeError('The body is not a JSON object.');
   }
   const v = value as Record<string, unknown>;
-  const text = (name: string): string => {
-    if (typeof v[name] !== 'string') throw new EnvelopeError(`The envelope's "${name}" is not a string.`);
-    return v[name] as string;
-  };
+  const id = options.id !== undefined && options.id !== '' ? options.id : v.id;
+  if (typeof id !== 'string' || id === '') throw new EnvelopeError('The envelope\'s "id" is not a string.');
+  const type = v.type ?? '';
+  if (typeof type !== 'string') throw new EnvelopeError('The envelope\'s "type" is not a string.');
   const sequence = v.sequence ?? 0;
-  if (typeof sequence !== 'number' || !Number.isInteger(sequence) || sequence < 0) {
+  if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) {
     throw new EnvelopeError(`The envelope's "sequence" is not a non-negative integer.`);
   }
   return {
-    id: text('id'),
-    type: text('type'),
-    occurred_at: typeof v.occurred_at === 'string' ? v.occurred_at : typeof v.timestamp === 'string' ? v.timestamp : '',
-    connection_id: typeof v.connection_id === 'string' ? v.connection_id : null,
-    endpoint_id: typeof v.endpoint_id === 'string' ? v.endpoint_id : '',
-    sequence,
-    data: v.data,
+    payload: v,
+    envelope: {
+      id,
+      type,
+      occurred_at:
+        typeof v.occurred_at === 'string' ? v.occurred_at : typeof v.timestamp === 'string' ? v.timestamp : '',
+      connection_id: typeof v.connection_id === 'string' ? v.connection_id : null,
+      endpoint_id: typeof v.endpoint_id === 'string' ? v.endpoint_id : '',
+      sequence,
+      data: v.data,
+    },
   };
+}
+
+/** The envelope of a body; see readEnvelope. */
+export function parseEnvelope(body: Uint8Array | string, options: { id?: string } = {}): Envelope {
+  return readEnvelope(body, options).envelope;
 }

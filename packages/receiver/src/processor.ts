@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '@herald/protocol';
+import { type Clock, readEnvelope } from '@herald/protocol';
 import { type Alert, type FailureRateOptions, failureRateMonitor } from './alerts.js';
-import { type ReceivedEvent, readEvent } from './event.js';
+import type { ReceivedEvent } from './event.js';
 import type { EventSource, Inbox, InboxEvent, InboxTransaction, KeyPosition } from './inbox/types.js';
 import { describeError, type Logger } from './log.js';
 import type { ReceiverMetrics } from './metrics.js';
@@ -60,14 +60,23 @@ export interface ProcessorOptions {
   metrics: ReceiverMetrics;
   onAlert: (alert: Alert) => void;
   failureRate: FailureRateOptions;
+  /** How the inbox settles a fresh endpoint stream's start; undefined: only as told (`openStream`). */
+  settle?: { afterMs: number; from: 'lowest' | 'beginning' };
 }
 
-/** Whether `event` comes before the newest event processed for its key. */
-export function isOlder(event: InboxEvent, position: KeyPosition): boolean {
-  if (event.endpointId === position.endpointId && event.sequence > 0 && position.sequence > 0) {
-    return event.sequence < position.sequence;
-  }
-  return event.occurredAt < position.occurredAt;
+/**
+ * Whether an event without a sequence is older than the newest one processed for its key (last
+ * writer wins by `occurred_at`, compared as instants). Events with a sequence are never stale: the
+ * inbox hands them out in sequence order, however late they arrive. Null when the time is missing
+ * or unreadable, so nothing can be said.
+ */
+export function isStale(event: InboxEvent, position: KeyPosition | null): boolean | null {
+  if (event.sequence > 0) return false;
+  const at = Date.parse(event.occurredAt);
+  if (Number.isNaN(at)) return null;
+  if (position === null) return false;
+  const newest = Date.parse(position.occurredAt);
+  return !Number.isNaN(newest) && at < newest;
 }
 
 /**
@@ -120,7 +129,9 @@ export function createProcessor(options: ProcessorOptions) {
       if (room > 0) {
         woken = false;
         try {
-          claimed = await inbox.claim({ workerId, now: clock.now(), leaseMs: options.leaseMs, limit: room });
+          const now = clock.now();
+          const settle = options.settle && { before: now - options.settle.afterMs, from: options.settle.from };
+          claimed = await inbox.claim({ workerId, now, leaseMs: options.leaseMs, limit: room, settle });
         } catch (error) {
           logger.error({ err: describeError(error) }, 'herald receiver: claiming from the inbox failed');
         }
@@ -149,28 +160,37 @@ export function createProcessor(options: ProcessorOptions) {
       const unit = inbox.begin();
       let position: (KeyPosition & { key: string }) | undefined;
       if (event.orderKey !== null) {
-        const newest = await inbox.keyPosition(event.orderKey);
-        if (newest !== null && isOlder(event, newest)) {
+        const newest = event.sequence > 0 ? null : await inbox.keyPosition(event.orderKey);
+        const stale = isStale(event, newest);
+        if (stale) {
           if (await unit.commit({ id: event.id, workerId, status: 'stale', now: clock.now() })) {
             metrics.stale.inc();
             logger.info(
-              { eventId: event.id, key: event.orderKey, newer: newest.eventId },
+              { eventId: event.id, key: event.orderKey, newer: newest?.eventId },
               'herald receiver: stale event skipped',
             );
           }
           return;
         }
-        position = {
-          key: event.orderKey,
-          endpointId: event.endpointId,
-          sequence: event.sequence,
-          occurredAt: event.occurredAt,
-          eventId: event.id,
-        };
+        if (stale === null) {
+          // No sequence and no readable time: it cannot be placed, so it runs and leaves the key's position alone.
+          logger.warn(
+            { eventId: event.id, key: event.orderKey, occurredAt: event.occurredAt },
+            'herald receiver: an ordered event has neither a sequence nor a readable occurred_at; handled without an order check',
+          );
+        } else {
+          position = {
+            key: event.orderKey,
+            endpointId: event.endpointId,
+            sequence: event.sequence,
+            occurredAt: event.occurredAt,
+            eventId: event.id,
+          };
+        }
       }
       const attempt = event.attempts + 1;
       try {
-        const { event: received, payload } = readEvent(event.id, event.body);
+        const { envelope: received, payload } = readEnvelope(event.body, { id: event.id });
         const handler = options.handlers[event.type] ?? options.handlers['*'];
         if (handler) {
           await handler(received, {

@@ -1,5 +1,6 @@
 import { generateSecret, signPlain } from '@herald/protocol';
 import { Webhook } from 'standardwebhooks';
+import { Webhook as SvixWebhook } from 'svix';
 import { describe, expect, it } from 'vitest';
 import { receiverFixture } from '../test/support/receivers.js';
 import { envelope, SECRET, signed, waitFor } from '../test/support/webhooks.js';
@@ -47,7 +48,11 @@ describe('the route: verification (acceptance 1)', () => {
     });
     expect(response.status).toBe(200);
     const stored = await receiver.inbox.get(id);
-    expect([stored?.type, stored?.occurredAt, stored?.sequence]).toEqual(['invoice.paid', '2026-11-27T05:00:00Z', 0]);
+    expect([stored?.type, stored?.occurredAt, stored?.sequence]).toEqual([
+      'invoice.paid',
+      '2026-11-27T05:00:00.000Z',
+      0,
+    ]);
   });
 
   it('accepts either secret during a rotation', async () => {
@@ -94,6 +99,39 @@ describe('the route: verification (acceptance 1)', () => {
     const rejected = await metric(receiver, 'rejected_total');
     expect(rejected).toContain('reason="no_matching_signature"} 3');
     expect(rejected).toContain('reason="timestamp_too_old"} 1');
+  });
+
+  it("accepts Svix's own headers (svix-id, svix-timestamp, svix-signature), signed by the svix package", async () => {
+    const seen: [string, unknown][] = [];
+    const { receiver } = make({ on: { '*': (event, ctx) => void seen.push([event.id, ctx.payload.id]) } });
+    const msgId = 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W';
+    // A body with an id of its own, as some services on Svix send: the handler's event.id is the
+    // signed message id it is deduplicated under; the body's stays in ctx.payload.
+    const body = JSON.stringify({ id: 'evt_app_7', type: 'invoice.paid', timestamp: '2026-11-27T05:00:00Z', data: {} });
+    const svix = new SvixWebhook(SECRET);
+    const at = new Date();
+    const headers = {
+      'svix-id': msgId,
+      'svix-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'svix-signature': svix.sign(msgId, at, body),
+    };
+    expect(svix.verify(body, headers)).toMatchObject({ id: 'evt_app_7' }); // svix's verifier agrees
+    const response = await receiver.handle({ headers, body });
+    expect(response.status).toBe(200);
+    expect((await receiver.handle({ headers, body })).body).toContain('"outcome":"duplicate"');
+    await receiver.start();
+    await waitFor(() => seen.length === 1, 5000, 'the handler');
+    expect(seen).toEqual([[msgId, 'evt_app_7']]);
+    const forged = { ...headers, 'svix-signature': svix.sign(msgId, at, `${body} `) };
+    expect((await receiver.handle({ headers: forged, body })).status).toBe(401);
+  });
+
+  it('reads a numeric tolerance as seconds, as stripe-node and svix do', async () => {
+    const { receiver, clock } = make({ tolerance: 300 });
+    const now = Math.floor(clock.now() / 1000);
+    expect((await receiver.handle(signed(envelope(), { timestamp: now - 2 }))).status).toBe(200);
+    expect((await receiver.handle(signed(envelope(), { timestamp: now - 299 }))).status).toBe(200);
+    expect((await receiver.handle(signed(envelope(), { timestamp: now - 302 }))).status).toBe(401);
   });
 
   it('honours a configured tolerance', async () => {
@@ -212,28 +250,55 @@ describe('the processor', () => {
     expect(applied).toEqual([1, 2, 3]);
   });
 
-  it('never applies an older event over a newer one of its key: 1 and 2 after 3 are stale (acceptance 4)', async () => {
-    const state = new Map<string, number>();
+  it('never drops a late event of a sequenced key: 3 waits for 1 and 2, which arrive after it; none stale', async () => {
     const applied: number[] = [];
     const { receiver } = make({
       order: { key: (e) => e.connection_id },
-      on: {
-        '*': (event) => {
-          applied.push(event.sequence);
-          state.set(event.connection_id!, event.sequence);
-        },
-      },
+      on: { '*': (event) => void applied.push(event.sequence) },
     });
     await receiver.start();
-    const [e3, e1, e2] = [3, 1, 2].map((sequence) => envelope({ sequence, connection_id: 'con_a' }));
+    const [e3, e1, e2] = [3, 1, 2].map((sequence) =>
+      envelope({ sequence, endpoint_id: 'ep_late', connection_id: 'con_a' }),
+    );
     await receiver.handle(signed(e3!));
-    await waitFor(() => applied.length === 1, 5000, 'event 3');
     await receiver.handle(signed(e1!));
+    await waitFor(() => applied.length === 1, 5000, 'event 1');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(applied).toEqual([1]);
     await receiver.handle(signed(e2!));
-    await waitFor(async () => (await receiver.inbox.list({ status: 'stale' })).length === 2, 5000, 'two stale');
-    expect(applied).toEqual([3]);
-    expect(state.get('con_a')).toBe(3);
-    expect(await metric(receiver, 'stale_total')).toContain('herald_receiver_stale_total 2');
+    await waitFor(() => applied.length === 3, 5000, 'events 2 and 3');
+    expect(applied).toEqual([1, 2, 3]);
+    expect(await receiver.inbox.list({ status: 'stale' })).toEqual([]);
+  });
+
+  it('without a sequence, keeps the newest instant per key: offsets and fractions compare as times', async () => {
+    const applied: string[] = [];
+    const { receiver, logger } = make({
+      order: { key: (e) => e.connection_id },
+      on: { '*': (event) => void applied.push(event.occurred_at) },
+    });
+    await receiver.start();
+    const plain = (occurred_at: string) =>
+      envelope({ sequence: 0, endpoint_id: '', connection_id: 'con_t', occurred_at });
+    const run = async (occurredAt: string) => {
+      const before = (await receiver.inbox.list({ limit: 1000 })).filter((e) => e.status !== 'pending').length;
+      await receiver.handle(signed(plain(occurredAt)));
+      await waitFor(
+        async () => (await receiver.inbox.list({ limit: 1000 })).filter((e) => e.status !== 'pending').length > before,
+        5000,
+        occurredAt,
+      );
+    };
+    await run('2026-11-27T04:30:00.500Z');
+    await run('2026-11-27T04:30:00Z'); // 500 ms older, though a longer string sorts it after
+    await run('2026-11-27T05:00:00Z');
+    await run('2026-11-27T05:30:00+01:00'); // 04:30 UTC: older
+    await run(''); // no time: runs, with a warning
+    expect(applied).toEqual(['2026-11-27T04:30:00.500Z', '2026-11-27T05:00:00Z', '']);
+    expect((await receiver.inbox.list({ status: 'stale' })).length).toBe(2);
+    expect(
+      logger.lines.some((l) => l.level === 'warn' && l.message.includes('neither a sequence nor a readable')),
+    ).toBe(true);
   });
 
   it('runs one key at a time but different keys in parallel', async () => {
@@ -257,7 +322,11 @@ describe('the processor', () => {
         },
       },
     });
-    for (let i = 0; i < 12; i++) await receiver.handle(signed(envelope({ connection_id: `con_${i % 3}` })));
+    for (let i = 0; i < 12; i++) {
+      await receiver.handle(
+        signed(envelope({ connection_id: `con_${i % 3}`, endpoint_id: 'ep_par', sequence: i + 1 })),
+      );
+    }
     await receiver.start();
     await waitFor(async () => (await receiver.inbox.list({ status: 'processed' })).length === 12, 5000, 'all');
     expect(clash).toBe(false);
@@ -371,5 +440,29 @@ describe('the processor', () => {
     expect(() => make({ secret: undefined })).toThrow(/secret/);
     expect(() => make({ on: { '*': 'nope' as never } })).toThrow(/on\['\*'\]/);
     expect(() => make({ retry: { attempts: 0 } })).toThrow(/attempts/);
+    expect(() => make({ concurrency: 0 })).toThrow(/concurrency/);
+    expect(() => make({ concurrency: 2.5 })).toThrow(/concurrency/);
+    expect(() => make({ tolerance: -1 })).toThrow(/tolerance/);
+    expect(() => make({ tolerance: '5 minutes' })).toThrow(/tolerance/);
+    expect(() => make({ retention: 'a week' })).toThrow(/retention/);
+    expect(() => make({ lease: 0 })).toThrow(/lease/);
+    expect(() => make({ pollInterval: Number.NaN })).toThrow(/pollInterval/);
+    expect(() => make({ maxBodyBytes: -5 })).toThrow(/maxBodyBytes/);
+    expect(() => make({ failureRate: { threshold: 2 } })).toThrow(/failureRate.threshold/);
+    expect(() => make({ order: { key: 'connection_id' as never } })).toThrow(/order.key/);
+    expect(() => make({ startFrom: 'yesterday' })).toThrow(/startFrom/);
+    expect(() => make({ startFrom: '2026-11-27T00:00:00Z' })).toThrow(/endpointId/);
+    expect(() => make({ startFrom: 'beginning' })).toThrow(/fallback.client/);
+    const fallback = (extra: object) => ({
+      fallback: { silentAfter: '1m', poll: async () => ({ events: [], cursor: null }), ...extra },
+    });
+    expect(() => make(fallback({ gapGrace: '1 minute' }))).toThrow(/fallback.gapGrace/);
+    expect(() => make(fallback({ silentAfter: -3 }))).toThrow(/fallback.silentAfter/);
+  });
+
+  it('refuses a replay time it cannot read rather than match nothing', async () => {
+    const { receiver } = make();
+    await expect(receiver.replay({ status: 'dead', since: 'yesterday' })).rejects.toThrow(/since/);
+    expect(await receiver.replay({ status: 'dead', since: '2026-11-27T00:00:00Z' })).toBe(0);
   });
 });

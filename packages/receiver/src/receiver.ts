@@ -1,19 +1,20 @@
-import { type Clock, parseDuration, systemClock, WebhookVerificationError } from '@herald/protocol';
+import { type Clock, EnvelopeError, readEnvelope, systemClock, WebhookVerificationError } from '@herald/protocol';
 import type { Registry } from 'prom-client';
 import { expressHandler } from './adapters/express.js';
 import { type FastifyRouteOptions, fastifyPlugin } from './adapters/fastify.js';
 import { fetchHandler } from './adapters/fetch.js';
 import { type AdapterContext, nodeHandler } from './adapters/node.js';
 import type { Alert, FailureRateOptions } from './alerts.js';
-import { EventBodyError, hashBody, type ReceivedEvent, readEvent } from './event.js';
+import { hashBody, type ReceivedEvent } from './event.js';
 import { groupCommit } from './inbox/group-commit.js';
 import type { Inbox, InboxConflict, InboxEvent, InsertOutcome, ListQuery, NewInboxEvent } from './inbox/types.js';
 import { consoleLogger, describeError, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
+import { duration, func, instantOf, integer, OptionError } from './options.js';
 import { createProcessor, defaultBackoff, type Handlers, type RetryOptions } from './processor.js';
 import { answer, errorAnswer, type ReceiverRequest, type ReceiverResponse } from './response.js';
 import { createVerifier, type ReceiverScheme } from './verify.js';
-import { createWatchdog, type FallbackOptions, type PolledEvent } from './watchdog.js';
+import { createWatchdog, type FallbackOptions, type PolledEvent, type StreamStart } from './watchdog.js';
 
 export interface ReceiverOptions {
   /**
@@ -33,7 +34,8 @@ export interface ReceiverOptions {
    */
   scheme?: ReceiverScheme;
   /**
-   * How far `webhook-timestamp` may be from this machine's clock.
+   * How far `webhook-timestamp` may be from this machine's clock. Durations here are strings
+   * (`'30s'`, `'5m'`); a number is seconds, as in stripe-node and svix (`300` is five minutes).
    * @default '5m'
    */
   tolerance?: string | number;
@@ -49,13 +51,28 @@ export interface ReceiverOptions {
    */
   on: Handlers;
   /**
-   * Per-key ordering: events of one key run one at a time, in `sequence` (then `occurred_at`) order,
-   * and an event older than one already processed for its key is marked `stale` and skipped.
-   * Without it, events run in parallel in no promised order.
+   * Per-key ordering: events of one key run one at a time, in exact `sequence` order per endpoint.
+   * An event waits while a lower sequence of its endpoint has not arrived yet (whatever its key: it
+   * may be one of this key), so late and out-of-order deliveries are never dropped; with `fallback`,
+   * the watchdog fetches a gap that stays open past `gapGrace`. Events without a sequence (other
+   * senders) are last-writer-wins by `occurred_at`: one older than the newest processed for its key
+   * is marked `stale` and skipped; one without a readable time runs, with a warning.
+   * Without `order`, events run in parallel in no promised order.
    * @default undefined
    * @example { key: (event) => event.connection_id }
    */
   order?: { key: (event: ReceivedEvent) => string | number | null | undefined };
+  /**
+   * Where a fresh inbox starts each endpoint's `sequence` stream, for ordering and polling:
+   * `'first-seen'`, the lowest sequence that arrives within 10 s of the endpoint's first webhook
+   * (at once when that is sequence 1), so its history is never replayed; `'beginning'`, sequence 1
+   * (the watchdog fetches the whole history: needs `fallback.client`); or a time (a Date or an
+   * ISO-8601 string): the first event that occurred at or after it (needs `fallback.client` with
+   * its `endpointId`).
+   * @default 'first-seen'
+   * @example '2026-11-27T00:00:00Z'
+   */
+  startFrom?: 'first-seen' | 'beginning' | Date | string;
   /**
    * Handler retries. @default { attempts: 5, backoff: 1 s, 2 s, 4 s, … at most 5 min }
    * @example { attempts: 8 }
@@ -152,6 +169,42 @@ export interface Receiver {
 }
 
 /**
+ * How long a fresh endpoint stream waits for lower sequences before it starts at the lowest one
+ * received: Herald sends up to 10 deliveries of an endpoint at once, and each either arrives or
+ * times out within its 10 s attempt timeout.
+ */
+const FIRST_SEEN_SETTLE_MS = 10_000;
+
+function readStart(value: ReceiverOptions['startFrom'], fallback: FallbackOptions | undefined): StreamStart {
+  if (value === undefined || value === 'first-seen') return 'first-seen';
+  if (value === 'beginning') {
+    // Without a client, nothing would fetch the history that the first events wait for.
+    if (fallback?.client === undefined) {
+      throw new OptionError("createReceiver: startFrom 'beginning' needs fallback.client, to fetch the history.");
+    }
+    return value;
+  }
+  if (typeof value === 'string' && !/^\d{4}-\d{2}-\d{2}/.test(value)) {
+    throw new OptionError(
+      `createReceiver: startFrom must be 'first-seen', 'beginning', a Date or an ISO-8601 time; got ${JSON.stringify(value)}.`,
+    );
+  }
+  const at = instantOf('createReceiver: startFrom', value);
+  if (fallback?.client?.endpointId === undefined) {
+    throw new TypeError(
+      'createReceiver: startFrom as a time needs fallback.client with its endpointId, to read the stream.',
+    );
+  }
+  return { at };
+}
+
+/** A readable time as ISO-8601 UTC, so that the inbox compares times as instants; anything else as it came. */
+function instant(text: string): string {
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? text : new Date(at).toISOString();
+}
+
+/**
  * A webhook receiver: mount its route, give it handlers, start it.
  * @example
  * const receiver = createReceiver({ secret, inbox: sqliteInbox('inbox.db'), on: { '*': async (event) => {} } });
@@ -170,15 +223,36 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   for (const [type, handler] of Object.entries(options.on)) {
     if (typeof handler !== 'function') throw new TypeError(`createReceiver: on['${type}'] is not a function.`);
   }
+  const scheme = options.scheme ?? 'standard-webhooks';
+  if (scheme !== 'standard-webhooks' && scheme !== 'hmac-sha256') {
+    throw new OptionError(
+      `createReceiver: scheme must be 'standard-webhooks' or 'hmac-sha256'; got ${JSON.stringify(scheme)}.`,
+    );
+  }
   const verify = createVerifier({
     secrets,
-    scheme: options.scheme ?? 'standard-webhooks',
-    toleranceSeconds: Math.round(parseDuration(options.tolerance ?? '5m') / 1000),
+    scheme,
+    toleranceSeconds: Math.round(duration('tolerance', options.tolerance, '5m') / 1000),
   });
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
-  const retentionMs = parseDuration(options.retention ?? '7d');
-  const attempts = options.retry?.attempts ?? 5;
-  if (!Number.isInteger(attempts) || attempts < 1) throw new TypeError('createReceiver: retry.attempts must be ≥ 1.');
+  const maxBodyBytes = integer('maxBodyBytes', options.maxBodyBytes, 1024 * 1024);
+  const retentionMs = duration('retention', options.retention, '7d', 1);
+  const attempts = integer('retry.attempts', options.retry?.attempts, 5);
+  func('retry.backoff', options.retry?.backoff);
+  func('order.key', options.order?.key);
+  if (options.order !== undefined && typeof options.order?.key !== 'function') {
+    throw new OptionError('createReceiver: order.key must be a function, (event) => key.');
+  }
+  const concurrency = integer('concurrency', options.concurrency, 8);
+  const leaseMs = duration('lease', options.lease, '30s', 1);
+  const pollIntervalMs = duration('pollInterval', options.pollInterval, '1s', 1);
+  const failureRate = options.failureRate ?? {};
+  if (
+    failureRate.threshold !== undefined &&
+    !(typeof failureRate.threshold === 'number' && failureRate.threshold > 0 && failureRate.threshold <= 1)
+  ) {
+    throw new OptionError(`createReceiver: failureRate.threshold must be in (0, 1]; got ${failureRate.threshold}.`);
+  }
+  integer('failureRate.window', failureRate.window, 20);
   const metrics = createMetrics({
     registry: options.metrics?.registry,
     prefix: options.metrics?.prefix,
@@ -208,25 +282,29 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   };
   const insert = groupCommit((events: NewInboxEvent[]) => inbox.insert(events));
 
+  const start = readStart(options.startFrom, options.fallback);
   const processor = createProcessor({
     inbox,
     handlers: options.on,
     retry: { attempts, backoff: options.retry?.backoff ?? defaultBackoff },
-    concurrency: options.concurrency ?? 8,
-    leaseMs: parseDuration(options.lease ?? '30s'),
-    pollIntervalMs: parseDuration(options.pollInterval ?? '1s'),
+    concurrency,
+    leaseMs,
+    pollIntervalMs,
     clock,
     logger,
     metrics,
     onAlert,
-    failureRate: options.failureRate ?? {},
+    failureRate,
+    // With a time, the watchdog settles the client's endpoint before processing starts; any other
+    // endpoint starts as first seen.
+    settle:
+      start === 'beginning' ? { afterMs: 0, from: 'beginning' } : { afterMs: FIRST_SEEN_SETTLE_MS, from: 'lowest' },
   });
 
-  /** The inbox row of a verified body; throws EventBodyError. */
+  /** The inbox row of a verified body; throws EnvelopeError. */
   function toInboxEvent(webhookId: string | undefined, body: string, source: 'webhook' | 'poll'): NewInboxEvent {
-    const { event } = readEvent(webhookId ?? '', body);
-    const id = webhookId ?? event.id;
-    if (id === '') throw new EventBodyError('The body has no "id" and the request no webhook-id.');
+    const { envelope: event } = readEnvelope(body, { id: webhookId });
+    const id = event.id;
     const key = options.order?.key(event);
     return {
       id,
@@ -235,7 +313,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       endpointId: event.endpoint_id,
       connectionId: event.connection_id,
       sequence: event.sequence,
-      occurredAt: event.occurred_at,
+      occurredAt: instant(event.occurred_at),
       body,
       bodyHash: hashBody(body),
       source,
@@ -263,6 +341,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
         logger,
         metrics,
         onAlert,
+        start,
         async store(polled: PolledEvent[]) {
           const events: NewInboxEvent[] = [];
           for (const p of polled) {
@@ -310,7 +389,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
         return errorAnswer(400, 'id_mismatch', 'The webhook-id header differs from the signed body\'s "id".');
       }
     } catch (error) {
-      if (!(error instanceof EventBodyError)) throw error;
+      if (!(error instanceof EnvelopeError)) throw error;
       metrics.rejected.inc({ reason: 'invalid_body' });
       return errorAnswer(400, 'invalid_body', error.message);
     }
@@ -353,8 +432,8 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       await prune();
       pruneTimer = setInterval(prune, Math.min(3_600_000, retentionMs));
       pruneTimer.unref();
-      processor.start();
       await watchdog?.start();
+      processor.start();
     },
     async stop() {
       clearInterval(pruneTimer);
@@ -376,7 +455,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
         typeof target === 'object' && !Array.isArray(target) && 'status' in target
           ? {
               status: 'dead' as const,
-              since: target.since === undefined ? undefined : new Date(target.since).getTime(),
+              since: target.since === undefined ? undefined : instantOf('replay: since', target.since),
             }
           : (target as string | readonly string[]);
       const count = await inbox.replay(normalized, clock.now());

@@ -21,6 +21,19 @@ export interface VerifierOptions {
 export type RejectReason = VerificationFailure | 'id_mismatch' | 'invalid_body' | 'payload_too_large';
 
 /**
+ * Svix, and the services that send through it, name the Standard Webhooks headers `svix-id`,
+ * `svix-timestamp` and `svix-signature` (same values, same signature). A request without
+ * `webhook-id` but with `svix-id` is read through those names.
+ */
+export function standardHeaders(headers: HeaderSource): HeaderSource {
+  if (readHeader(headers, 'webhook-id') !== undefined || readHeader(headers, 'svix-id') === undefined) return headers;
+  return {
+    get: (name: string) =>
+      readHeader(headers, name.startsWith('webhook-') ? `svix-${name.slice('webhook-'.length)}` : name) ?? null,
+  };
+}
+
+/**
  * Checks a request's signature over its raw bytes and returns the id to deduplicate on.
  *
  * Standard Webhooks signs `<id>.<timestamp>.<body>`, so the `webhook-id` is authentic and is the key.
@@ -34,7 +47,8 @@ export function createVerifier(options: VerifierOptions) {
       throw new TypeError('createReceiver: a secret is not `whsec_` followed by the base64 of 24 to 64 bytes.');
     }
   }
-  return function verify(headers: HeaderSource, body: Buffer, nowSeconds: number): { webhookId: string | undefined } {
+  return function verify(source: HeaderSource, body: Buffer, nowSeconds: number): { webhookId: string | undefined } {
+    const headers = standardHeaders(source);
     if (options.scheme === 'hmac-sha256') {
       verifyPlain(options.secrets, headers, body);
       // The timestamp is not signed in this scheme; a stale one is still refused, as the sender never sends one.

@@ -1,10 +1,11 @@
 import type { Clock } from '@herald/protocol';
-import { parseDuration, serializeEnvelope } from '@herald/protocol';
+import { serializeEnvelope } from '@herald/protocol';
 import type { Alert } from './alerts.js';
 import type { HeraldClient, SyncStatus } from './client.js';
 import type { Inbox, InsertOutcome } from './inbox/types.js';
 import { describeError, type Logger } from './log.js';
 import type { ReceiverMetrics } from './metrics.js';
+import { duration, OptionError } from './options.js';
 
 /** One event a poll found: its id and its body (JSON text, or a value to serialise). */
 export interface PolledEvent {
@@ -44,20 +45,17 @@ export interface FallbackOptions {
    */
   pollInterval?: string | number;
   /**
-   * How often the watchdog looks at the time, ms.
+   * How often the watchdog looks at the time (a number is seconds, as for every duration).
    * @default a tenth of the smaller of silentAfter and gapGrace, between 10 ms and 30 s
    */
   checkInterval?: string | number;
 }
 
-interface Stream {
-  /** Every sequence up to this one is in the inbox. */
-  contiguous: number;
-  /** Sequences seen beyond `contiguous + 1`. */
-  above: Set<number>;
-  /** When the oldest open gap was noticed (ms), or null. */
-  gapSince: number | null;
-}
+/**
+ * Where a fresh inbox starts an endpoint's stream: at the lowest sequence it receives (the first
+ * it sees), at sequence 1, or at the first event that occurred at or after a time (ms).
+ */
+export type StreamStart = 'first-seen' | 'beginning' | { at: number };
 
 export interface WatchdogOptions {
   fallback: FallbackOptions;
@@ -68,6 +66,7 @@ export interface WatchdogOptions {
   logger: Logger;
   metrics: ReceiverMetrics;
   onAlert: (alert: Alert) => void;
+  start: StreamStart;
 }
 
 const PAGE = 100;
@@ -83,47 +82,28 @@ const POLL_CURSOR = 'poll';
 export function createWatchdog(options: WatchdogOptions) {
   const { fallback, clock, logger, metrics } = options;
   if (!fallback.client && !fallback.poll) throw new TypeError('fallback: give `client` (heraldClient) or `poll`.');
-  const silentAfter = parseDuration(fallback.silentAfter);
-  const gapGrace = parseDuration(fallback.gapGrace ?? '1m');
-  const pollInterval = parseDuration(fallback.pollInterval ?? '1m');
+  if (fallback.silentAfter === undefined) throw new OptionError('createReceiver: fallback.silentAfter is required.');
+  const silentAfter = duration('fallback.silentAfter', fallback.silentAfter, '', 1);
+  const gapGrace = duration('fallback.gapGrace', fallback.gapGrace, '1m');
+  const pollInterval = duration('fallback.pollInterval', fallback.pollInterval, '1m', 1);
   const checkInterval =
     fallback.checkInterval === undefined
       ? Math.min(30_000, Math.max(10, Math.min(silentAfter, gapGrace) / 10))
-      : parseDuration(fallback.checkInterval);
+      : duration('fallback.checkInterval', fallback.checkInterval, '', 1);
 
-  const streams = new Map<string, Stream>();
   const connections = new Set<string>();
+  /** Connections whose sync status could not be read: warned about once, not on every poll. */
+  const unreadable = new Set<string>();
+  /** Open gaps: the stream's contiguous when the gap was noticed, and when. */
+  const gaps = new Map<string, { contiguous: number; since: number }>();
   let pollCursor: string | null = null;
+  let startSettled = options.start === 'first-seen';
   let lastWebhookAt = clock.now();
   let lastSilencePollAt: number | null = null;
   let silenceAlerted = false;
   let dirty = false;
   let timer: NodeJS.Timeout | undefined;
   let checking: Promise<void> | undefined;
-
-  function stream(endpointId: string): Stream {
-    let s = streams.get(endpointId);
-    if (s === undefined) {
-      s = { contiguous: 0, above: new Set(), gapSince: null };
-      streams.set(endpointId, s);
-    }
-    return s;
-  }
-
-  function observeSequence(endpointId: string, sequence: number): void {
-    if (endpointId === '' || sequence <= 0) return;
-    const s = stream(endpointId);
-    if (sequence <= s.contiguous) return;
-    if (sequence === s.contiguous + 1) {
-      s.contiguous = sequence;
-      while (s.above.delete(s.contiguous + 1)) s.contiguous++;
-      dirty = true;
-    } else {
-      s.above.add(sequence);
-    }
-    if (s.above.size === 0) s.gapSince = null;
-    else s.gapSince ??= clock.now();
-  }
 
   async function storePolled(events: PolledEvent[]): Promise<number> {
     if (events.length === 0) return 0;
@@ -136,22 +116,56 @@ export function createWatchdog(options: WatchdogOptions) {
     return recovered;
   }
 
-  async function pollEndpoint(client: HeraldClient, endpointId: string): Promise<number> {
-    let after = streams.get(endpointId)?.contiguous ?? 0;
+  /** Reads an endpoint's stream after a sequence into the inbox. */
+  async function pollEndpoint(client: HeraldClient, endpointId: string, from: number): Promise<number> {
+    let after = from;
     let recovered = 0;
     for (let page = 0; page < MAX_PAGES; page++) {
       const result = await client.endpointEvents(endpointId, after, PAGE);
       if (result.data.length === 0) break;
       recovered += await storePolled(result.data.map((e) => ({ id: e.id, body: serializeEnvelope(e) })));
-      for (const e of result.data) {
-        if (e.connection_id) connections.add(e.connection_id);
-        observeSequence(e.endpoint_id || endpointId, e.sequence);
-      }
+      for (const e of result.data) if (e.connection_id) connections.add(e.connection_id);
       const next = Number(result.next_cursor ?? result.data.at(-1)?.sequence);
       if (!Number.isFinite(next) || next <= after || result.data.length < PAGE) break;
       after = next;
     }
     return recovered;
+  }
+
+  /**
+   * Settles the start of the client's endpoint when told where it is: the beginning, or the last
+   * sequence before a time (read from the stream). 'first-seen' is settled by the inbox itself.
+   */
+  async function settleStart(client: HeraldClient | undefined): Promise<void> {
+    if (startSettled) return;
+    const endpointId = client?.endpointId;
+    if (client === undefined || endpointId === undefined) {
+      startSettled = true;
+      return;
+    }
+    const known = (await options.inbox.streams()).find((s) => s.endpointId === endpointId);
+    if (known?.contiguous != null) {
+      startSettled = true;
+      return;
+    }
+    let base = 0;
+    const start = options.start;
+    if (typeof start === 'object') {
+      let after = 0;
+      scan: for (let page = 0; page < MAX_PAGES; page++) {
+        const result = await client.endpointEvents(endpointId, after, PAGE);
+        for (const e of result.data) {
+          const at = Date.parse(e.occurred_at);
+          if (!Number.isNaN(at) && at >= start.at) break scan;
+          base = e.sequence;
+        }
+        if (result.data.length < PAGE) break;
+        after = base;
+      }
+    }
+    await options.inbox.openStream(endpointId, base);
+    logger.info({ endpointId, after: base }, "herald receiver: the endpoint's stream starts after this sequence");
+    startSettled = true;
   }
 
   async function pollCustom(poll: PollFunction): Promise<number> {
@@ -172,8 +186,14 @@ export function createWatchdog(options: WatchdogOptions) {
     for (const id of connections) {
       try {
         statuses.push(await client.syncStatus(id));
+        unreadable.delete(id);
       } catch (error) {
-        logger.warn({ connectionId: id, err: describeError(error) }, 'herald receiver: reading sync status failed');
+        if (unreadable.has(id)) continue;
+        unreadable.add(id);
+        logger.warn(
+          { connectionId: id, err: describeError(error) },
+          'herald receiver: reading sync status failed (not repeated for this connection until it succeeds)',
+        );
       }
     }
     return statuses;
@@ -182,6 +202,8 @@ export function createWatchdog(options: WatchdogOptions) {
   async function runCheck(): Promise<void> {
     const now = clock.now();
     const client = fallback.client;
+    await settleStart(client);
+    const streams = client ? (await options.inbox.streams()).filter((s) => s.contiguous !== null) : [];
     const silent = now - lastWebhookAt >= silentAfter;
     if (silent && (lastSilencePollAt === null || now - lastSilencePollAt >= pollInterval)) {
       lastSilencePollAt = now;
@@ -195,45 +217,46 @@ export function createWatchdog(options: WatchdogOptions) {
           syncStatus,
         });
       }
-      if (client) {
-        const endpoints = new Set(streams.keys());
-        if (client.endpointId) endpoints.add(client.endpointId);
-        for (const endpointId of endpoints) await pollEndpoint(client, endpointId);
-      }
+      // Only streams whose start is known: a fresh inbox does not replay an endpoint's history.
+      if (client) for (const s of streams) await pollEndpoint(client, s.endpointId, s.contiguous!);
       if (fallback.poll) await pollCustom(fallback.poll);
     }
     if (client) {
-      for (const [endpointId, s] of streams) {
-        if (s.gapSince !== null && now - s.gapSince >= gapGrace) {
+      for (const s of streams) {
+        const contiguous = s.contiguous!;
+        if (s.highest <= contiguous) {
+          gaps.delete(s.endpointId);
+          continue;
+        }
+        const gap = gaps.get(s.endpointId);
+        if (gap === undefined || gap.contiguous !== contiguous) {
+          gaps.set(s.endpointId, { contiguous, since: now });
+        } else if (now - gap.since >= gapGrace) {
           logger.warn(
-            { endpointId, after: s.contiguous, missingBefore: Math.min(...s.above) },
+            { endpointId: s.endpointId, after: contiguous, highest: s.highest },
             'herald receiver: a sequence gap stayed open; fetching the missing events',
           );
-          await pollEndpoint(client, endpointId);
+          await pollEndpoint(client, s.endpointId, contiguous);
           // Still open (the sender does not have them yet)? Look again after another grace period.
-          if (s.gapSince !== null) s.gapSince = now;
+          gap.since = now;
         }
       }
     }
-    if (dirty) {
+    if (dirty && pollCursor !== null) {
       dirty = false;
-      const values: Record<string, string> = {};
-      for (const [endpointId, s] of streams) values[STREAM_CURSOR + endpointId] = String(s.contiguous);
-      if (pollCursor !== null) values[POLL_CURSOR] = pollCursor;
-      await options.inbox.saveCursors(values);
+      await options.inbox.saveCursors({ [POLL_CURSOR]: pollCursor });
     }
   }
 
   return {
     /** Called by the route for every verified webhook, new or duplicate. */
-    observe(event: { endpointId: string; sequence: number; connectionId: string | null }, source: 'webhook' | 'poll') {
+    observe(event: { connectionId: string | null }, source: 'webhook' | 'poll') {
       if (source === 'webhook') {
         lastWebhookAt = clock.now();
         lastSilencePollAt = null;
         silenceAlerted = false;
       }
       if (event.connectionId) connections.add(event.connectionId);
-      observeSequence(event.endpointId, event.sequence);
     },
     /** Looks at the time once: polls if silent or a gap is overdue. */
     check(): Promise<void> {
@@ -249,16 +272,19 @@ export function createWatchdog(options: WatchdogOptions) {
     async start(): Promise<void> {
       const saved = await options.inbox.cursors();
       for (const [name, value] of Object.entries(saved)) {
-        if (name.startsWith(STREAM_CURSOR)) {
-          const s = stream(name.slice(STREAM_CURSOR.length));
-          s.contiguous = Math.max(s.contiguous, Number(value));
-          for (const n of [...s.above]) if (n <= s.contiguous) s.above.delete(n);
-          while (s.above.delete(s.contiguous + 1)) s.contiguous++;
-          if (s.above.size === 0) s.gapSince = null;
-        } else if (name === POLL_CURSOR) {
-          pollCursor = value;
-        }
+        // Inboxes of earlier versions kept each stream's position as a cursor.
+        if (name.startsWith(STREAM_CURSOR))
+          await options.inbox.openStream(name.slice(STREAM_CURSOR.length), Number(value));
+        else if (name === POLL_CURSOR) pollCursor = value;
       }
+      // Before any event of the client's endpoint can run: where its stream starts (tried again at
+      // every check if the sender cannot be read now).
+      await settleStart(fallback.client).catch((error) => {
+        logger.error(
+          { err: describeError(error) },
+          "herald receiver: reading where the endpoint's stream starts failed",
+        );
+      });
       lastWebhookAt = Math.max(lastWebhookAt, clock.now());
       timer = setInterval(() => void this.check(), checkInterval);
       timer.unref();

@@ -65,7 +65,7 @@ async function receiverBehindSwitch(
     secret: endpoint.secret,
     inbox: sqliteInbox(join(tempDir(), 'inbox.db')),
     logger,
-    pollInterval: 10,
+    pollInterval: '10ms',
     on: {
       '*': (event, ctx) =>
         void seen.push({ id: event.id, sequence: event.sequence, source: ctx.source, at: Date.now() }),
@@ -121,8 +121,8 @@ describe("with Herald's sender", () => {
     const { receiver, seen } = await receiverBehindSwitch(
       (endpoint) => ({
         fallback: {
-          silentAfter,
-          checkInterval: 25,
+          silentAfter: `${silentAfter}ms`,
+          checkInterval: '25ms',
           client: heraldClient({ baseUrl: herald.url, apiKey: readKey, endpointId: endpoint.id }),
         },
         onAlert: (alert) => void alerts.push(alert),
@@ -158,8 +158,8 @@ describe("with Herald's sender", () => {
       (endpoint) => ({
         fallback: {
           silentAfter: '1h',
-          gapGrace: 300,
-          checkInterval: 25,
+          gapGrace: '300ms',
+          checkInterval: '25ms',
           client: heraldClient({ baseUrl: herald.url, apiKey: readKey, endpointId: endpoint.id }),
         },
       }),

@@ -118,7 +118,7 @@ export function inboxSuite(name: string, fixture: InboxFixture): void {
     it('hands out one event per key at a time, the lowest sequence first, whatever the arrival order', async () => {
       const inbox = await open();
       const [s3, s1, s2] = [3, 1, 2].map((sequence) => newEvent({ orderKey: 'con_a', sequence }));
-      const other = newEvent({ orderKey: 'con_b', sequence: 9 });
+      const other = newEvent({ orderKey: 'con_b', endpointId: 'ep_2', sequence: 1 });
       const unordered = [newEvent(), newEvent()];
       await inbox.insert([s3!, s1!, s2!, other, ...unordered]);
       const first = await claim(inbox);
@@ -131,10 +131,11 @@ export function inboxSuite(name: string, fixture: InboxFixture): void {
 
     it('holds back an earlier event of a key that arrives while a later one of that key is in flight', async () => {
       const inbox = await open();
-      const s3 = newEvent({ orderKey: 'con_a', sequence: 3 });
+      // Without a sequence (another sender), arrival decides what is in flight first.
+      const s3 = newEvent({ orderKey: 'con_a', sequence: 0, occurredAt: '2026-11-27T06:00:03.000Z' });
       await inbox.insert([s3]);
       expect((await claim(inbox)).map((e) => e.id)).toEqual([s3.id]);
-      const s1 = newEvent({ orderKey: 'con_a', sequence: 1 });
+      const s1 = newEvent({ orderKey: 'con_a', sequence: 0, occurredAt: '2026-11-27T06:00:01.000Z' });
       await inbox.insert([s1]);
       expect(await claim(inbox, T0, 100, 'w2')).toEqual([]);
       await inbox.begin().commit({ id: s3.id, workerId: 'w1', status: 'processed', now: T0 });
@@ -144,22 +145,65 @@ export function inboxSuite(name: string, fixture: InboxFixture): void {
     it("commits a handler's writes with the event's completion, and its key's position", async () => {
       const inbox = await open();
       await fixture.query(store, 'CREATE TABLE {effects} (event_id TEXT NOT NULL)');
-      const e = newEvent({ orderKey: 'con_a', sequence: 7 });
+      const e = newEvent({ orderKey: 'con_a', endpointId: 'ep_7', sequence: 1 });
       await inbox.insert([e]);
       await claim(inbox);
       const unit = inbox.begin();
       await unit.transaction.run(fixture.sql(store, 'INSERT INTO {effects} (event_id) VALUES (?)'), [e.id]);
-      const position = { key: 'con_a', endpointId: 'ep_1', sequence: 7, occurredAt: e.occurredAt, eventId: e.id };
+      const position = { key: 'con_a', endpointId: 'ep_7', sequence: 1, occurredAt: e.occurredAt, eventId: e.id };
       expect(await unit.commit({ id: e.id, workerId: 'w1', status: 'processed', now: T0 + 5, position })).toBe(true);
       expect(await fixture.query(store, 'SELECT event_id FROM {effects}')).toEqual([{ event_id: e.id }]);
       const stored = await inbox.get(e.id);
       expect([stored?.status, stored?.attempts, stored?.processedAt]).toEqual(['processed', 1, T0 + 5]);
       expect(await inbox.keyPosition('con_a')).toEqual({
-        endpointId: 'ep_1',
-        sequence: 7,
+        endpointId: 'ep_7',
+        sequence: 1,
         occurredAt: e.occurredAt,
         eventId: e.id,
       });
+    });
+
+    it('holds an ordered event until every lower sequence of its endpoint has arrived, whatever its key', async () => {
+      const inbox = await open();
+      const at = (sequence: number, orderKey: string | null) => newEvent({ orderKey, endpointId: 'ep_h', sequence });
+      const [a1, a3, b4, u5] = [at(1, 'a'), at(3, 'a'), at(4, 'b'), at(5, null)];
+      await inbox.insert([a3!, b4!, u5!, a1!]);
+      // 2 is missing: 3 and 4 wait, whatever key 2 turns out to have; the unordered 5 does not.
+      expect((await claim(inbox)).map((e) => e.id).sort()).toEqual([a1!.id, u5!.id].sort());
+      await inbox.begin().commit({ id: a1!.id, workerId: 'w1', status: 'processed', now: T0 });
+      expect(await claim(inbox)).toEqual([]);
+      expect(await inbox.streams()).toEqual([{ endpointId: 'ep_h', contiguous: 1, highest: 5 }]);
+      const c2 = at(2, 'c');
+      await inbox.insert([c2]);
+      expect((await claim(inbox)).map((e) => e.id).sort()).toEqual([c2.id, a3!.id, b4!.id].sort());
+      expect(await inbox.streams()).toEqual([{ endpointId: 'ep_h', contiguous: 5, highest: 5 }]);
+    });
+
+    it("settles a fresh stream's start: at sequence 1, at the lowest received once settled, or as told", async () => {
+      const inbox = await open();
+      const later = [6, 5, 7].map((sequence) => newEvent({ orderKey: 'k', endpointId: 'ep_s', sequence }));
+      await inbox.insert(later);
+      const lowest = { before: T0, from: 'lowest' as const };
+      expect(await claim(inbox)).toEqual([]);
+      expect(
+        await inbox.claim({ workerId: 'w1', now: T0, leaseMs: 1000, limit: 9, settle: { ...lowest, before: T0 - 1 } }),
+      ).toEqual([]);
+      expect(await inbox.streams()).toEqual([{ endpointId: 'ep_s', contiguous: null, highest: 7 }]);
+      const claimed = await inbox.claim({ workerId: 'w1', now: T0, leaseMs: 1000, limit: 9, settle: lowest });
+      expect(claimed.map((e) => e.sequence)).toEqual([5]);
+      expect(await inbox.streams()).toEqual([{ endpointId: 'ep_s', contiguous: 7, highest: 7 }]);
+
+      const from3 = newEvent({ orderKey: 'k2', endpointId: 'ep_b', sequence: 3 });
+      await inbox.insert([from3]);
+      const beginning = { before: T0, from: 'beginning' as const };
+      expect(await inbox.claim({ workerId: 'w1', now: T0, leaseMs: 1000, limit: 9, settle: beginning })).toEqual([]);
+      expect((await inbox.streams()).find((s) => s.endpointId === 'ep_b')?.contiguous).toBe(0);
+
+      expect(await inbox.openStream('ep_o', 10)).toBe(true);
+      expect(await inbox.openStream('ep_o', 2)).toBe(false);
+      const o11 = newEvent({ orderKey: 'k3', endpointId: 'ep_o', sequence: 11 });
+      await inbox.insert([o11]);
+      expect((await claim(inbox)).map((e) => e.id)).toEqual([o11.id]);
     });
 
     it('writes nothing when the claim was lost or the handler failed', async () => {

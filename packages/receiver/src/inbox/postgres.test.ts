@@ -48,6 +48,7 @@ describe.skipIf(url === null)('PostgreSQL inbox', () => {
       'inbox_race_conflicts',
       'inbox_race_cursors',
       'inbox_race_keys',
+      'inbox_race_streams',
     ]);
   });
 });

@@ -5,9 +5,11 @@ import {
   checkIdentifier,
   type EventRow,
   type KeyRow,
+  type StreamRow,
   toConflict,
   toEvent,
   toPosition,
+  toStream,
 } from './rows.js';
 import type {
   ClaimInput,
@@ -64,6 +66,7 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
   const tk = `"${schema}"."${name}_keys"`;
   const tc = `"${schema}"."${name}_conflicts"`;
   const tu = `"${schema}"."${name}_cursors"`;
+  const ts = `"${schema}"."${name}_streams"`;
   // Claims take this transaction-scoped lock first: see claim().
   const claimLock = `hashtext('herald_inbox_claim:${schema}.${name}')`;
   let pool: pg.Pool | undefined;
@@ -149,7 +152,20 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
             event_id TEXT NOT NULL
           );
           CREATE TABLE IF NOT EXISTS ${tu} (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+          CREATE TABLE IF NOT EXISTS ${ts} (
+            endpoint_id TEXT PRIMARY KEY,
+            contiguous BIGINT,
+            opened_at BIGINT NOT NULL
+          );
+          CREATE INDEX IF NOT EXISTS ${name}_sequence ON ${t} (endpoint_id, sequence);
         `);
+        // An inbox from before the streams table has pending events with a sequence but no stream:
+        // their streams start just before the lowest of them, so none waits for what came before.
+        await client.query(`
+          INSERT INTO ${ts} (endpoint_id, contiguous, opened_at)
+          SELECT endpoint_id, min(sequence) - 1, 0 FROM ${t}
+          WHERE status = 'pending' AND sequence > 0 AND endpoint_id <> '' GROUP BY endpoint_id
+          ON CONFLICT (endpoint_id) DO NOTHING`);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
@@ -184,17 +200,26 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
         events.map((e) => e.source),
         events.map((e) => e.receivedAt),
       ];
+      // The same statement opens the streams of the endpoints it brings (sequence 1 settles a start at 0).
       const inserted = await p.query<{ id: string }>(
-        `INSERT INTO ${t} (id, type, order_key, endpoint_id, connection_id, sequence, occurred_at, body, body_hash,
-                           source, received_at, next_attempt_at)
-         SELECT id, type, order_key, endpoint_id, connection_id, sequence, occurred_at, body, body_hash, source,
-                received_at, received_at
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
-                     $8::text[], $9::text[], $10::text[], $11::bigint[])
-           AS u(id, type, order_key, endpoint_id, connection_id, sequence, occurred_at, body, body_hash, source,
-                received_at)
-         ON CONFLICT (id) DO NOTHING
-         RETURNING id`,
+        `WITH ins AS (
+           INSERT INTO ${t} (id, type, order_key, endpoint_id, connection_id, sequence, occurred_at, body, body_hash,
+                             source, received_at, next_attempt_at)
+           SELECT id, type, order_key, endpoint_id, connection_id, sequence, occurred_at, body, body_hash, source,
+                  received_at, received_at
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
+                       $8::text[], $9::text[], $10::text[], $11::bigint[])
+             AS u(id, type, order_key, endpoint_id, connection_id, sequence, occurred_at, body, body_hash, source,
+                  received_at)
+           ON CONFLICT (id) DO NOTHING
+           RETURNING id, endpoint_id, sequence, received_at),
+         opened AS (
+           INSERT INTO ${ts} AS s (endpoint_id, contiguous, opened_at)
+           SELECT endpoint_id, CASE WHEN min(sequence) = 1 THEN 0 END, min(received_at) FROM ins
+           WHERE sequence > 0 AND endpoint_id <> '' GROUP BY endpoint_id
+           ON CONFLICT (endpoint_id) DO UPDATE SET contiguous = 0
+           WHERE s.contiguous IS NULL AND excluded.contiguous = 0)
+         SELECT id FROM ins`,
         columns,
       );
       const fresh = new Set(inserted.rows.map((r) => r.id));
@@ -250,6 +275,27 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
         // an earlier event is inserted between their snapshots; serialising the (short) claims keeps
         // one event per key in flight. Handlers still run in parallel.
         await client.query(`SELECT pg_advisory_xact_lock(${claimLock})`);
+        if (input.settle) {
+          await client.query(
+            input.settle.from === 'lowest'
+              ? `UPDATE ${ts} s SET contiguous = (
+                   SELECT min(e.sequence) - 1 FROM ${t} e WHERE e.endpoint_id = s.endpoint_id AND e.sequence > 0)
+                 WHERE contiguous IS NULL AND opened_at <= $1`
+              : `UPDATE ${ts} SET contiguous = 0 WHERE contiguous IS NULL AND opened_at <= $1`,
+            [input.settle.before],
+          );
+        }
+        // Each stream's contiguous moves to the end of the run of sequences that follows it. Here,
+        // under the claim lock, and not at insert: two inserts committing at once could each miss the
+        // other's sequence.
+        await client.query(
+          `UPDATE ${ts} s SET contiguous = (
+             SELECT min(e.sequence) FROM ${t} e
+             WHERE e.endpoint_id = s.endpoint_id AND e.sequence > s.contiguous
+               AND NOT EXISTS (SELECT 1 FROM ${t} f WHERE f.endpoint_id = e.endpoint_id AND f.sequence = e.sequence + 1))
+           WHERE contiguous IS NOT NULL AND EXISTS (
+             SELECT 1 FROM ${t} e WHERE e.endpoint_id = s.endpoint_id AND e.sequence = s.contiguous + 1)`,
+        );
         const result = await client.query<EventRow>(
           `WITH picked AS (
              SELECT e.id FROM ${t} e
@@ -260,6 +306,8 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
                  WHERE o.order_key = e.order_key AND o.status = 'pending' AND o.id <> e.id
                    AND (o.locked_until > $1
                         OR (o.sequence, o.occurred_at, o.id) < (e.sequence, e.occurred_at, e.id))))
+               AND (e.order_key IS NULL OR e.sequence = 0 OR e.endpoint_id = '' OR e.sequence <= (
+                 SELECT s.contiguous FROM ${ts} s WHERE s.endpoint_id = e.endpoint_id))
              ORDER BY e.next_attempt_at, e.received_at
              LIMIT $2
              FOR UPDATE OF e SKIP LOCKED)
@@ -450,6 +498,24 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
          ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
         [entries.map((e) => e[0]), entries.map((e) => e[1])],
       );
+    },
+
+    async streams() {
+      const result = await opened().query<StreamRow>(
+        `SELECT s.endpoint_id, s.contiguous,
+           (SELECT max(e.sequence) FROM ${t} e WHERE e.endpoint_id = s.endpoint_id) AS highest
+         FROM ${ts} s ORDER BY s.endpoint_id`,
+      );
+      return result.rows.map(toStream);
+    },
+
+    async openStream(endpointId, contiguous) {
+      const result = await opened().query(
+        `INSERT INTO ${ts} AS s (endpoint_id, contiguous, opened_at) VALUES ($1, $2, 0)
+         ON CONFLICT (endpoint_id) DO UPDATE SET contiguous = excluded.contiguous WHERE s.contiguous IS NULL`,
+        [endpointId, contiguous],
+      );
+      return result.rowCount === 1;
     },
   };
   return inbox;

@@ -1,4 +1,4 @@
-import type { EventSource, InboxConflict, InboxEvent, InboxStatus, KeyPosition } from './types.js';
+import type { EventSource, InboxConflict, InboxEvent, InboxStatus, KeyPosition, StreamState } from './types.js';
 
 /** A row of the inbox table as either driver returns it (Postgres BIGINTs arrive as strings). */
 export interface EventRow {
@@ -72,6 +72,20 @@ export function toPosition(row: KeyRow): KeyPosition {
     sequence: Number(row.sequence),
     occurredAt: row.occurred_at,
     eventId: row.event_id,
+  };
+}
+
+export interface StreamRow {
+  endpoint_id: string;
+  contiguous: number | string | null;
+  highest: number | string | null;
+}
+
+export function toStream(row: StreamRow): StreamState {
+  return {
+    endpointId: row.endpoint_id,
+    contiguous: row.contiguous === null ? null : Number(row.contiguous),
+    highest: row.highest === null ? 0 : Number(row.highest),
   };
 }
 

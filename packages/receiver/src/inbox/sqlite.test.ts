@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inboxSuite } from '../../test/inbox-suite.js';
+import { inboxSuite, newEvent } from '../../test/inbox-suite.js';
 import { sqliteInbox } from './sqlite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-sqlite-inbox-'));
@@ -41,6 +41,21 @@ describe('SQLite inbox', () => {
     const unit = probe.begin();
     expect(await unit.transaction.all('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
     await probe.close();
+  });
+
+  it('gives pending events of an inbox from before the streams table a stream, so they do not wait', async () => {
+    const inbox = sqliteInbox(file('upgrade'));
+    await inbox.open();
+    const events = [6, 5].map((sequence) => newEvent({ orderKey: 'k', endpointId: 'ep_old', sequence }));
+    await inbox.insert(events);
+    await inbox.close();
+    const db = new Database(file('upgrade'));
+    db.exec('DROP TABLE herald_inbox_streams');
+    db.close();
+    await inbox.open();
+    const claimed = await inbox.claim({ workerId: 'w', now: Date.now() + 60_000, leaseMs: 1000, limit: 9 });
+    expect(claimed.map((e) => e.sequence)).toEqual([5]);
+    await inbox.close();
   });
 
   it('refuses a table name that is not a plain identifier', () => {

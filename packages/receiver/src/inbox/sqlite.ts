@@ -5,9 +5,11 @@ import {
   checkIdentifier,
   type EventRow,
   type KeyRow,
+  type StreamRow,
   toConflict,
   toEvent,
   toPosition,
+  toStream,
 } from './rows.js';
 import type {
   ClaimInput,
@@ -116,6 +118,14 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
           event_id TEXT NOT NULL
         );
         CREATE TABLE IF NOT EXISTS ${t}_cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        -- Each endpoint's stream: every sequence up to contiguous has arrived (null: start not settled).
+        CREATE TABLE IF NOT EXISTS ${t}_streams (
+          endpoint_id TEXT PRIMARY KEY,
+          contiguous INTEGER,
+          opened_at INTEGER NOT NULL
+        );
+        -- The streams' contiguity checks.
+        CREATE INDEX IF NOT EXISTS ${t}_sequence ON ${t} (endpoint_id, sequence);
       `);
       const p = (sql: string) => d.prepare(sql) as Statement;
       s = {
@@ -125,8 +135,34 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
         known: p(`SELECT body, body_hash FROM ${t} WHERE id = ?`),
         insertConflict: p(`INSERT INTO ${t}_conflicts (id, body_hash, body, source, received_at)
                            VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-        // One statement claims: pending and due, not leased, and for an ordered event, no other
-        // pending event of its key that is leased or comes before it (uses the _due and _key indexes).
+        // A stream is opened by its first event; its sequence 1 settles its start at 0.
+        openStreamByEvent: p(`INSERT INTO ${t}_streams (endpoint_id, contiguous, opened_at)
+                              VALUES (?, CASE WHEN ? THEN 0 END, ?)
+                              ON CONFLICT (endpoint_id) DO UPDATE SET contiguous = 0
+                              WHERE ${t}_streams.contiguous IS NULL AND excluded.contiguous = 0`),
+        openStream: p(`INSERT INTO ${t}_streams (endpoint_id, contiguous, opened_at) VALUES (?, ?, ?)
+                       ON CONFLICT (endpoint_id) DO UPDATE SET contiguous = excluded.contiguous
+                       WHERE ${t}_streams.contiguous IS NULL`),
+        settleLowest: p(`UPDATE ${t}_streams SET contiguous = (
+                           SELECT min(e.sequence) - 1 FROM ${t} e
+                           WHERE e.endpoint_id = ${t}_streams.endpoint_id AND e.sequence > 0)
+                         WHERE contiguous IS NULL AND opened_at <= ?`),
+        settleBeginning: p(`UPDATE ${t}_streams SET contiguous = 0 WHERE contiguous IS NULL AND opened_at <= ?`),
+        // Moves each stream's contiguous to the end of the run of sequences that follows it.
+        advance: p(`UPDATE ${t}_streams SET contiguous = (
+                      SELECT min(e.sequence) FROM ${t} e
+                      WHERE e.endpoint_id = ${t}_streams.endpoint_id AND e.sequence > ${t}_streams.contiguous
+                        AND NOT EXISTS (SELECT 1 FROM ${t} f
+                                        WHERE f.endpoint_id = e.endpoint_id AND f.sequence = e.sequence + 1))
+                    WHERE contiguous IS NOT NULL AND EXISTS (
+                      SELECT 1 FROM ${t} e
+                      WHERE e.endpoint_id = ${t}_streams.endpoint_id AND e.sequence = ${t}_streams.contiguous + 1)`),
+        streams: p(`SELECT s.endpoint_id, s.contiguous,
+                      (SELECT max(e.sequence) FROM ${t} e WHERE e.endpoint_id = s.endpoint_id) AS highest
+                    FROM ${t}_streams s ORDER BY s.endpoint_id`),
+        // One statement claims: pending and due, not leased; for an ordered event, no other pending
+        // event of its key that is leased or comes before it (uses the _due and _key indexes), and,
+        // when it has a sequence, every lower sequence of its endpoint arrived.
         claim: p(`UPDATE ${t} SET locked_by = @worker, locked_until = @until
                   WHERE id IN (
                     SELECT e.id FROM ${t} e
@@ -137,6 +173,8 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
                         WHERE o.order_key = e.order_key AND o.status = 'pending' AND o.id <> e.id
                           AND (o.locked_until > @now
                                OR (o.sequence, o.occurred_at, o.id) < (e.sequence, e.occurred_at, e.id))))
+                      AND (e.order_key IS NULL OR e.sequence = 0 OR e.endpoint_id = '' OR e.sequence <= (
+                        SELECT s.contiguous FROM ${t}_streams s WHERE s.endpoint_id = e.endpoint_id))
                     ORDER BY e.next_attempt_at, e.received_at
                     LIMIT @limit)
                   RETURNING *`),
@@ -168,6 +206,14 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
         saveCursor: p(`INSERT INTO ${t}_cursors (name, value) VALUES (?, ?)
                        ON CONFLICT (name) DO UPDATE SET value = excluded.value`),
       };
+      // An inbox from before the streams table has pending events with a sequence but no stream:
+      // their streams start just before the lowest of them, so none waits for what came before.
+      d.prepare(
+        `INSERT INTO ${t}_streams (endpoint_id, contiguous, opened_at)
+         SELECT endpoint_id, min(sequence) - 1, 0 FROM ${t}
+         WHERE status = 'pending' AND sequence > 0 AND endpoint_id <> '' GROUP BY endpoint_id
+         ON CONFLICT (endpoint_id) DO NOTHING`,
+      ).run();
       db = d;
     },
 
@@ -178,9 +224,11 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
 
     async insert(events: readonly NewInboxEvent[]): Promise<InsertOutcome[]> {
       const d = opened();
+      // The streams the batch brings, once each: whether it has their sequence 1, and when.
+      const streams = new Map<string, { first: boolean; at: number }>();
       return d
-        .transaction(() =>
-          events.map((e): InsertOutcome => {
+        .transaction(() => {
+          const outcomes = events.map((e): InsertOutcome => {
             const result = q('insert').run(
               e.id,
               e.type,
@@ -195,28 +243,42 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
               e.receivedAt,
               e.receivedAt,
             );
-            if (result.changes === 1) return 'inserted';
+            if (result.changes === 1) {
+              if (e.sequence > 0 && e.endpointId !== '') {
+                const stream = streams.get(e.endpointId);
+                if (stream === undefined) streams.set(e.endpointId, { first: e.sequence === 1, at: e.receivedAt });
+                else stream.first ||= e.sequence === 1;
+              }
+              return 'inserted';
+            }
             const known = q('known').get(e.id) as { body: string; body_hash: string };
             if (known.body_hash === e.bodyHash || sameEventBody(known.body, e.body)) return 'duplicate';
             q('insertConflict').run(e.id, e.bodyHash, e.body, e.source, e.receivedAt);
             return 'conflict';
-          }),
-        )
+          });
+          for (const [endpointId, stream] of streams) {
+            q('openStreamByEvent').run(endpointId, stream.first ? 1 : 0, stream.at);
+          }
+          return outcomes;
+        })
         .immediate();
     },
 
     async claim(input: ClaimInput): Promise<InboxEvent[]> {
       const d = opened();
       const rows = d
-        .transaction(
-          () =>
-            q('claim').all({
-              worker: input.workerId,
-              until: input.now + input.leaseMs,
-              now: input.now,
-              limit: input.limit,
-            }) as EventRow[],
-        )
+        .transaction(() => {
+          if (input.settle) {
+            q(input.settle.from === 'lowest' ? 'settleLowest' : 'settleBeginning').run(input.settle.before);
+          }
+          q('advance').run();
+          return q('claim').all({
+            worker: input.workerId,
+            until: input.now + input.leaseMs,
+            now: input.now,
+            limit: input.limit,
+          }) as EventRow[];
+        })
         .immediate();
       return rows.map(toEvent);
     },
@@ -354,6 +416,15 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
           for (const [name, value] of Object.entries(values)) q('saveCursor').run(name, value);
         })
         .immediate();
+    },
+
+    async streams() {
+      const rows = q('streams').all() as StreamRow[];
+      return rows.map(toStream);
+    },
+
+    async openStream(endpointId, contiguous) {
+      return q('openStream').run(endpointId, contiguous, 0).changes === 1;
     },
   };
   return inbox;

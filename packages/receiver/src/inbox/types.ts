@@ -8,7 +8,7 @@
  * - `pending`: waiting for its handler, or for its next try after a failure
  * - `processed`: its handler succeeded (or it had none)
  * - `dead`: its handler failed `retry.attempts` times; waits for a person to replay it
- * - `stale`: older than an event already processed for its order key; skipped
+ * - `stale`: without a sequence, and older than an event already processed for its order key; skipped
  */
 export type InboxStatus = 'pending' | 'processed' | 'dead' | 'stale';
 export const INBOX_STATUSES: readonly InboxStatus[] = ['pending', 'processed', 'dead', 'stale'];
@@ -71,6 +71,24 @@ export interface ClaimInput {
   /** The claim holds until `now + leaseMs`; a worker that dies releases its events when it runs out. */
   leaseMs: number;
   limit: number;
+  /**
+   * When an endpoint's stream start is still open (a fresh inbox that has not received its sequence
+   * 1), settle it if it was opened at or before `before`: at the lowest sequence received, or at 0
+   * (the beginning). Without it, only sequence 1 or `openStream` settles a stream.
+   */
+  settle?: { before: number; from: 'lowest' | 'beginning' };
+}
+
+/**
+ * An endpoint's stream in the inbox: every sequence in (start, contiguous] has arrived. `contiguous`
+ * is null while the start is not settled. An ordered event with a sequence is claimed only once
+ * every lower sequence of its endpoint (after the start) has arrived.
+ */
+export interface StreamState {
+  endpointId: string;
+  contiguous: number | null;
+  /** The highest sequence received. */
+  highest: number;
 }
 
 export interface ListQuery {
@@ -136,7 +154,10 @@ export interface Inbox {
   close(): Promise<void>;
   /** Inserts in one transaction, committed (and synced) before it resolves. Known ids change nothing. */
   insert(events: readonly NewInboxEvent[]): Promise<InsertOutcome[]>;
-  /** Due pending events, at most one in flight per order key, the oldest of its key first. */
+  /**
+   * Due pending events, at most one in flight per order key, the lowest of its key first; an ordered
+   * event with a sequence only once its endpoint's stream is contiguous up to it.
+   */
   claim(input: ClaimInput): Promise<InboxEvent[]>;
   extendLease(ids: readonly string[], workerId: string, until: number): Promise<void>;
   keyPosition(key: string): Promise<KeyPosition | null>;
@@ -155,4 +176,11 @@ export interface Inbox {
   /** The watchdog's saved places, by name. */
   cursors(): Promise<Record<string, string>>;
   saveCursors(values: Record<string, string>): Promise<void>;
+  /** Every endpoint stream the inbox has heard of. */
+  streams(): Promise<StreamState[]>;
+  /**
+   * Settles an endpoint's stream start at `contiguous` (every sequence up to it counts as arrived),
+   * unless it is settled already. Returns whether it was set.
+   */
+  openStream(endpointId: string, contiguous: number): Promise<boolean>;
 }

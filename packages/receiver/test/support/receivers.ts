@@ -49,7 +49,7 @@ export function receiverFixture() {
       on: {},
       clock,
       logger,
-      pollInterval: 5,
+      pollInterval: '5ms',
       ...options,
     });
     cleanups.push(() => receiver.stop());
