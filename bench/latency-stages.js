@@ -2,6 +2,7 @@
 //
 //   npm run build && node bench/latency-stages.js [rate=1000] [seconds=10]
 //   HERALD_SQLITE_THREAD=0 node bench/latency-stages.js     (SQLite on the main thread)
+//   STAGES_CAP=50 node bench/latency-stages.js              (the endpoint's cap in flight, default 10)
 //
 // Herald (`serve`, SQLite) runs IN this process so its store, dispatcher and undici can be wrapped
 // with timers; the paced publisher runs in a child process and the receiver in another. Per event:
@@ -53,6 +54,8 @@ async function main(rate, seconds) {
       allowPrivateNetworks: true,
       logLevel: 'warn',
       rateLimitPerS: 100_000_000,
+      // STAGES_CAP=50: the endpoint's in-flight cap (--endpoint-concurrency), to test whether it is what queues.
+      ...(process.env.STAGES_CAP ? { endpointConcurrency: Number(process.env.STAGES_CAP) } : {}),
     }),
     'serve',
   );
@@ -77,9 +80,12 @@ async function main(rate, seconds) {
 
     const store = herald.store;
     const publish = store.publish.bind(store);
+    // Writes (publish commits, attempt-log writes) called and not yet answered: what a claim queues behind.
+    let writesAhead = 0;
     store.publish = async (inputs) => {
       const began = wall();
-      const results = await publish(inputs);
+      writesAhead++;
+      const results = await publish(inputs).finally(() => writesAhead--);
       const ended = wall();
       if (measuring) publishes.push({ size: inputs.length, ms: ended - began });
       for (const input of inputs) {
@@ -90,12 +96,13 @@ async function main(rate, seconds) {
     const claim = store.claimDueDeliveries.bind(store);
     store.claimDueDeliveries = async (options) => {
       const began = wall();
+      const behind = writesAhead;
       const claimed = await claim(options);
       const ended = wall();
       if (measuring) {
         // What the endpoint's queue already held when this batch joined it.
         const { inFlight, dueCount } = herald.dispatcher.stats();
-        claims.push({ size: claimed.length, ms: ended - began, inFlight, dueCount });
+        claims.push({ size: claimed.length, began, ms: ended - began, inFlight, dueCount, behind });
       }
       for (const c of claimed) {
         const e = events.get(c.event.id);
@@ -106,7 +113,8 @@ async function main(rate, seconds) {
     const record = store.recordAttempts.bind(store);
     store.recordAttempts = async (outcomes, now) => {
       const began = wall();
-      await record(outcomes, now);
+      writesAhead++;
+      await record(outcomes, now).finally(() => writesAhead--);
       if (measuring) {
         records.push({ size: outcomes.length, ms: wall() - began });
         for (const o of outcomes) attemptMs.push(o.attempt.durationMs);
@@ -134,12 +142,15 @@ async function main(rate, seconds) {
     await new Promise((r) => setTimeout(r, 500));
     measuring = true;
     loopDelay.enable();
+    const cpuBefore = process.cpuUsage();
     const result = await publishFrom(herald.url, rate, seconds * 1000);
     const deadline = Date.now() + 60_000;
     while ([...events.values()].some((e) => e.sendAt === undefined) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
     }
     measuring = false;
+    // This process: Herald's main thread and its SQLite thread (the publisher and receiver are children).
+    const cpu = process.cpuUsage(cpuBefore);
     loopDelay.disable();
     gc.disconnect();
     Agent.prototype.dispatch = dispatch;
@@ -154,7 +165,7 @@ async function main(rate, seconds) {
     };
     const thread = process.env.HERALD_SQLITE_THREAD === '0' ? 'main thread' : 'its thread';
     console.log(
-      `\n${rate}/s to one endpoint for ${seconds} s, SQLite on ${thread}: ${result.accepted} published (${result.errors} errors), ${done.length} sent`,
+      `\n${rate}/s to one endpoint (cap ${herald.config.endpointConcurrency}) for ${seconds} s, SQLite on ${thread}: ${result.accepted} published (${result.errors} errors), ${done.length} sent`,
     );
     console.log('\nper delivery, ms');
     for (const [name, of] of Object.entries(stages)) console.log(`  ${name.padEnd(24)} ${summary(done.map(of))}`);
@@ -168,6 +179,11 @@ async function main(rate, seconds) {
     console.log('\nper operation, ms');
     console.log(`  claims                   ${summary(claims.map((c) => c.ms))}`);
     console.log(`    size                   ${summary(claims.map((c) => c.size))}`);
+    const alone = claims.filter((c) => c.behind === 0).map((c) => c.ms);
+    const queued = claims.filter((c) => c.behind > 0).map((c) => c.ms);
+    console.log(`    with no write ahead    ${summary(alone)}`);
+    console.log(`    behind ≥ 1 write       ${summary(queued)}`);
+    console.log(`    start to next start    ${summary(claims.slice(1).map((c, i) => c.began - claims[i].began))}`);
     console.log(`    in flight at claim end ${summary(claims.map((c) => c.inFlight))}`);
     console.log(`    queued at claim end    ${summary(claims.map((c) => c.dueCount))}`);
     console.log(`  attempts (send → answer) ${summary(attemptMs)}`);
@@ -176,6 +192,10 @@ async function main(rate, seconds) {
     console.log(`  publish commits          ${summary(publishes.map((c) => c.ms))}`);
     console.log(`    size                   ${summary(publishes.map((c) => c.size))}`);
     console.log(`  wake() calls             ${wakes}`);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    console.log(
+      `  Herald CPU               ${cpuMs.toFixed(0)} ms, ${(cpuMs / done.length).toFixed(3)} ms per delivery`,
+    );
     const ns = (p) => (loopDelay.percentile(p) / 1e6).toFixed(1);
     console.log(`  event-loop delay         p50 ${ns(50)}  p99 ${ns(99)}  max ${(loopDelay.max / 1e6).toFixed(1)}`);
     console.log(
