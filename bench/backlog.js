@@ -227,7 +227,7 @@ export async function benchBacklog({ durationMs, pending }) {
       row('serve / api', '≥ 90 %', (r) => fmt.ratio(r.servePublish.perSecond / r.apiPublish.perSecond)),
       row('healthy neighbour at 100/s: publish → attempt p50', '', (r) => fmt.ms(r.neighbourLatency.p50)),
       row('  p99', '≤ 20 ms', (r) => fmt.ms(r.neighbourLatency.p99)),
-      row('peak RSS of herald serve (process tree)', '≤ 200 MB', (r) => `${Math.round(r.rss)} MB`),
+      row('peak RSS, herald serve and its children (not PostgreSQL)', '≤ 200 MB', (r) => `${Math.round(r.rss)} MB`),
       ...routeNames.map((name) => row(`${name} (slowest of 3)`, '≤ 100 ms', (r) => fmt.ms(r.routes[name]))),
       row('  the slowest route', '≤ 100 ms', (r) => fmt.ms(Math.max(...Object.values(r.routes)))),
       row(`drain once the receiver answers (first ${durationMs / 1000} s)`, '', (r) => fmt.rate(r.drainRate)),
