@@ -5,13 +5,13 @@ import { Pool } from 'undici';
 import { fmt, load, printTable } from './load.js';
 import { BARE_FASTIFY, COUNTING_RECEIVER, HERALD, spawnListening } from './servers.js';
 
-const KEY = 'hk_bench_admin_key_000000000000000000000000000';
-const auth = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+export const KEY = 'hk_bench_admin_key_000000000000000000000000000';
+export const auth = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
 // A 1 KiB event: the body of POST /v1/events is 1,024 bytes.
 const pad = 'x'.repeat(1024 - JSON.stringify({ type: 'order.created', data: { pad: '' } }).length);
 const EVENT = JSON.stringify({ type: 'order.created', data: { pad } });
 
-function heraldArgs(role, db, extra = []) {
+export function heraldArgs(role, db, extra = []) {
   return [
     HERALD,
     role,
@@ -30,7 +30,7 @@ function heraldArgs(role, db, extra = []) {
   ];
 }
 
-async function post(url, path, body) {
+export async function post(url, path, body) {
   const response = await fetch(url + path, { method: 'POST', headers: auth, body: JSON.stringify(body) });
   if (response.status >= 300) throw new Error(`${path}: ${response.status} ${await response.text()}`);
   return response.json();
@@ -89,7 +89,7 @@ export async function benchPublish({ durationMs }) {
   }
 }
 
-async function waitForCount(url, count, timeoutMs) {
+export async function waitForCount(url, count, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const state = await (await fetch(`${url}/count`)).json();
@@ -100,7 +100,7 @@ async function waitForCount(url, count, timeoutMs) {
   }
 }
 
-/** Publishes `events` to 4 endpoints on a fresh counting receiver, then times `herald worker` delivering them. */
+/** Publishes `events` to `endpoints` endpoints on a fresh counting receiver, then times `herald worker` delivering them. */
 async function deliverAll(dir, name, events, endpoints, env) {
   const db = join(dir, `${name}.db`);
   const total = events * endpoints;
@@ -134,10 +134,45 @@ async function deliverAll(dir, name, events, endpoints, env) {
   }
 }
 
+/** A bare undici loop: `total` requests of one 1 KiB envelope, `inFlight` at a time, to a counting receiver. */
+async function bareLoop(inFlight, total) {
+  const receiver = await spawnListening([COUNTING_RECEIVER]);
+  const envelope = JSON.stringify({
+    id: 'evt_01JDBENCH',
+    type: 'order.created',
+    occurred_at: new Date().toISOString(),
+    connection_id: null,
+    endpoint_id: 'ep_01JDBENCH',
+    sequence: 1,
+    data: { pad },
+  });
+  const bare = new Pool(receiver.url, { connections: inFlight });
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (sent++ < total) {
+        const response = await bare.request({
+          path: '/webhooks/0',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: envelope,
+        });
+        await response.body.dump();
+      }
+    }),
+  );
+  await bare.close();
+  const counted = await waitForCount(receiver.url, total, 10_000);
+  await receiver.stop();
+  return total / ((counted.lastAt - counted.firstAt) / 1000);
+}
+
 /**
  * Delivery: `events` events fanned out to 4 endpoints on one local receiver are delivered by
  * `herald worker` (10 in flight per endpoint); beside a bare undici loop with the same 40
- * requests in flight to the same kind of receiver. Timed on the receiver, first to last request.
+ * requests in flight to the same kind of receiver. Then as many deliveries to ONE endpoint alone
+ * (its cap, --endpoint-concurrency, is 10 in flight), beside a bare loop with 10 in flight.
+ * Timed on the receiver, first to last request.
  */
 export async function benchDelivery({ events }) {
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
@@ -146,48 +181,24 @@ export async function benchDelivery({ events }) {
   try {
     const ours = await deliverAll(dir, 'threaded', events, endpoints, {});
     const inline = await deliverAll(dir, 'inline', events, endpoints, { HERALD_SQLITE_THREAD: '0' });
-
-    const bareReceiver = await spawnListening([COUNTING_RECEIVER]);
-    const envelope = JSON.stringify({
-      id: 'evt_01JDBENCH',
-      type: 'order.created',
-      occurred_at: new Date().toISOString(),
-      connection_id: null,
-      endpoint_id: 'ep_01JDBENCH',
-      sequence: 1,
-      data: { pad },
-    });
-    const bare = new Pool(bareReceiver.url, { connections: 40 });
-    let sent = 0;
-    await Promise.all(
-      Array.from({ length: 40 }, async () => {
-        while (sent++ < total) {
-          const response = await bare.request({
-            path: '/webhooks/0',
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: envelope,
-          });
-          await response.body.dump();
-        }
-      }),
-    );
-    await bare.close();
-    const counted = await waitForCount(bareReceiver.url, total, 10_000);
-    await bareReceiver.stop();
-    const ceiling = total / ((counted.lastAt - counted.firstAt) / 1000);
+    const ceiling = await bareLoop(40, total);
+    const alone = await deliverAll(dir, 'alone', total, 1, {});
+    const aloneCeiling = await bareLoop(10, total);
 
     printTable(
-      `Delivery: ${total.toLocaleString('en-US')} deliveries (${events.toLocaleString('en-US')} events × ${endpoints} endpoints) to a local receiver`,
+      `Delivery: ${total.toLocaleString('en-US')} deliveries (${events.toLocaleString('en-US')} events × ${endpoints} endpoints, then ${total.toLocaleString('en-US')} events × 1 endpoint) to a local receiver`,
       [
         ['sender', 'deliveries/s'],
-        ['herald worker (signed, each attempt recorded durably)', fmt.rate(ours)],
+        ['herald worker (signed, each attempt recorded durably), 4 endpoints', fmt.rate(ours)],
         ['  the same, SQLite on the main thread', fmt.rate(inline)],
         ['bare undici loop, 40 in flight (ceiling)', fmt.rate(ceiling)],
         ['Herald / ceiling', fmt.ratio(ours / ceiling)],
+        ['herald worker, one endpoint alone (10 in flight)', fmt.rate(alone)],
+        ['bare undici loop, 10 in flight (ceiling)', fmt.rate(aloneCeiling)],
+        ['one endpoint / ceiling', fmt.ratio(alone / aloneCeiling)],
       ],
     );
-    return { ours, inline, ceiling };
+    return { ours, inline, ceiling, alone, aloneCeiling };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

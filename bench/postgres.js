@@ -6,12 +6,12 @@ import { COUNTING_RECEIVER, HERALD, spawnListening } from './servers.js';
 
 // PostgreSQL: deliveries per second with 1 and 2 `herald worker` processes; claim throughput with
 // 100,000 pending deliveries beside 1,000; and the fleet of the issue (2 api + 3 worker processes).
-const BASE = process.env.HERALD_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const BASE = process.env.HERALD_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const KEY = 'hk_bench_admin_key_000000000000000000000000000';
 const auth = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
 const EVENT = JSON.stringify({ type: 'order.created', data: { pad: 'x'.repeat(960) } });
 
-async function reachable() {
+export async function reachable() {
   const client = new pg.Client({ connectionString: BASE, connectionTimeoutMillis: 2000 });
   client.on('error', () => {});
   try {
@@ -24,7 +24,7 @@ async function reachable() {
   }
 }
 
-async function withSchema(work) {
+export async function withSchema(work) {
   const schema = `herald_bench_${randomBytes(5).toString('hex')}`;
   const url = new URL(BASE);
   url.searchParams.set('schema', schema);
@@ -38,7 +38,7 @@ async function withSchema(work) {
   }
 }
 
-const SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
+export const SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
 
 function herald(role, db) {
   const args = [HERALD, role, '--port', '0', '--host', '127.0.0.1', '--db', db, '--allow-private-networks'];

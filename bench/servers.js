@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Child processes for the benchmarks, so that each server has a core of its own. */
 
-const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+export const HERE = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 /** Spawns a node script that prints `listening <port>` and resolves with its URL and a stop(). */
 export function spawnListening(args, env = {}, pattern = /listening (\d+)|running on http:\/\/[^:]+:(\d+)/) {
@@ -38,6 +38,6 @@ export function spawnListening(args, env = {}, pattern = /listening (\d+)|runnin
   });
 }
 
-export const HERALD = here('../packages/server/bin/herald.js');
-export const BARE_FASTIFY = here('./bare-fastify.js');
-export const COUNTING_RECEIVER = here('./counting-receiver.js');
+export const HERALD = HERE('../packages/server/bin/herald.js');
+export const BARE_FASTIFY = HERE('./bare-fastify.js');
+export const COUNTING_RECEIVER = HERE('./counting-receiver.js');

@@ -309,6 +309,9 @@ export function createDispatcher(deps: {
       status: state.status,
       durationMs: sent.durationMs,
     });
+    // Observed once per delivery, after its record commits: an attempt whose record failed is made
+    // again with attemptCount still 0 and counted then; retries and manual attempts never are.
+    if (!manual && delivery.attemptCount === 0) deps.metrics?.deliveryLag(sent.startedAt - delivery.createdAt);
     if (state.disableEndpoint && !disabling.has(endpoint.id)) {
       disabling.add(endpoint.id);
       try {
