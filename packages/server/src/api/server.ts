@@ -11,6 +11,7 @@ import type { GroupCommit } from '../store/group-commit.js';
 import type { PublishInput, PublishResult, Store } from '../store/types.js';
 import { type Authenticator, createAuthenticator, setCaller } from './auth.js';
 import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
+import { depthError } from './json-depth.js';
 import { createRateLimiter } from './rate-limit.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { connectionRoutes } from './routes/connections.js';
@@ -72,12 +73,18 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler(handleNotFound);
 
   // JSON only. An empty body is "no body" (POST …/rotate and …/retry take none, and some clients
-  // send a content-type anyway); anything else goes through Fastify's guarded parser.
+  // send a content-type anyway); anything else goes through Fastify's guarded parser, and a body
+  // nested deeper than MAX_JSON_DEPTH is refused before anything walks it (json-depth.ts).
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') done(null, undefined);
-    else parseJson(request, body as string, done);
+    if (body === '') return done(null, undefined);
+    parseJson(request, body as string, (error, value) => {
+      if (error) return done(error, undefined);
+      const tooDeep = depthError(value);
+      if (tooDeep) done(tooDeep, undefined);
+      else done(null, value);
+    });
   });
 
   const auth = createAuthenticator(deps.store, deps.config.clock);
