@@ -106,7 +106,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         }),
       );
     }
-    if (request.url.startsWith('/v1/')) {
+    // Decided by the route the router matched (it decodes `/%761/…` and reads absolute-form targets
+    // as `/v1/…`), never by the URL text: every route needs a key unless it is declared `public`.
+    // A path that matches no route gets its 404 without one.
+    if (!request.is404 && request.routeOptions.config.public !== true) {
       const caller = await auth.authenticate(request);
       limiter.take(caller.keyId);
       setCaller(request, caller);

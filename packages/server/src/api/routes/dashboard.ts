@@ -31,9 +31,9 @@ async function readOrUndefined(path: string): Promise<Buffer | undefined> {
 }
 
 export function dashboardRoutes(app: Api, _deps: RouteDeps, dist: string = DASHBOARD_DIST): void {
-  app.get('/dashboard', async (_request, reply) => reply.redirect('/dashboard/', 301));
+  app.get('/dashboard', { config: { public: true } }, async (_request, reply) => reply.redirect('/dashboard/', 301));
 
-  app.get('/dashboard/*', async (request, reply) => {
+  app.get('/dashboard/*', { config: { public: true } }, async (request, reply) => {
     // Fastify has decoded the wildcard already; normalize() folds any `..`, and startsWith keeps it inside.
     const wanted = (request.params as { '*': string })['*'];
     const path = normalize(dist + wanted);
