@@ -46,7 +46,7 @@ export async function startHerald(config: Config, role: Role = 'serve'): Promise
   const publisher = createGroupCommit(
     async (events: Parameters<Store['publish']>[0]) => {
       const results = await store.publish(events);
-      metrics.eventsPublished(results.filter((r) => r.idempotency === undefined).length);
+      metrics.eventsPublished(results.filter((r, i) => r.idempotency === undefined && !events[i]?.eventless).length);
       return results;
     },
     { splits: (error) => !isStoreUnavailable(error) },

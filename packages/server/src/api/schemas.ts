@@ -91,6 +91,9 @@ export const CreateApiKeyBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** The body of a POST that takes none (secret rotation, a single retry): nothing, or `{}`. */
+export const NoBody = Type.Union([Type.Null(), Type.Object({}, { additionalProperties: false })]);
+
 export const BulkRetryBody = Type.Object(
   {
     endpoint_id: Type.Optional(Id),

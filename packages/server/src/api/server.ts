@@ -87,6 +87,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     });
   });
 
+  // A write route without a body schema would take any body and ignore what it does not know (a
+  // typo'd field silently doing nothing): refuse to build such an API. NoBody is the schema for none.
+  app.addHook('onRoute', (route) => {
+    const methods = ([] as string[]).concat(route.method);
+    if (methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH') && !route.schema?.body) {
+      throw new Error(`${methods.join(',')} ${route.url} has no body schema (use NoBody for a route that takes none).`);
+    }
+  });
+
   const auth = createAuthenticator(deps.store, deps.config.clock);
   const limiter = createRateLimiter(deps.config.rateLimitPerS);
   let closing = false;

@@ -4,7 +4,7 @@ import { callerOf, requireAdmin } from '../auth.js';
 import { checkEndpointUrl, checkHeaders, checkSecret, endpointPatch } from '../endpoint-input.js';
 import { notFound } from '../errors.js';
 import { iso, presentEndpoint, withSecret } from '../present.js';
-import { CreateEndpointBody, DEFAULT_PAGE, IdParams, PageQuery, PatchEndpointBody } from '../schemas.js';
+import { CreateEndpointBody, DEFAULT_PAGE, IdParams, NoBody, PageQuery, PatchEndpointBody } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 
 /** After a rotation the old secret keeps signing beside the new one for this long. */
@@ -88,7 +88,7 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
     };
   });
 
-  app.post('/v1/endpoints/:id/secret/rotate', { schema: { params: IdParams } }, async (request) => {
+  app.post('/v1/endpoints/:id/secret/rotate', { schema: { params: IdParams, body: NoBody } }, async (request) => {
     const { accountId } = callerOf(request);
     const now = config.clock.now();
     const current = await find(accountId, request.params.id);
