@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { PublishInput, PublishResult, Store } from '../store/types.js';
 import { type Authenticator, createAuthenticator, setCaller } from './auth.js';
+import { answerClientError } from './client-error.js';
 import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
 import { depthError } from './json-depth.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -63,6 +64,18 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id);
       handleError(error, request, reply);
+    },
+    // And so do those Node's parser raises before Fastify sees a request (client-error.ts).
+    clientErrorHandler: answerClientError,
+    // Connection ids are up to 255 characters (DESIGN.md), three times that when percent-encoded;
+    // the schema checks the decoded length.
+    routerOptions: { maxParamLength: 3 * 255 },
+    requestTimeout: deps.config.requestTimeoutMs,
+    http: {
+      headersTimeout: deps.config.headersTimeoutMs,
+      // How often Node looks for requests past those timeouts (its default, 30 s, would let a
+      // dripping client stay up to 30 s longer than they say).
+      connectionsCheckingInterval: Math.min(1_000, deps.config.headersTimeoutMs),
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
