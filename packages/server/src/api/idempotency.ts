@@ -4,9 +4,10 @@ import type { FastifyRequest } from 'fastify';
 import { invalid } from './errors.js';
 
 /**
- * `Idempotency-Key` on POST /v1/events: the same key and body within 24 hours get the first
- * response again (nothing is published twice); the same key with another body is a 409. The check
- * and the record happen inside the publish transaction (see Store.publish).
+ * `Idempotency-Key` on every route that publishes (POST /v1/events, POST /v1/connections/:id/syncs,
+ * through publish.ts): the same key and body within 24 hours get the first response again (nothing
+ * is published twice); the same key with another body is a 409. The check and the record happen
+ * inside the publish transaction (see Store.publish).
  */
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
