@@ -1,4 +1,5 @@
 import { HERALD_VERSION, serializeEnvelope, signatureHeaders } from '@herald/protocol';
+import { REDACTED } from '../endpoint-credentials.js';
 import type { ClaimedDelivery, EndpointRecord } from '../store/types.js';
 import { customHeaderProblem } from './custom-headers.js';
 
@@ -11,12 +12,10 @@ export interface WebhookRequest {
   body: string;
   /** Sent as they are. */
   headers: Record<string, string>;
-  /** The same, safe to store and show: custom headers that look like credentials are redacted. */
+  /** The same, safe to store and show: custom header values are redacted (their names stay). */
   loggedHeaders: Record<string, string>;
 }
 
-/** Custom headers whose value is probably a credential for the receiver: kept out of the attempt log. */
-const CREDENTIAL_HEADER = /auth|cookie|token|secret|key|password|session/i;
 const USER_AGENT = `Herald/${HERALD_VERSION}`;
 
 /** The secrets that sign at `now`: the current one, and the previous one while its overlap lasts. */
@@ -48,7 +47,8 @@ function customHeaders(endpoint: EndpointRecord): CustomHeaders {
       // The API refuses such headers; this keeps an old or hand-edited row from breaking the request.
       if (customHeaderProblem(name, value) !== undefined) continue;
       custom.headers.push([lower, value]);
-      custom.logged.push([lower, CREDENTIAL_HEADER.test(lower) ? '[redacted]' : value]);
+      // Custom header values are the receiver's secrets (endpoint-credentials.ts): the log keeps names.
+      custom.logged.push([lower, REDACTED]);
     }
     customHeadersOf.set(endpoint, custom);
   }
