@@ -1,6 +1,13 @@
 import { newId } from '@herald/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AlertRecord, AttemptOutcome, NewEndpoint, PublishInput, Store } from '../src/store/types.js';
+import type {
+  AlertRecord,
+  AttemptOutcome,
+  ConnectionSyncReport,
+  NewEndpoint,
+  PublishInput,
+  Store,
+} from '../src/store/types.js';
 
 /** A store-level endpoint to create in tests: enabled, catch-all, a fixed secret; `overrides` change any field. */
 export function newEndpoint(overrides: Partial<NewEndpoint> & { accountId: string }): NewEndpoint {
@@ -554,6 +561,31 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       ]);
       expect(replay).toMatchObject({ id: first!.id, idempotency: 'replayed' });
       expect(await store.getConnection(account, 'con_B')).toMatchObject({ status: 'completed', lastError: null });
+    });
+
+    it('writes an eventless publish (a `started` report) as its status and its key only, and replays it', async () => {
+      await store.createEndpoint(newEndpoint({ accountId: account, url: 'https://example.com/started' }));
+      const sync: ConnectionSyncReport = {
+        accountId: account,
+        connectionId: 'con_S',
+        status: 'started',
+        error: null,
+        at: t0,
+      };
+      const idempotency = { key: 'k-started', requestHash: 'h', expiresAt: t0 + 86_400_000 };
+      const before = await store.listEvents(account, { limit: 250 });
+      const [first] = await store.publish([
+        event({ connectionId: 'con_S', connectionSync: sync, idempotency, eventless: true }),
+      ]);
+      expect(first).toMatchObject({ deliveries: [] });
+      expect(first?.idempotency).toBeUndefined();
+      expect(await store.getConnection(account, 'con_S')).toMatchObject({ status: 'started', syncStartedAt: t0 });
+      expect((await store.listEvents(account, { limit: 250 })).data).toHaveLength(before.data.length);
+      const [replay] = await store.publish([
+        event({ connectionId: 'con_S', connectionSync: { ...sync, at: t0 + 9 }, idempotency, eventless: true }),
+      ]);
+      expect(replay).toMatchObject({ idempotency: 'replayed' });
+      expect(await store.getConnection(account, 'con_S')).toMatchObject({ syncStartedAt: t0 });
     });
 
     it('lists an account’s connections by id with a cursor', async () => {

@@ -260,28 +260,30 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
           continue;
         }
       }
-      feedSeq += 1;
-      ev.seq.push(feedSeq);
-      ev.id.push(event.id);
-      ev.account.push(event.accountId);
-      ev.type.push(event.type);
-      evMore.occurred.push(event.occurredAt);
-      evMore.connection.push(event.connectionId);
-      evMore.data.push(JSON.stringify(event.data));
-      evCreated.push(event.createdAt);
       const deliveries: string[] = [];
-      for (const ep of endpointsOf.get(event.accountId) ?? []) {
-        if (!endpointMatches(ep, event.type, event.connectionId)) continue;
-        const sequence = (sequences.get(ep.id) ?? 0) + 1;
-        sequences.set(ep.id, sequence);
-        const id = newId('delivery', event.createdAt);
-        dl.id.push(id);
-        dl.account.push(event.accountId);
-        dl.event.push(event.id);
-        dl.endpoint.push(ep.id);
-        dl.sequence.push(sequence);
-        dl.at.push(event.createdAt);
-        deliveries.push(id);
+      if (!event.eventless) {
+        feedSeq += 1;
+        ev.seq.push(feedSeq);
+        ev.id.push(event.id);
+        ev.account.push(event.accountId);
+        ev.type.push(event.type);
+        evMore.occurred.push(event.occurredAt);
+        evMore.connection.push(event.connectionId);
+        evMore.data.push(JSON.stringify(event.data));
+        evCreated.push(event.createdAt);
+        for (const ep of endpointsOf.get(event.accountId) ?? []) {
+          if (!endpointMatches(ep, event.type, event.connectionId)) continue;
+          const sequence = (sequences.get(ep.id) ?? 0) + 1;
+          sequences.set(ep.id, sequence);
+          const id = newId('delivery', event.createdAt);
+          dl.id.push(id);
+          dl.account.push(event.accountId);
+          dl.event.push(event.id);
+          dl.endpoint.push(ep.id);
+          dl.sequence.push(sequence);
+          dl.at.push(event.createdAt);
+          deliveries.push(id);
+        }
       }
       results.push({ id: event.id, deliveries });
       if (event.connectionSync) syncs.push(event.connectionSync);

@@ -6,6 +6,7 @@ import {
   deliveryFromRow,
   endpointFromRow,
   eventFromRow,
+  sealedEndpointColumns,
   sealedSecretColumns,
 } from './rows.js';
 import type { Database } from './schema.js';
@@ -112,12 +113,14 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
     },
 
     async createEndpoint(ep) {
+      const sealed = sealedEndpointColumns(box, ep);
       await db
         .insertInto('endpoints')
         .values({
           id: ep.id,
           account_id: ep.accountId,
-          url: ep.url,
+          url: sealed.url ?? ep.url,
+          headers: sealed.headers ?? '{}',
           description: ep.description,
           event_types: JSON.stringify(ep.eventTypes),
           connection_ids: JSON.stringify(ep.connectionIds),
@@ -125,7 +128,6 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
           previous_secret: null,
           previous_secret_expires_at: null,
           signature_scheme: ep.signatureScheme,
-          headers: JSON.stringify(ep.headers),
           rate_limit_per_s: ep.rateLimitPerS,
           disabled: ep.disabled ? 1 : 0,
           disabled_reason: null,
@@ -156,17 +158,15 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
     },
     async updateEndpoint(accountId, id, patch, at) {
       const set: Partial<Database['endpoints']> = { updated_at: at };
-      if (patch.url !== undefined) set.url = patch.url;
       if (patch.description !== undefined) set.description = patch.description;
       if (patch.eventTypes !== undefined) set.event_types = JSON.stringify(patch.eventTypes);
       if (patch.connectionIds !== undefined) set.connection_ids = JSON.stringify(patch.connectionIds);
       if (patch.signatureScheme !== undefined) set.signature_scheme = patch.signatureScheme;
-      if (patch.headers !== undefined) set.headers = JSON.stringify(patch.headers);
       if (patch.rateLimitPerS !== undefined) set.rate_limit_per_s = patch.rateLimitPerS;
       if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
       if (patch.disabled === false) set.failing_since = null;
       if (patch.disabledReason !== undefined) set.disabled_reason = patch.disabledReason;
-      Object.assign(set, sealedSecretColumns(box, patch));
+      Object.assign(set, sealedSecretColumns(box, patch), sealedEndpointColumns(box, patch));
       if (patch.previousSecretExpiresAt !== undefined) set.previous_secret_expires_at = patch.previousSecretExpiresAt;
       const result = await db
         .updateTable('endpoints')

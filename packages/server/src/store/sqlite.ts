@@ -363,21 +363,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const publishTx = sqlite.transaction((events: PublishInput[]): PublishResult[] => {
     const endpointsOf = new Map<string, EndpointRecord[]>();
     const sequences = new Map<string, number>();
-    const results: PublishResult[] = [];
-    for (const event of events) {
-      if (event.idempotency) {
-        const seen = statements.findIdempotency.get(event.accountId, event.idempotency.key, event.createdAt) as
-          | { request_hash: string; event_id: string; deliveries: string }
-          | undefined;
-        if (seen) {
-          results.push(
-            seen.request_hash === event.idempotency.requestHash
-              ? { id: seen.event_id, deliveries: JSON.parse(seen.deliveries) as string[], idempotency: 'replayed' }
-              : { id: seen.event_id, deliveries: [], idempotency: 'conflict' },
-          );
-          continue;
-        }
-      }
+    /** Writes one event and its deliveries, one per matching endpoint, into `deliveries`. */
+    function publishOne(event: PublishInput, deliveries: string[]): void {
       let endpoints = endpointsOf.get(event.accountId);
       if (!endpoints) {
         endpoints = (statements.enabledEndpoints.all(event.accountId) as Database['endpoints'][]).map(endpointOf);
@@ -393,7 +380,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         JSON.stringify(event.data),
         event.createdAt,
       );
-      const deliveries: string[] = [];
       for (const ep of endpoints) {
         if (!endpointMatches(ep, event.type, event.connectionId)) continue;
         const sequence = (sequences.get(ep.id) ?? 0) + 1;
@@ -411,6 +397,25 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         );
         deliveries.push(id);
       }
+    }
+
+    const results: PublishResult[] = [];
+    for (const event of events) {
+      if (event.idempotency) {
+        const seen = statements.findIdempotency.get(event.accountId, event.idempotency.key, event.createdAt) as
+          | { request_hash: string; event_id: string; deliveries: string }
+          | undefined;
+        if (seen) {
+          results.push(
+            seen.request_hash === event.idempotency.requestHash
+              ? { id: seen.event_id, deliveries: JSON.parse(seen.deliveries) as string[], idempotency: 'replayed' }
+              : { id: seen.event_id, deliveries: [], idempotency: 'conflict' },
+          );
+          continue;
+        }
+      }
+      const deliveries: string[] = [];
+      if (!event.eventless) publishOne(event, deliveries);
       if (event.connectionSync) applySync(event.connectionSync);
       results.push({ id: event.id, deliveries });
       if (event.idempotency) {

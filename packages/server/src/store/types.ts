@@ -140,6 +140,11 @@ export interface PublishInput {
    * applied when the idempotency key replays or conflicts.
    */
   connectionSync?: ConnectionSyncReport | undefined;
+  /**
+   * A `started` sync report, which announces nothing: its connectionSync and its idempotency key are
+   * written, but no event and no deliveries (`id` is only the idempotency record's reference).
+   */
+  eventless?: boolean | undefined;
 }
 
 export interface PublishResult {

@@ -4,7 +4,7 @@ import { callerOf, requireAdmin } from '../auth.js';
 import { checkEndpointUrl, checkHeaders, checkSecret, endpointPatch } from '../endpoint-input.js';
 import { notFound } from '../errors.js';
 import { iso, presentEndpoint, withSecret } from '../present.js';
-import { CreateEndpointBody, DEFAULT_PAGE, IdParams, PageQuery, PatchEndpointBody } from '../schemas.js';
+import { CreateEndpointBody, DEFAULT_PAGE, IdParams, NoBody, PageQuery, PatchEndpointBody } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 
 /** After a rotation the old secret keeps signing beside the new one for this long. */
@@ -44,16 +44,17 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
   });
 
   app.get('/v1/endpoints', { schema: { querystring: PageQuery } }, async (request) => {
-    const { accountId } = callerOf(request);
+    const { accountId, role } = callerOf(request);
     const page = await store.listEndpoints(accountId, {
       cursor: request.query.cursor,
       limit: request.query.limit ?? DEFAULT_PAGE,
     });
-    return { data: page.data.map(presentEndpoint), next_cursor: page.nextCursor };
+    return { data: page.data.map((ep) => presentEndpoint(ep, role)), next_cursor: page.nextCursor };
   });
 
   app.get('/v1/endpoints/:id', { schema: { params: IdParams } }, async (request) => {
-    return presentEndpoint(await find(callerOf(request).accountId, request.params.id));
+    const { accountId, role } = callerOf(request);
+    return presentEndpoint(await find(accountId, request.params.id), role);
   });
 
   app.patch('/v1/endpoints/:id', { schema: { params: IdParams, body: PatchEndpointBody } }, async (request) => {
@@ -66,7 +67,7 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
       Object.assign(patch, rotation(current, checkSecret(request.body.secret), now));
     const updated = await store.updateEndpoint(accountId, current.id, patch, now);
     if (!updated) throw notFound('endpoint', request.params.id);
-    return presentEndpoint(updated);
+    return presentEndpoint(updated, 'admin');
   });
 
   app.delete('/v1/endpoints/:id', { schema: { params: IdParams } }, async (request) => {
@@ -88,7 +89,7 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
     };
   });
 
-  app.post('/v1/endpoints/:id/secret/rotate', { schema: { params: IdParams } }, async (request) => {
+  app.post('/v1/endpoints/:id/secret/rotate', { schema: { params: IdParams, body: NoBody } }, async (request) => {
     const { accountId } = callerOf(request);
     const now = config.clock.now();
     const current = await find(accountId, request.params.id);
