@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { newId } from '@herald/protocol';
@@ -103,12 +104,12 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     ),
     // Uses the partial index deliveries_due (pending rows only, by next_attempt_at).
     claim: sqlite.prepare(
-      `UPDATE deliveries SET next_attempt_at = @leaseUntil, updated_at = @now
+      `UPDATE deliveries SET next_attempt_at = @leaseUntil, claimed_by = @claim, updated_at = @now
        WHERE id IN (
          SELECT id FROM deliveries
          WHERE status = 'pending' AND next_attempt_at <= @now
            AND endpoint_id NOT IN (SELECT value FROM json_each(@exclude))
-           AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
+           AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1 OR deleted_at IS NOT NULL)
            AND endpoint_id NOT IN (SELECT endpoint_id FROM endpoint_leases WHERE owner <> @owner AND lease_until > @now)
          ORDER BY next_attempt_at LIMIT @limit)
        RETURNING *`,
@@ -130,9 +131,19 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
          response_status, response_headers, response_body, error, manual)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    // Every attempt is counted; the state is written only as Store.recordAttempts allows.
+    countAttempt: sqlite.prepare(
+      'UPDATE deliveries SET attempt_count = attempt_count + 1, updated_at = ? WHERE id = ?',
+    ),
+    // Fenced on the state and the claim it expects: a late outcome cannot undo a delete, a success or a newer claim.
     updateDelivery: sqlite.prepare(
-      `UPDATE deliveries SET status = ?, next_attempt_at = ?, attempt_count = attempt_count + 1, updated_at = ?
-       WHERE id = ?`,
+      `UPDATE deliveries SET status = @status, next_attempt_at = @next, claimed_by = NULL, updated_at = @at
+       WHERE id = @id AND status = 'pending' AND claimed_by IS @claim`,
+    ),
+    // A manual success: succeeded is the one state a manual attempt may set (a failure sets none).
+    manualSuccess: sqlite.prepare(
+      `UPDATE deliveries SET status = 'succeeded', next_attempt_at = NULL, claimed_by = NULL, updated_at = ?
+       WHERE id = ? AND status <> 'succeeded'`,
     ),
     // Endpoint health (see Store.recordAttempts): one write per endpoint per batch, not per attempt.
     endpointsOfDeliveries: sqlite.prepare(
@@ -144,8 +155,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       'UPDATE endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL',
     ),
     release: sqlite.prepare(
-      `UPDATE deliveries SET next_attempt_at = ?, updated_at = ?
-       WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'`,
+      `UPDATE deliveries SET next_attempt_at = @at, claimed_by = NULL, updated_at = @at
+       WHERE id = @id AND status = 'pending' AND claimed_by IS @claim`,
     ),
   };
 
@@ -446,6 +457,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     );
     return rows.map((r) => ({
       delivery: deliveryFromRow(r),
+      claim: r.claimed_by,
       endpoint: endpoints.get(r.endpoint_id) as EndpointRecord,
       event: events.get(r.event_id) as ClaimedDelivery['event'],
     }));
@@ -481,6 +493,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         limit,
         exclude: JSON.stringify(exclude),
         owner: claimant?.id ?? '',
+        claim: randomUUID(),
       }) as Database['deliveries'][];
       if (claimant) {
         // One writer at a time: no other claimant can lease these endpoints between the claim and here.
@@ -493,7 +506,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   );
 
   const recordTx = sqlite.transaction((outcomes: AttemptOutcome[], at: number) => {
-    for (const { attempt: a, status, nextAttemptAt } of outcomes) {
+    for (const { attempt: a, status, nextAttemptAt, claim } of outcomes) {
       statements.insertAttempt.run(
         a.id,
         a.deliveryId,
@@ -507,7 +520,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         a.error,
         a.manual ? 1 : 0,
       );
-      statements.updateDelivery.run(status, nextAttemptAt, at, a.deliveryId);
+      statements.countAttempt.run(at, a.deliveryId);
+      if (!a.manual) {
+        statements.updateDelivery.run({ status, next: nextAttemptAt, at, id: a.deliveryId, claim });
+      } else if (status === 'succeeded') statements.manualSuccess.run(at, a.deliveryId);
     }
     // Outcome by outcome in batch order: after an endpoint's last success in the batch it is failing
     // since its first failure after that success, if any; with no success, since its first failure
@@ -536,6 +552,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       else if (failingSince !== null) statements.setFailing.run(failingSince, endpointId);
       else statements.clearFailing.run(endpointId);
     }
+  });
+
+  const releaseTx = sqlite.transaction((claims: Parameters<Store['releaseClaims']>[0], at: number) => {
+    for (const { deliveryId, claim } of claims) statements.release.run({ at, id: deliveryId, claim });
   });
 
   function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
@@ -594,16 +614,20 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       }
     },
     async claimDelivery(accountId, id) {
-      const row = sqlite.prepare('SELECT * FROM deliveries WHERE account_id = ? AND id = ?').get(accountId, id) as
-        | Database['deliveries']
-        | undefined;
-      return row ? withEndpointsAndEvents([row])[0] : undefined;
+      const row = sqlite
+        .prepare(
+          `SELECT d.* FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
+           WHERE d.account_id = ? AND d.id = ? AND e.deleted_at IS NULL`,
+        )
+        .get(accountId, id) as Database['deliveries'] | undefined;
+      const claimed = row && withEndpointsAndEvents([row])[0];
+      return claimed && { ...claimed, claim: null };
     },
     async recordAttempts(outcomes, at) {
       if (outcomes.length > 0) recordTx.immediate(outcomes, at);
     },
-    async releaseClaims(ids, at) {
-      if (ids.length > 0) statements.release.run(at, at, JSON.stringify(ids));
+    async releaseClaims(claims, at) {
+      if (claims.length > 0) releaseTx.immediate(claims, at);
     },
     async createFirstApiKey(key) {
       // BEGIN IMMEDIATE: processes starting at once on one file take turns (busy_timeout waits).

@@ -156,6 +156,13 @@ export interface PublishResult {
 /** A claimed delivery with everything needed to send it. */
 export interface ClaimedDelivery {
   delivery: DeliveryRecord;
+  /**
+   * The token of the claim that took it (claimDueDeliveries), which its outcome and its release
+   * must carry: a write is fenced on it, so an attempt whose claim has ended (the lease ran out and
+   * another claim took the delivery, or the delivery was settled meanwhile) writes nothing back.
+   * null from claimDelivery: a manual attempt holds no claim.
+   */
+  claim: string | null;
   endpoint: EndpointRecord;
   /**
    * dataJson, when a store sets it: `data` as the JSON text it was stored as (JSON.stringify's
@@ -167,6 +174,8 @@ export interface ClaimedDelivery {
 /** What the dispatcher writes after an attempt: the attempt row and the delivery's new state. */
 export interface AttemptOutcome {
   attempt: AttemptRecord;
+  /** The claim the attempt was made under (ClaimedDelivery.claim); null for a manual attempt. */
+  claim: string | null;
   status: DeliveryStatus;
   nextAttemptAt: number | null;
 }
@@ -383,16 +392,30 @@ export interface Store {
   releaseEndpointLeases(claimantId: string): Promise<void>;
   /** The claimants holding endpoint leases now (a starting dispatcher lets go for the dead ones of its host). */
   endpointLeaseOwners(): Promise<string[]>;
-  /** Claims one delivery for a manual attempt, whatever its status. */
+  /**
+   * Reads one delivery for a manual attempt, whatever its status; undefined when its endpoint has
+   * been deleted (there is nowhere to send it). It takes no claim (ClaimedDelivery.claim is null).
+   */
   claimDelivery(accountId: string, id: string): Promise<ClaimedDelivery | undefined>;
   /**
    * Records attempts and the deliveries' new states, in one transaction, and in the same
    * transaction each endpoint's failingSince, outcome by outcome in order: a failed attempt sets it
    * to the attempt's startedAt where it is null; a successful one clears it.
+   *
+   * Every attempt row is written and counted in attempt_count; the delivery's state only where the
+   * outcome may still decide it, so a state never goes backwards:
+   * - an automatic outcome only while the delivery is `pending` and still held by the outcome's
+   *   claim (`… WHERE status = 'pending' AND claimed_by IS claim`): a delete (which fails the
+   *   delivery), a manual success, or another claim after the lease ran out, all win over it;
+   * - a manual outcome only ever makes a delivery `succeeded`: a manual failure writes no state, so it
+   *   never revives a `failed` delivery nor demotes a `succeeded` one.
    */
   recordAttempts(outcomes: AttemptOutcome[], at: number): Promise<void>;
-  /** Gives claimed deliveries back (shutdown): due again at `at`. */
-  releaseClaims(deliveryIds: string[], at: number): Promise<void>;
+  /**
+   * Gives claimed deliveries back (shutdown, or held too long): due again at `at`, each only while
+   * still pending and held by the claim given with it.
+   */
+  releaseClaims(claims: Array<{ deliveryId: string; claim: string | null }>, at: number): Promise<void>;
 
   /**
    * Disables an enabled, not deleted endpoint with ONE conditional update (… WHERE disabled = 0),
