@@ -236,7 +236,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       });
       const made = await Promise.all([1, 2, 3].map((n) => store.createFirstApiKey(key(n))));
       expect(made.filter(Boolean)).toHaveLength(1);
-      expect(await store.countApiKeys()).toBe(1);
+      expect(await store.countActiveAdminKeys()).toBe(1);
       expect(await store.createFirstApiKey(key(4))).toBe(false);
       expect(await store.findApiKeyByHash('hash-4')).toBeUndefined();
     });
@@ -448,12 +448,55 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
         createdAt: t0,
         revokedAt: null,
       });
-      expect(await store.countApiKeys()).toBe(1);
+      expect(await store.countActiveAdminKeys()).toBe(0);
       expect((await store.findApiKeyByHash('h1'))!.role).toBe('read');
-      expect(await store.revokeApiKey(other, 'key_1', t0)).toBe(false);
-      expect(await store.revokeApiKey(account, 'key_1', t0)).toBe(true);
+      expect(await store.revokeApiKey(other, 'key_1', t0)).toBe('not_found');
+      expect(await store.revokeApiKey(account, 'key_1', t0)).toBe('revoked');
+      expect(await store.revokeApiKey(account, 'key_1', t0)).toBe('not_found');
       expect((await store.findApiKeyByHash('h1'))!.revokedAt).toBe(t0);
       expect(await store.listApiKeys(account)).toEqual([]);
+    });
+
+    it('never revokes the last admin key of an account, also when two revocations race', async () => {
+      const key = (id: string, role: 'admin' | 'read', accountId = account) => ({
+        id,
+        accountId,
+        role,
+        prefix: `hk_${id}`,
+        hash: `hash-${id}`,
+        createdAt: t0,
+        revokedAt: null,
+      });
+      for (let round = 0; round < 5; round++) {
+        const pair = [`a${round}`, `b${round}`];
+        for (const id of pair) await store.createApiKey(key(id, 'admin'));
+        const left = (await store.listApiKeys(account)).filter((k) => k.role === 'admin');
+        const results = await Promise.all(left.map((k) => store.revokeApiKey(account, k.id, t0)));
+        expect(results.filter((r) => r === 'revoked')).toHaveLength(left.length - 1);
+        expect(results.filter((r) => r === 'last_admin')).toHaveLength(1);
+        expect((await store.listApiKeys(account)).filter((k) => k.role === 'admin')).toHaveLength(1);
+      }
+      // A read key goes whatever; another account's admin key does not count for this one.
+      await store.createApiKey(key('reader', 'read'));
+      await store.createApiKey(key('theirs', 'admin', other));
+      expect(await store.revokeApiKey(account, 'reader', t0)).toBe('revoked');
+      const [last] = await store.listApiKeys(account);
+      expect(await store.revokeApiKey(account, last!.id, t0)).toBe('last_admin');
+      expect(await store.revokeApiKey(other, 'theirs', t0)).toBe('last_admin');
+    });
+
+    it('lets a bootstrap key back in when every admin key was revoked', async () => {
+      // An install left with no active admin key (as the read-then-write revocation once allowed).
+      const boot = { id: 'key_boot', accountId: account, role: 'admin' as const, prefix: 'hk_boot', createdAt: t0 };
+      await store.createApiKey({ ...boot, hash: 'hash-boot', revokedAt: t0 + 1 });
+      await store.createApiKey({ ...boot, id: 'key_read', role: 'read', hash: 'hash-read', revokedAt: null });
+      expect(await store.countActiveAdminKeys()).toBe(0);
+      // The same bootstrap key again: it is an admin key of its account once more.
+      const again = { ...boot, id: newId('apiKey'), accountId: newId('account'), hash: 'hash-boot', revokedAt: null };
+      expect(await store.createFirstApiKey(again)).toBe(true);
+      expect(await store.findApiKeyByHash('hash-boot')).toMatchObject({ accountId: account, revokedAt: null });
+      expect(await store.countActiveAdminKeys()).toBe(1);
+      expect(await store.createFirstApiKey({ ...again, id: newId('apiKey'), hash: 'hash-other' })).toBe(false);
     });
 
     /** n deliveries to `ep`, each failed for good (the automatic schedule gave up on it). */

@@ -492,19 +492,57 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       return inTransaction(async (c) => {
         // Taken by every process starting on this database, held until COMMIT.
         await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`herald:${schema}:first-key`]);
-        const existing = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys');
-        if ((existing.rows[0]?.n ?? 0) > 0) return false;
-        await c.query('INSERT INTO accounts (id, created_at) VALUES ($1, $2)', [key.accountId, key.createdAt]);
+        const active = await c.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL",
+        );
+        if ((active.rows[0]?.n ?? 0) > 0) return false;
+        const reinstated = await c.query("UPDATE api_keys SET role = 'admin', revoked_at = NULL WHERE hash = $1", [
+          key.hash,
+        ]);
+        if ((reinstated.rowCount ?? 0) > 0) return true;
+        const accounts = await c.query<{ id: string }>('SELECT id FROM accounts LIMIT 2');
+        let accountId = key.accountId;
+        if (accounts.rows.length === 1) accountId = (accounts.rows[0] as { id: string }).id;
+        else await c.query('INSERT INTO accounts (id, created_at) VALUES ($1, $2)', [accountId, key.createdAt]);
         await c.query(
           `INSERT INTO api_keys (id, account_id, role, prefix, hash, created_at, revoked_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [key.id, key.accountId, key.role, key.prefix, key.hash, key.createdAt, key.revokedAt],
+          [key.id, accountId, key.role, key.prefix, key.hash, key.createdAt, key.revokedAt],
         );
         return true;
       });
     },
+    async revokeApiKey(accountId, id, at) {
+      return inTransaction(async (c) => {
+        // The account's row lock orders its revocations: the second one counts after the first commits.
+        const account = await c.query('SELECT id FROM accounts WHERE id = $1 FOR UPDATE', [accountId]);
+        if (account.rowCount === 0) return 'not_found';
+        const revoked = await c.query<{ role: string }>(
+          `UPDATE api_keys SET revoked_at = $1 WHERE account_id = $2 AND id = $3 AND revoked_at IS NULL
+           RETURNING role`,
+          [at, accountId, id],
+        );
+        const role = revoked.rows[0]?.role;
+        if (role === undefined) return 'not_found';
+        if (role === 'admin') {
+          const left = await c.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM api_keys WHERE account_id = $1 AND role = 'admin' AND revoked_at IS NULL",
+            [accountId],
+          );
+          // Thrown so that inTransaction rolls the revocation back.
+          if ((left.rows[0]?.n ?? 0) === 0) throw LAST_ADMIN;
+        }
+        return 'revoked';
+      }).catch((error: unknown) => {
+        if (error === LAST_ADMIN) return 'last_admin' as const;
+        throw error;
+      });
+    },
   } satisfies PostgresStore;
 }
+
+/** Thrown inside a transaction to roll back the revocation of an account's last admin key. */
+const LAST_ADMIN = new Error('the last admin key of the account');
 
 function lastSequenceOf(endpointsOf: Map<string, EndpointRecord[]>, id: string): number | undefined {
   for (const list of endpointsOf.values()) {

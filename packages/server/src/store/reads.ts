@@ -20,12 +20,11 @@ import type { DeliveryStatus, EndpointRecord, Page, Store } from './types.js';
  */
 export type KyselyQueries = Pick<
   Store,
-  | 'countApiKeys'
+  | 'countActiveAdminKeys'
   | 'createAccount'
   | 'createApiKey'
   | 'findApiKeyByHash'
   | 'listApiKeys'
-  | 'revokeApiKey'
   | 'createEndpoint'
   | 'getEndpoint'
   | 'listEndpoints'
@@ -62,10 +61,12 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
   }
 
   return {
-    async countApiKeys() {
+    async countActiveAdminKeys() {
       const row = await db
         .selectFrom('api_keys')
         .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('role', '=', 'admin')
+        .where('revoked_at', 'is', null)
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
@@ -99,16 +100,6 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .orderBy('id')
         .execute();
       return rows.map(apiKeyFromRow);
-    },
-    async revokeApiKey(accountId, id, at) {
-      const result = await db
-        .updateTable('api_keys')
-        .set({ revoked_at: at })
-        .where('account_id', '=', accountId)
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
     },
 
     async createEndpoint(ep) {

@@ -463,16 +463,44 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     }));
   }
 
+  const keyStatements = {
+    activeAdmins: sqlite.prepare(
+      "SELECT count(*) AS n FROM api_keys WHERE account_id = ? AND role = 'admin' AND revoked_at IS NULL",
+    ),
+    revoke: sqlite.prepare(
+      'UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND id = ? AND revoked_at IS NULL RETURNING role',
+    ),
+  };
+
+  // BEGIN IMMEDIATE: the check and the write hold the write lock together, across processes too.
+  const revokeTx = sqlite.transaction((accountId: string, id: string, at: number) => {
+    const revoked = keyStatements.revoke.get(at, accountId, id) as { role: string } | undefined;
+    if (!revoked) return 'not_found' as const;
+    if (revoked.role === 'admin' && (keyStatements.activeAdmins.get(accountId) as { n: number }).n === 0) {
+      throw LAST_ADMIN; // rolls the revocation back
+    }
+    return 'revoked' as const;
+  });
+
   const firstKeyTx = sqlite.transaction((key: ApiKeyRecord): boolean => {
-    const existing = sqlite.prepare('SELECT count(*) AS n FROM api_keys').get() as { n: number };
-    if (existing.n > 0) return false;
-    sqlite.prepare('INSERT INTO accounts (id, created_at) VALUES (?, ?)').run(key.accountId, key.createdAt);
+    const active = sqlite
+      .prepare("SELECT count(*) AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL")
+      .get() as { n: number };
+    if (active.n > 0) return false;
+    const reinstated = sqlite
+      .prepare("UPDATE api_keys SET role = 'admin', revoked_at = NULL WHERE hash = ?")
+      .run(key.hash).changes;
+    if (reinstated > 0) return true;
+    const accounts = sqlite.prepare('SELECT id FROM accounts LIMIT 2').all() as Array<{ id: string }>;
+    let accountId = key.accountId;
+    if (accounts.length === 1) accountId = (accounts[0] as { id: string }).id;
+    else sqlite.prepare('INSERT INTO accounts (id, created_at) VALUES (?, ?)').run(accountId, key.createdAt);
     sqlite
       .prepare(
         `INSERT INTO api_keys (id, account_id, role, prefix, hash, created_at, revoked_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(key.id, key.accountId, key.role, key.prefix, key.hash, key.createdAt, key.revokedAt);
+      .run(key.id, accountId, key.role, key.prefix, key.hash, key.createdAt, key.revokedAt);
     return true;
   });
 
@@ -633,6 +661,14 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       // BEGIN IMMEDIATE: processes starting at once on one file take turns (busy_timeout waits).
       return firstKeyTx.immediate(key);
     },
+    async revokeApiKey(accountId, id, at) {
+      try {
+        return revokeTx.immediate(accountId, id, at);
+      } catch (error) {
+        if (error === LAST_ADMIN) return 'last_admin';
+        throw error;
+      }
+    },
     async releaseEndpointLeases(claimantId) {
       statements.letGoOfAllEndpoints.run(claimantId);
     },
@@ -748,6 +784,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     },
   } satisfies SqliteStore & ThisType<SqliteStore>;
 }
+
+/** Thrown inside a transaction to roll back the revocation of an account's last admin key. */
+const LAST_ADMIN = new Error('the last admin key of the account');
 
 /**
  * Applies the migrations not yet applied, each in its own transaction. The version is read inside

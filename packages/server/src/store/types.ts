@@ -320,17 +320,27 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  countApiKeys(): Promise<number>;
+  /** Admin keys not revoked, of every account: with none, nobody can manage anything. */
+  countActiveAdminKeys(): Promise<number>;
   createAccount(id: string, createdAt: number): Promise<void>;
   createApiKey(key: ApiKeyRecord): Promise<void>;
   /**
-   * Creates the account and its key only if no API key exists at all, in one transaction that
+   * Makes `key` (an admin key) only if no active admin key exists at all, in one transaction that
    * processes starting at once on one database take in turn: of them, exactly one gets true.
+   * Revoked keys do not count, so a start with HERALD_BOOTSTRAP_KEY lets an operator back in:
+   * - a key with the same hash that was revoked is made an active admin key again, in its account;
+   * - else, with exactly one account, the key is made in it (a locked-out install gets its admin back);
+   * - else the key is made in a new account `key.accountId`.
    */
   createFirstApiKey(key: ApiKeyRecord): Promise<boolean>;
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   listApiKeys(accountId: string): Promise<ApiKeyRecord[]>;
-  revokeApiKey(accountId: string, id: string, at: number): Promise<boolean>;
+  /**
+   * Revokes an active key of the account, unless it is the account's last active admin key: the
+   * check and the write are one atomic step (the account is locked meanwhile), so two revocations at
+   * once can never leave an account without an admin key.
+   */
+  revokeApiKey(accountId: string, id: string, at: number): Promise<'revoked' | 'not_found' | 'last_admin'>;
 
   createEndpoint(endpoint: NewEndpoint): Promise<EndpointRecord>;
   getEndpoint(accountId: string, id: string): Promise<EndpointRecord | undefined>;
