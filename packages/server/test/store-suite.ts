@@ -883,6 +883,21 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect((await store.listAttempts(fresh!.deliveries[0]!))[0]!.responseBody).toBe('boom');
     });
 
+    it('purges expired idempotency keys, oldest first, in batches', async () => {
+      const keyed = (key: string, expiresAt: number) =>
+        event({ idempotency: { key, requestHash: `hash-${key}`, expiresAt } });
+      await store.publish([keyed('k1', t0 + 1_000), keyed('k2', t0 + 2_000), keyed('k3', t0 + 3_000)]);
+      await store.publish([{ ...keyed('k4', t0 + 9_000), accountId: other }]);
+      expect(await store.purgeExpiredIdempotencyKeys(t0 + 999, 10)).toBe(0);
+      expect(await store.purgeExpiredIdempotencyKeys(t0 + 2_000, 1)).toBe(1);
+      expect(await store.purgeExpiredIdempotencyKeys(t0 + 2_000, 10)).toBe(1);
+      expect(await store.purgeExpiredIdempotencyKeys(t0 + 2_000, 10)).toBe(0);
+      // A key not yet expired still answers its first publish.
+      const [replay] = await store.publish([{ ...keyed('k3', t0 + 90_000), createdAt: t0 + 2_000 }]);
+      expect(replay!.idempotency).toBe('replayed');
+      expect(await store.purgeExpiredIdempotencyKeys(t0 + 10_000, 10)).toBe(2);
+    });
+
     it('reads back secrets as they were written, through a rotation', async () => {
       const ep = await store.createEndpoint(endpoint());
       const next = 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';

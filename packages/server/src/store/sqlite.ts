@@ -298,6 +298,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       `UPDATE events SET data = 'null'
        WHERE feed_seq IN (SELECT feed_seq FROM events WHERE data <> 'null' AND created_at < ? LIMIT ?)`,
     ),
+    purgeIdempotencyKeys: sqlite.prepare(PURGE_IDEMPOTENCY_SQL),
     purgeAttempts: sqlite.prepare(
       `UPDATE attempts SET response_body = NULL
        WHERE id IN (SELECT id FROM attempts WHERE response_body IS NOT NULL AND started_at < ? LIMIT ?)`,
@@ -736,6 +737,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         .immediate();
     },
 
+    async purgeExpiredIdempotencyKeys(now, limit) {
+      return healthStatements.purgeIdempotencyKeys.run(now, limit).changes;
+    },
+
     async createBulkRetryJob(job) {
       return createJobTx.immediate(job);
     },
@@ -784,6 +789,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     },
   } satisfies SqliteStore & ThisType<SqliteStore>;
 }
+
+/** Expired idempotency keys, oldest first: a range on idempotency_keys_expiry (plan checked in retention-purge.test.ts). */
+export const PURGE_IDEMPOTENCY_SQL = `DELETE FROM idempotency_keys WHERE rowid IN (
+  SELECT rowid FROM idempotency_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`;
 
 /** Thrown inside a transaction to roll back the revocation of an account's last admin key. */
 const LAST_ADMIN = new Error('the last admin key of the account');

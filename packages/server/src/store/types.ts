@@ -481,6 +481,12 @@ export interface Store {
    * times, statuses and headers stay. Returns how many of each were purged (less than `limit`: done).
    */
   purgeBefore(before: number, limit: number): Promise<{ events: number; attempts: number }>;
+  /**
+   * Retention: deletes up to `limit` idempotency keys that expired at or before `now` (a publish
+   * treats them as absent already), oldest first through idempotency_keys_expiry. Returns how many
+   * (less than `limit`: done).
+   */
+  purgeExpiredIdempotencyKeys(now: number, limit: number): Promise<number>;
 
   /**
    * Creates a bulk retry job: the job row and one item per `failed` delivery of the account that
