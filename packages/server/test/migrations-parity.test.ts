@@ -121,7 +121,7 @@ async function postgresShape(url: string): Promise<Shape> {
     );
     for (const k of keys.rows) {
       if (ONLY_IN_POSTGRES.has(k.table_name)) continue;
-      (shape.primaryKeys[k.table_name] ??= []).push(k.column_name);
+      shape.primaryKeys[k.table_name] = [...(shape.primaryKeys[k.table_name] ?? []), k.column_name];
     }
     const indexes = await store.pool.query<{
       index: string;
@@ -144,7 +144,6 @@ async function postgresShape(url: string): Promise<Shape> {
       if (ONLY_IN_POSTGRES.has(ix.table)) continue;
       shape.indexes[ix.index] = describeIndex(ix.table, ix.columns, ix.unique, ix.partial);
     }
-    for (const table of Object.keys(shape.primaryKeys)) shape.primaryKeys[table] ??= [];
     for (const table of Object.keys(shape.columns)) shape.primaryKeys[table] ??= [];
     return shape;
   } finally {

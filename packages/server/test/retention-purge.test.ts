@@ -72,7 +72,9 @@ describe('retention', () => {
     clock.advance(DAY / 2);
     await h.herald.checks!.runOnce();
     expect(keys()).toEqual([]);
-    const plan = database.prepare(`EXPLAIN QUERY PLAN ${PURGE_IDEMPOTENCY_SQL}`).all(0, 10) as Array<{ detail: string }>;
+    const plan = database.prepare(`EXPLAIN QUERY PLAN ${PURGE_IDEMPOTENCY_SQL}`).all(0, 10) as Array<{
+      detail: string;
+    }>;
     const text = plan.map((r) => r.detail).join('\n');
     expect(text).toContain('idempotency_keys_expiry');
     expect(text).not.toMatch(/SCAN idempotency_keys(?! USING)/);
