@@ -159,15 +159,23 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
       if (patch.disabledReason !== undefined) set.disabled_reason = patch.disabledReason;
       Object.assign(set, sealedSecretColumns(box, patch));
       if (patch.previousSecretExpiresAt !== undefined) set.previous_secret_expires_at = patch.previousSecretExpiresAt;
-      const result = await db
+      const rotate = patch.rotateSecret;
+      if (rotate) {
+        set.secret = box.seal(rotate.to);
+        set.previous_secret_expires_at = rotate.previousExpiresAt;
+      }
+      const row = await db
         .updateTable('endpoints')
         .set(set)
+        // The stored secret as the row holds it when the UPDATE runs, not as a request read it earlier.
+        .$if(rotate !== undefined, (q) => q.set((eb) => ({ previous_secret: eb.ref('endpoints.secret') })))
         .where('account_id', '=', accountId)
         .where('id', '=', id)
         .where('deleted_at', 'is', null)
+        // The row as this UPDATE wrote it: a read after it could already see another request's write.
+        .returningAll()
         .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) return undefined;
-      return getEndpoint(accountId, id);
+      return row && endpointFromRow(row, box);
     },
 
     async getEvent(accountId, id) {

@@ -56,7 +56,16 @@ export type NewEndpoint = Omit<
   'lastSequence' | 'updatedAt' | 'previousSecret' | 'previousSecretExpiresAt' | 'disabledReason' | 'failingSince'
 >;
 
-export type EndpointPatch = Partial<
+export type EndpointPatch = EndpointFields & {
+  /**
+   * A rotation: the stored secret becomes the previous one (signing until `previousExpiresAt`) and
+   * `to` the secret, in the one UPDATE, so two rotations at once both keep theirs (the earlier as
+   * the previous secret) instead of each stepping the same old secret back.
+   */
+  rotateSecret?: { to: string; previousExpiresAt: number } | undefined;
+};
+
+type EndpointFields = Partial<
   Pick<
     EndpointRecord,
     | 'url'
