@@ -3,6 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import {
   apiKeyFromRow,
   attemptFromRow,
+  connectionFromRow,
   deliveryFromRow,
   endpointFromRow,
   eventFromRow,
@@ -38,9 +39,12 @@ export type KyselyQueries = Pick<
   | 'listAttempts'
   | 'listDeliveriesOfEvent'
   | 'claimPeriodicRun'
+  | 'getConnection'
+  | 'listConnections'
   | 'endpointLeaseOwners'
 >;
 
+/** A page of rows read with `limit + 1`: the extra row only says there is more. The one copy, for both stores. */
 function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
   const more = rows.length > limit;
   const data = more ? rows.slice(0, limit) : rows;
@@ -314,6 +318,26 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .returning('name')
         .executeTakeFirst();
       return won !== undefined;
+    },
+
+    async getConnection(accountId, id) {
+      const row = await db
+        .selectFrom('connections')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row && connectionFromRow(row);
+    },
+    async listConnections(accountId, { cursor, limit }) {
+      // Primary key (account_id, id).
+      let query = db.selectFrom('connections').selectAll().where('account_id', '=', accountId);
+      if (cursor) query = query.where('id', '>', cursor);
+      const rows = await query
+        .orderBy('id')
+        .limit(limit + 1)
+        .execute();
+      return page(rows.map(connectionFromRow), limit);
     },
 
     async listDeliveriesOfEvent(accountId, eventId) {

@@ -27,7 +27,6 @@ import type {
   EndpointRecord,
   JobRecord,
   OpenJobItem,
-  Page,
   PublishInput,
   PublishResult,
   Store,
@@ -587,12 +586,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     for (const { deliveryId, claim } of claims) statements.release.run({ at, id: deliveryId, claim });
   });
 
-  function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
-    const more = rows.length > limit;
-    const data = more ? rows.slice(0, limit) : rows;
-    return { data, nextCursor: more ? (data[data.length - 1]?.id ?? null) : null };
-  }
-
   return {
     kind: 'sqlite',
     database: sqlite,
@@ -767,25 +760,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
     async recordConnectionSync(report) {
       return applySync(report);
-    },
-    async getConnection(accountId, id) {
-      const row = await db
-        .selectFrom('connections')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return row && connectionFromRow(row);
-    },
-    async listConnections(accountId, { cursor, limit }) {
-      // Primary key (account_id, id).
-      let query = db.selectFrom('connections').selectAll().where('account_id', '=', accountId);
-      if (cursor) query = query.where('id', '>', cursor);
-      const rows = await query
-        .orderBy('id')
-        .limit(limit + 1)
-        .execute();
-      return page(rows.map(connectionFromRow), limit);
     },
   } satisfies SqliteStore & ThisType<SqliteStore>;
 }
