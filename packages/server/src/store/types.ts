@@ -388,7 +388,8 @@ export interface Store {
   /**
    * Claims up to `limit` pending deliveries due at `now`, oldest due first, by moving their
    * next_attempt_at to `now + leaseMs`: a process that dies holding them loses them only until
-   * the lease runs out. Returns each with its endpoint and event.
+   * the lease runs out. Returns each with its endpoint and event, and the claim's token
+   * (ClaimedDelivery.claim, new for each call). Deleted and disabled endpoints' deliveries are skipped.
    */
   claimDueDeliveries(claim: {
     now: number;
