@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { Clock } from '@herald/protocol';
+import { type Clock, isEndedLocalOwner, newOwnerId } from '@herald/protocol';
 import { type Alert, type FailureRateOptions, failureRateMonitor } from './alerts.js';
 import { type ReceivedEvent, readEvent } from './event.js';
 import type { EventSource, Inbox, InboxEvent, InboxTransaction, KeyPosition } from './inbox/types.js';
@@ -70,13 +69,16 @@ export function isOlder(event: InboxEvent, position: KeyPosition): boolean {
   return event.occurredAt < position.occurredAt;
 }
 
+/** The workers this process runs now: any other claimant with this process's pid has ended. */
+const liveWorkers = new Set<string>();
+
 /**
  * Claims due events from the inbox and runs their handlers, `concurrency` at a time, at most one
  * per order key. Every outcome is written back to the inbox: processed, stale, retry later, dead.
  */
 export function createProcessor(options: ProcessorOptions) {
   const { inbox, clock, logger, metrics } = options;
-  const workerId = `wrk_${randomUUID()}`;
+  const workerId = newOwnerId();
   const inFlight = new Set<Promise<void>>();
   let running = false;
   let loopDone: Promise<void> | undefined;
@@ -113,7 +115,31 @@ export function createProcessor(options: ProcessorOptions) {
     });
   }
 
+  /**
+   * Claims of processes on this host that have ended (killed with -9, or restarted in a container
+   * with the same pid) are let go at once rather than when their lease runs out (30 s by default).
+   * Claims of other hosts' processes cannot be judged from here: they wait for their lease.
+   */
+  async function releaseEndedClaims(): Promise<void> {
+    try {
+      for (const claimant of await inbox.claimants()) {
+        if (!isEndedLocalOwner(claimant, liveWorkers)) continue;
+        const released = await inbox.release(claimant);
+        if (released > 0) {
+          logger.info(
+            { claimant, released },
+            'herald receiver: let go of the claims of a process on this host that has ended',
+          );
+        }
+      }
+    } catch (error) {
+      // Their leases still run out: this only makes recovery faster.
+      logger.warn({ err: describeError(error) }, 'herald receiver: looking for claims of ended processes failed');
+    }
+  }
+
   async function loop(): Promise<void> {
+    await releaseEndedClaims();
     while (running) {
       const room = options.concurrency - inFlight.size;
       let claimed: InboxEvent[] = [];
@@ -243,6 +269,7 @@ export function createProcessor(options: ProcessorOptions) {
     start(): void {
       if (running) return;
       running = true;
+      liveWorkers.add(workerId);
       loopDone = loop();
     },
     /** Stops claiming and waits for the handlers that run. */
@@ -251,6 +278,7 @@ export function createProcessor(options: ProcessorOptions) {
       wakeWaiter?.();
       await loopDone;
       await Promise.all([...inFlight]);
+      liveWorkers.delete(workerId);
     },
   };
 }

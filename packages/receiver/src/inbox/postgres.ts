@@ -279,6 +279,22 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
       );
     },
 
+    async claimants() {
+      const result = await opened().query<{ locked_by: string }>(
+        `SELECT DISTINCT locked_by FROM ${t} WHERE status = 'pending' AND locked_by IS NOT NULL`,
+      );
+      return result.rows.map((r) => r.locked_by);
+    },
+
+    async release(workerId, ids) {
+      const result = await opened().query(
+        `UPDATE ${t} SET locked_by = NULL, locked_until = NULL
+         WHERE locked_by = $1 AND status = 'pending' AND ($2::text[] IS NULL OR id = ANY($2::text[]))`,
+        [workerId, ids ?? null],
+      );
+      return result.rowCount ?? 0;
+    },
+
     async keyPosition(key) {
       const result = await opened().query<KeyRow>(
         `SELECT endpoint_id, sequence, occurred_at, event_id FROM ${tk} WHERE order_key = $1`,

@@ -141,6 +141,11 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
                     LIMIT @limit)
                   RETURNING *`),
         extend: p(`UPDATE ${t} SET locked_until = ? WHERE id = ? AND locked_by = ? AND status = 'pending'`),
+        claimants: p(`SELECT DISTINCT locked_by FROM ${t} WHERE status = 'pending' AND locked_by IS NOT NULL`),
+        release: p(`UPDATE ${t} SET locked_by = NULL, locked_until = NULL
+                    WHERE locked_by = ? AND status = 'pending'`),
+        releaseOne: p(`UPDATE ${t} SET locked_by = NULL, locked_until = NULL
+                       WHERE id = ? AND locked_by = ? AND status = 'pending'`),
         position: p(`SELECT endpoint_id, sequence, occurred_at, event_id FROM ${t}_keys WHERE order_key = ?`),
         complete: p(`UPDATE ${t} SET status = @status, processed_at = @now, attempts = attempts + @ran,
                        locked_by = NULL, locked_until = NULL, last_error = NULL
@@ -226,6 +231,22 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
       d.transaction(() => {
         for (const id of ids) q('extend').run(until, id, workerId);
       }).immediate();
+    },
+
+    async claimants() {
+      return (q('claimants').all() as { locked_by: string }[]).map((r) => r.locked_by);
+    },
+
+    async release(workerId, ids) {
+      const d = opened();
+      return d
+        .transaction(() => {
+          if (ids === undefined) return q('release').run(workerId).changes;
+          let changes = 0;
+          for (const id of ids) changes += q('releaseOne').run(id, workerId).changes;
+          return changes;
+        })
+        .immediate();
     },
 
     async keyPosition(key) {

@@ -139,6 +139,13 @@ export interface Inbox {
   /** Due pending events, at most one in flight per order key, the oldest of its key first. */
   claim(input: ClaimInput): Promise<InboxEvent[]>;
   extendLease(ids: readonly string[], workerId: string, until: number): Promise<void>;
+  /** The workers that hold claims on pending events (their leases may have run out). */
+  claimants(): Promise<string[]>;
+  /**
+   * Lets go of a worker's claims on pending events (only of `ids`, when given), so that they can be
+   * claimed at once: attempts and due time unchanged. Returns how many.
+   */
+  release(workerId: string, ids?: readonly string[]): Promise<number>;
   keyPosition(key: string): Promise<KeyPosition | null>;
   begin(): InboxUnit;
   fail(failure: Failure): Promise<void>;
