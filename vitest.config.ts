@@ -18,6 +18,7 @@ const SYSTEM = [
   'packages/server/test/fleet-coordination.test.ts',
   'packages/receiver/test/crash.test.ts',
   'packages/receiver/test/latency.test.ts',
+  'packages/receiver/test/postgres-outage.test.ts',
   'packages/dashboard/test/e2e.test.ts',
 ];
 

@@ -200,7 +200,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
 
   let opening: Promise<void> | undefined;
   const ready = () => {
-    opening ??= inbox.open().catch((error) => {
+    opening ??= inbox.open({ logger }).catch((error) => {
       opening = undefined;
       throw error;
     });

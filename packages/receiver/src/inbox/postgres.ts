@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { sameEventBody } from '../event.js';
+import { consoleLogger, describeError, type Logger } from '../log.js';
 import {
   type ConflictRow,
   checkIdentifier,
@@ -14,6 +15,7 @@ import type {
   Completion,
   Failure,
   Inbox,
+  InboxContext,
   InboxEvent,
   InboxTransaction,
   InboxUnit,
@@ -30,16 +32,25 @@ export interface PostgresInboxOptions {
    */
   connectionString?: string;
   /**
-   * The application's own pool, to share it. The inbox then does not end it on close.
+   * The application's own pool, to share it for processing (claims, outcomes, handlers'
+   * `ctx.transaction`). The inbox then does not end it on close. The route's inserts still get a
+   * small pool of their own (`routeMax`), opened with this pool's settings.
    * @default a new pool of `max` connections
    */
   pool?: pg.Pool;
   /**
-   * Connections of the inbox's own pool: the route's inserts, the claims, and one per handler that
-   * uses `ctx.transaction` while it runs.
+   * Connections of the processing pool: the claims and outcomes, and one per handler that uses
+   * `ctx.transaction` while it runs.
    * @default 20
    */
   max?: number;
+  /**
+   * Connections of the route's pool, which only the route's inserts use: handlers holding every
+   * processing connection never make a webhook wait. The route writes one batch at a time (group
+   * commit), so one connection does the work and the second stands in while a lost one is replaced.
+   * @default 2
+   */
+  routeMax?: number;
   /**
    * The schema of the inbox's tables; created if missing.
    * @default 'public'
@@ -66,15 +77,43 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
   const tu = `"${schema}"."${name}_cursors"`;
   // Claims take this transaction-scoped lock first: see claim().
   const claimLock = `hashtext('herald_inbox_claim:${schema}.${name}')`;
+  const where = `PostgreSQL inbox ${schema}.${name}`;
   let pool: pg.Pool | undefined;
+  let routePool: pg.Pool | undefined;
+  let logger: Logger = consoleLogger;
+  /** Connections checked out now: close() ends them, so that a hung handler cannot hold it up. */
+  const held = new Set<pg.PoolClient>();
 
   function opened(): pg.Pool {
-    if (pool === undefined) throw new Error('The Postgres inbox is not open: call receiver.start() (or inbox.open()).');
+    if (pool === undefined) throw new Error(`The ${where} is not open: call receiver.start() (or inbox.open()).`);
     return pool;
   }
 
+  // PostgreSQL ends connections on a restart, a failover or pg_terminate_backend. pg reports it as an
+  // 'error' event, on the pool for an idle connection and on the client for a checked-out one; an
+  // 'error' event without a listener ends the process. The pool drops the broken connection and
+  // opens a new one when needed; a query on it fails, and its caller answers 503 or tries again.
+  const onConnectionError = (error: Error) =>
+    logger.warn(
+      { inbox: where, err: describeError(error) },
+      'herald receiver: PostgreSQL closed a connection of the inbox; a new one is opened when needed',
+    );
+
+  async function checkout(p: pg.Pool): Promise<pg.PoolClient> {
+    const client = await p.connect();
+    client.on('error', onConnectionError);
+    held.add(client);
+    return client;
+  }
+
+  function giveBack(client: pg.PoolClient, error?: Error): void {
+    if (!held.delete(client)) return; // already ended by close()
+    client.off('error', onConnectionError);
+    client.release(error);
+  }
+
   async function inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await opened().connect();
+    const client = await checkout(opened());
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -84,8 +123,24 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
       await client.query('ROLLBACK').catch(() => {});
       throw error;
     } finally {
-      client.release();
+      giveBack(client);
     }
+  }
+
+  /** A pool of the inbox's own, with what it needs to ride out a lost connection. */
+  function newPool(max: number, applicationName: string): pg.Pool {
+    const base: pg.PoolConfig = options.connectionString
+      ? { connectionString: options.connectionString }
+      : { ...(options.pool?.options ?? {}) };
+    const p = new pg.Pool({
+      // Without a bound, a connect to an address that swallows packets waits for the OS (minutes).
+      connectionTimeoutMillis: 5000,
+      application_name: applicationName,
+      ...base,
+      max,
+    });
+    p.on('error', onConnectionError);
+    return p;
   }
 
   const markSql = `UPDATE ${t} SET status = $1, processed_at = $2, attempts = attempts + $3,
@@ -100,10 +155,24 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
   const inbox: Inbox = {
     kind: 'postgres',
 
-    async open() {
+    async open(context: InboxContext = {}) {
       if (pool !== undefined) return;
-      const p = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 20 });
-      const client = await p.connect();
+      logger = context.logger ?? logger;
+      const p = options.pool ?? newPool(options.max ?? 20, 'herald-receiver');
+      if (options.pool) options.pool.on('error', onConnectionError);
+      const route = newPool(options.routeMax ?? 2, 'herald-receiver-route');
+      const ending = async () => {
+        await route.end();
+        if (options.pool) options.pool.off('error', onConnectionError);
+        else await p.end();
+      };
+      let client: pg.PoolClient;
+      try {
+        client = await checkout(p);
+      } catch (error) {
+        await ending();
+        throw error;
+      }
       try {
         await client.query('BEGIN');
         // Two processes starting at once would race on CREATE ... IF NOT EXISTS.
@@ -153,22 +222,33 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
-        client.release();
-        if (!options.pool) await p.end();
+        giveBack(client);
+        await ending();
         throw error;
       }
-      client.release();
+      giveBack(client);
       pool = p;
+      routePool = route;
     },
 
     async close() {
       const p = pool;
+      const route = routePool;
       pool = undefined;
-      if (p && !options.pool) await p.end();
+      routePool = undefined;
+      if (p === undefined || route === undefined) return;
+      // A connection still held (a handler that never returned): ended, which rolls its transaction
+      // back, so that ending the pool does not wait for it.
+      for (const client of [...held]) giveBack(client, new Error(`The ${where} is closing.`));
+      await route.end();
+      if (options.pool) options.pool.off('error', onConnectionError);
+      else await p.end();
     },
 
     async insert(events: readonly NewInboxEvent[]): Promise<InsertOutcome[]> {
-      const p = opened();
+      opened();
+      // The route's own pool: see routeMax.
+      const p = routePool!;
       if (events.length === 0) return [];
       // One statement for the whole batch (group commit): arrays unnested into rows.
       const columns = [
@@ -309,12 +389,12 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
       // handler that does not hold no connection while it runs.
       let client: Promise<pg.PoolClient> | undefined;
       const connect = () => {
-        client ??= p.connect().then(async (c) => {
+        client ??= checkout(p).then(async (c) => {
           try {
             await c.query('BEGIN');
             return c;
           } catch (error) {
-            c.release(error as Error);
+            giveBack(c, error as Error);
             throw error;
           }
         });
@@ -354,7 +434,7 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
             await connection.query('ROLLBACK').catch(() => {});
             throw error;
           } finally {
-            connection.release();
+            giveBack(connection);
             client = undefined;
           }
         },
@@ -364,7 +444,7 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
           client = undefined;
           if (connection === undefined) return;
           await connection.query('ROLLBACK').catch(() => {});
-          connection.release();
+          giveBack(connection);
         },
       };
     },

@@ -1,3 +1,5 @@
+import type { Logger } from '../log.js';
+
 /**
  * The inbox: where the route writes every verified webhook before it answers 200, and where the
  * processor claims them from. One interface, two stores (SQLite and PostgreSQL), one test suite
@@ -129,10 +131,16 @@ export interface Failure {
   nextAttemptAt: number | null;
 }
 
+/** What the receiver gives its inbox when it opens it. */
+export interface InboxContext {
+  /** Where the inbox says what happened to its connections. @default JSON lines on the console */
+  logger?: Logger;
+}
+
 export interface Inbox {
   readonly kind: 'sqlite' | 'postgres';
   /** Creates the tables if needed. Safe to call more than once, and from several processes. */
-  open(): Promise<void>;
+  open(context?: InboxContext): Promise<void>;
   close(): Promise<void>;
   /** Inserts in one transaction, committed (and synced) before it resolves. Known ids change nothing. */
   insert(events: readonly NewInboxEvent[]): Promise<InsertOutcome[]>;
