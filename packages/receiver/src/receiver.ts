@@ -206,7 +206,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     });
     return opening;
   };
-  const insert = groupCommit((events: NewInboxEvent[]) => inbox.insert(events));
+  const insert = groupCommit((events: NewInboxEvent[]) => inbox.insert(events), { writers: inbox.insertWriters });
 
   const processor = createProcessor({
     inbox,

@@ -46,8 +46,9 @@ export interface PostgresInboxOptions {
   max?: number;
   /**
    * Connections of the route's pool, which only the route's inserts use: handlers holding every
-   * processing connection never make a webhook wait. The route writes one batch at a time (group
-   * commit), so one connection does the work and the second stands in while a lost one is replaced.
+   * processing connection never make a webhook wait. Each writes one batch of the route's inserts
+   * (group commit, at most 64 each) at a time, so a burst is not written one round trip after
+   * another: a 64-row insert took 6–16 ms on the (loaded) reference machine.
    * @default 2
    */
   routeMax?: number;
@@ -154,6 +155,7 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
 
   const inbox: Inbox = {
     kind: 'postgres',
+    insertWriters: options.routeMax ?? 2,
 
     async open(context: InboxContext = {}) {
       if (pool !== undefined) return;

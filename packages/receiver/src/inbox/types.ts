@@ -139,6 +139,8 @@ export interface InboxContext {
 
 export interface Inbox {
   readonly kind: 'sqlite' | 'postgres';
+  /** How many batches of the route's inserts the store writes at once. @default 1 */
+  readonly insertWriters?: number;
   /** Creates the tables if needed. Safe to call more than once, and from several processes. */
   open(context?: InboxContext): Promise<void>;
   close(): Promise<void>;
