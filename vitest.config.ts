@@ -19,6 +19,7 @@ const SYSTEM = [
   'packages/receiver/test/crash.test.ts',
   'packages/receiver/test/latency.test.ts',
   'packages/receiver/test/postgres-outage.test.ts',
+  'packages/receiver/test/readonly-inbox.test.ts',
   'packages/dashboard/test/e2e.test.ts',
 ];
 

@@ -1,7 +1,14 @@
 import { type Clock, isEndedLocalOwner, newOwnerId } from '@herald/protocol';
 import { type Alert, type FailureRateOptions, failureRateMonitor } from './alerts.js';
 import { type ReceivedEvent, readEvent } from './event.js';
-import type { EventSource, Inbox, InboxEvent, InboxTransaction, KeyPosition } from './inbox/types.js';
+import {
+  type EventSource,
+  HandlerWriteError,
+  type Inbox,
+  type InboxEvent,
+  type InboxTransaction,
+  type KeyPosition,
+} from './inbox/types.js';
 import { describeError, type Logger } from './log.js';
 import type { ReceiverMetrics } from './metrics.js';
 
@@ -54,6 +61,8 @@ export interface ProcessorOptions {
   concurrency: number;
   leaseMs: number;
   pollIntervalMs: number;
+  /** How long stop() waits for running handlers before it lets go of their events. */
+  stopTimeoutMs: number;
   clock: Clock;
   logger: Logger;
   metrics: ReceiverMetrics;
@@ -79,7 +88,8 @@ const liveWorkers = new Set<string>();
 export function createProcessor(options: ProcessorOptions) {
   const { inbox, clock, logger, metrics } = options;
   const workerId = newOwnerId();
-  const inFlight = new Set<Promise<void>>();
+  /** Running handlers, by event id. */
+  const inFlight = new Map<string, Promise<void>>();
   let running = false;
   let loopDone: Promise<void> | undefined;
   let woken = false;
@@ -138,8 +148,16 @@ export function createProcessor(options: ProcessorOptions) {
     }
   }
 
+  /**
+   * While claiming fails (a read-only or full disk, a database away), the wait between tries doubles
+   * from pollInterval up to this, and the failure is logged once, then once more when claiming works
+   * again, instead of once per poll. A webhook the route stores wakes the loop at once.
+   */
+  const maxClaimBackoffMs = 30_000;
+
   async function loop(): Promise<void> {
     await releaseEndedClaims();
+    let claimFailures = 0;
     while (running) {
       const room = options.concurrency - inFlight.size;
       let claimed: InboxEvent[] = [];
@@ -147,18 +165,61 @@ export function createProcessor(options: ProcessorOptions) {
         woken = false;
         try {
           claimed = await inbox.claim({ workerId, now: clock.now(), leaseMs: options.leaseMs, limit: room });
+          if (claimFailures > 0) {
+            logger.info(
+              { inbox: inbox.where, failures: claimFailures },
+              'herald receiver: claiming from the inbox works again',
+            );
+            claimFailures = 0;
+          }
         } catch (error) {
-          logger.error({ err: describeError(error) }, 'herald receiver: claiming from the inbox failed');
+          claimFailures++;
+          if (claimFailures === 1) {
+            logger.error(
+              { inbox: inbox.where, err: describeError(error) },
+              'herald receiver: claiming from the inbox failed; no event is processed until it works again ' +
+                '(retried with backoff; logged again when it works)',
+            );
+          }
         }
         for (const event of claimed) {
           const run = handle(event).finally(() => {
-            inFlight.delete(run);
+            inFlight.delete(event.id);
             wake();
           });
-          inFlight.add(run);
+          inFlight.set(event.id, run);
         }
       }
-      if (claimed.length === 0 || claimed.length === room) await waitForWake(options.pollIntervalMs);
+      if (claimFailures > 0) {
+        await waitForWake(
+          Math.max(
+            options.pollIntervalMs,
+            Math.min(options.pollIntervalMs * 2 ** (claimFailures - 1), maxClaimBackoffMs),
+          ),
+        );
+      } else if (claimed.length === 0 || claimed.length === room) {
+        await waitForWake(options.pollIntervalMs);
+      }
+    }
+  }
+
+  /**
+   * The inbox could not record a handler's outcome (its commit failed: a lost connection, a busy or
+   * full database). That is not the handler's failure: nothing of the run was kept, so the event is
+   * let go to run again, attempts unchanged. If letting go fails too, its lease runs out.
+   */
+  async function outcomeNotRecorded(event: InboxEvent, error: unknown): Promise<void> {
+    logger.error(
+      { eventId: event.id, inbox: inbox.where, err: describeError(error) },
+      'herald receiver: the inbox could not record the outcome of a handler run; the event runs again',
+    );
+    try {
+      await inbox.release(workerId, [event.id]);
+    } catch (releaseError) {
+      logger.warn(
+        { eventId: event.id, inbox: inbox.where, err: describeError(releaseError) },
+        'herald receiver: letting go of an event failed; it runs again when its lease has passed',
+      );
     }
   }
 
@@ -177,7 +238,14 @@ export function createProcessor(options: ProcessorOptions) {
       if (event.orderKey !== null) {
         const newest = await inbox.keyPosition(event.orderKey);
         if (newest !== null && isOlder(event, newest)) {
-          if (await unit.commit({ id: event.id, workerId, status: 'stale', now: clock.now() })) {
+          let committed: boolean;
+          try {
+            committed = await unit.commit({ id: event.id, workerId, status: 'stale', now: clock.now() });
+          } catch (error) {
+            await outcomeNotRecorded(event, error);
+            return;
+          }
+          if (committed) {
             metrics.stale.inc();
             logger.info(
               { eventId: event.id, key: event.orderKey, newer: newest.eventId },
@@ -209,13 +277,15 @@ export function createProcessor(options: ProcessorOptions) {
             transaction: unit.transaction,
           });
         }
-        const committed = await unit.commit({
-          id: event.id,
-          workerId,
-          status: 'processed',
-          now: clock.now(),
-          position,
-        });
+        let committed: boolean;
+        try {
+          committed = await unit.commit({ id: event.id, workerId, status: 'processed', now: clock.now(), position });
+        } catch (error) {
+          // A statement the handler queued that fails at commit (SQLite) is the handler's failure.
+          if (error instanceof HandlerWriteError) throw error.cause;
+          await outcomeNotRecorded(event, error);
+          return;
+        }
         if (committed) {
           metrics.processed.inc({ type: event.type });
         } else {
@@ -272,12 +342,34 @@ export function createProcessor(options: ProcessorOptions) {
       liveWorkers.add(workerId);
       loopDone = loop();
     },
-    /** Stops claiming and waits for the handlers that run. */
+    /**
+     * Stops claiming and waits for the handlers that run, for at most stopTimeoutMs. The events of
+     * handlers still running then are let go, so that another process (or the next start) runs
+     * them at once; whatever those handlers do after that is not recorded.
+     */
     async stop(): Promise<void> {
       running = false;
       wakeWaiter?.();
       await loopDone;
-      await Promise.all([...inFlight]);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<true>((resolve) => {
+        timer = setTimeout(() => resolve(true), options.stopTimeoutMs);
+      });
+      const hung = await Promise.race([Promise.all(inFlight.values()).then(() => false), timedOut]);
+      clearTimeout(timer);
+      if (hung) {
+        const ids = [...inFlight.keys()];
+        logger.warn(
+          { eventIds: ids, stopTimeoutMs: options.stopTimeoutMs },
+          'herald receiver: handlers still running at the stop deadline; their events are let go to run again',
+        );
+        await inbox.release(workerId, ids).catch((error) => {
+          logger.warn(
+            { inbox: inbox.where, err: describeError(error) },
+            'herald receiver: letting go of the events of hung handlers failed; they run again when their lease has passed',
+          );
+        });
+      }
       liveWorkers.delete(workerId);
     },
   };

@@ -99,6 +99,15 @@ export interface ReceiverOptions {
    */
   lease?: string | number;
   /**
+   * How long `stop()` waits for running handlers. Handlers still running then are left behind: their
+   * events are let go, to run again in another process or at the next start, and what they do
+   * afterwards is not recorded. Keep it under the time your platform gives a stopping process
+   * (Kubernetes: 30 s by default).
+   * @default '10s'
+   * @example stopTimeout: '25s'
+   */
+  stopTimeout?: string | number;
+  /**
    * How often the processor looks for due events when nothing wakes it (retries coming due, events
    * inserted by another process).
    * @default '1s'
@@ -131,7 +140,10 @@ export interface Receiver {
   fetch(request: Request): Promise<Response>;
   /** Opens the inbox and starts processing (and the watchdog, with `fallback`). */
   start(): Promise<void>;
-  /** Stops taking events, waits for running handlers, closes the inbox. */
+  /**
+   * Stops taking events (webhooks then get 503 with retry-after), waits for running handlers for
+   * at most `stopTimeout`, closes the inbox.
+   */
   stop(): Promise<void>;
   /** The inbox, to look at: `list({ status: 'dead' })`, `get(id)`, `conflicts()`. */
   inbox: {
@@ -199,7 +211,11 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   };
 
   let opening: Promise<void> | undefined;
+  /** Set by stop(), until start(): nothing may open the inbox again meanwhile. */
+  let stopped = false;
   const ready = () => {
+    if (stopped)
+      return Promise.reject(new Error('The receiver is stopped: call receiver.start() to open its inbox again.'));
     opening ??= inbox.open({ logger }).catch((error) => {
       opening = undefined;
       throw error;
@@ -215,6 +231,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     concurrency: options.concurrency ?? 8,
     leaseMs: parseDuration(options.lease ?? '30s'),
     pollIntervalMs: parseDuration(options.pollInterval ?? '1s'),
+    stopTimeoutMs: parseDuration(options.stopTimeout ?? '10s'),
     clock,
     logger,
     metrics,
@@ -314,12 +331,18 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       metrics.rejected.inc({ reason: 'invalid_body' });
       return errorAnswer(400, 'invalid_body', error.message);
     }
+    if (stopped) {
+      return errorAnswer(503, 'inbox_unavailable', 'The receiver is stopped; retry later.', { 'retry-after': '5' });
+    }
     let outcome: InsertOutcome;
     try {
       await ready();
       outcome = await insert(event);
     } catch (error) {
-      logger.error({ eventId: event.id, err: describeError(error) }, 'herald receiver: the inbox refused a write');
+      logger.error(
+        { eventId: event.id, inbox: inbox.where, err: describeError(error) },
+        'herald receiver: the inbox refused a write',
+      );
       return errorAnswer(503, 'inbox_unavailable', 'The inbox is unavailable; retry later.', { 'retry-after': '5' });
     }
     count(event, outcome);
@@ -348,6 +371,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     fetch: fetchHandler(adapter),
     async start() {
       if (started) return;
+      stopped = false;
       await ready();
       started = true;
       await prune();
@@ -357,6 +381,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       await watchdog?.start();
     },
     async stop() {
+      stopped = true;
       clearInterval(pruneTimer);
       await watchdog?.stop();
       await processor.stop();

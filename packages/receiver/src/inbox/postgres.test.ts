@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inboxSuite } from '../../test/inbox-suite.js';
 import { findPostgres, testSchema } from '../../test/support/postgres.js';
 import { postgresInbox } from './postgres.js';
+import { INBOX_SCHEMA_VERSION } from './schema.js';
 
 const url = await findPostgres();
 
@@ -48,6 +49,19 @@ describe.skipIf(url === null)('PostgreSQL inbox', () => {
       'inbox_race_conflicts',
       'inbox_race_cursors',
       'inbox_race_keys',
+      'inbox_race_schema',
     ]);
+  });
+
+  it('records its schema version, and refuses an inbox whose tables a newer version of the library wrote', async () => {
+    const inbox = postgresInbox({ connectionString: url!, schema, table: 'inbox_version', max: 1 });
+    await inbox.open();
+    await inbox.close();
+    const recorded = await pool.query(`SELECT version FROM "${schema}".inbox_version_schema`);
+    expect(recorded.rows).toEqual([{ version: INBOX_SCHEMA_VERSION }]);
+    await pool.query(`UPDATE "${schema}".inbox_version_schema SET version = 99`);
+    await expect(
+      postgresInbox({ connectionString: url!, schema, table: 'inbox_version', max: 1 }).open(),
+    ).rejects.toThrow(`PostgreSQL inbox ${schema}.inbox_version has schema version 99`);
   });
 });

@@ -10,6 +10,7 @@ import {
   toEvent,
   toPosition,
 } from './rows.js';
+import { INBOX_SCHEMA_VERSION, newerSchemaError, POSTGRES_STEPS } from './schema.js';
 import type {
   ClaimInput,
   Completion,
@@ -76,6 +77,7 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
   const tk = `"${schema}"."${name}_keys"`;
   const tc = `"${schema}"."${name}_conflicts"`;
   const tu = `"${schema}"."${name}_cursors"`;
+  const ts = `"${schema}"."${name}_schema"`;
   // Claims take this transaction-scoped lock first: see claim().
   const claimLock = `hashtext('herald_inbox_claim:${schema}.${name}')`;
   const where = `PostgreSQL inbox ${schema}.${name}`;
@@ -155,6 +157,7 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
 
   const inbox: Inbox = {
     kind: 'postgres',
+    where,
     insertWriters: options.routeMax ?? 2,
 
     async open(context: InboxContext = {}) {
@@ -180,47 +183,17 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
         // Two processes starting at once would race on CREATE ... IF NOT EXISTS.
         await client.query(`SELECT pg_advisory_xact_lock(hashtext('herald_inbox_migrate:${schema}.${name}'))`);
         await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-        await client.query(`
-          CREATE TABLE IF NOT EXISTS ${t} (
-            id TEXT PRIMARY KEY,
-            type TEXT NOT NULL,
-            order_key TEXT,
-            endpoint_id TEXT NOT NULL,
-            connection_id TEXT,
-            sequence BIGINT NOT NULL,
-            occurred_at TEXT NOT NULL,
-            body TEXT NOT NULL,
-            body_hash TEXT NOT NULL,
-            source TEXT NOT NULL,
-            received_at BIGINT NOT NULL,
-            status TEXT NOT NULL DEFAULT 'pending',
-            attempts INTEGER NOT NULL DEFAULT 0,
-            next_attempt_at BIGINT NOT NULL,
-            locked_by TEXT,
-            locked_until BIGINT,
-            last_error TEXT,
-            processed_at BIGINT
-          );
-          CREATE INDEX IF NOT EXISTS ${name}_due ON ${t} (next_attempt_at) WHERE status = 'pending';
-          CREATE INDEX IF NOT EXISTS ${name}_key ON ${t} (order_key, sequence, occurred_at, id) WHERE status = 'pending';
-          CREATE INDEX IF NOT EXISTS ${name}_status ON ${t} (status, received_at);
-          CREATE TABLE IF NOT EXISTS ${tc} (
-            id TEXT NOT NULL,
-            body_hash TEXT NOT NULL,
-            body TEXT NOT NULL,
-            source TEXT NOT NULL,
-            received_at BIGINT NOT NULL,
-            PRIMARY KEY (id, body_hash)
-          );
-          CREATE TABLE IF NOT EXISTS ${tk} (
-            order_key TEXT PRIMARY KEY,
-            endpoint_id TEXT NOT NULL,
-            sequence BIGINT NOT NULL,
-            occurred_at TEXT NOT NULL,
-            event_id TEXT NOT NULL
-          );
-          CREATE TABLE IF NOT EXISTS ${tu} (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-        `);
+        // The tables, brought to INBOX_SCHEMA_VERSION (see schema.ts).
+        await client.query(`CREATE TABLE IF NOT EXISTS ${ts} (version INTEGER NOT NULL)`);
+        const row = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${ts}`);
+        const version = row.rows[0]?.version ?? 0;
+        if (version > INBOX_SCHEMA_VERSION) throw newerSchemaError(where, version);
+        const names = { events: t, conflicts: tc, keys: tk, cursors: tu, prefix: name };
+        for (const step of POSTGRES_STEPS.slice(version)) await client.query(step(names));
+        if (version < INBOX_SCHEMA_VERSION) {
+          await client.query(`DELETE FROM ${ts}`);
+          await client.query(`INSERT INTO ${ts} (version) VALUES ($1)`, [INBOX_SCHEMA_VERSION]);
+        }
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});

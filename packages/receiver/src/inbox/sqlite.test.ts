@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inboxSuite } from '../../test/inbox-suite.js';
+import { INBOX_SCHEMA_VERSION, SQLITE_STEPS } from './schema.js';
 import { sqliteInbox } from './sqlite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-sqlite-inbox-'));
@@ -41,6 +42,39 @@ describe('SQLite inbox', () => {
     const unit = probe.begin();
     expect(await unit.transaction.all('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
     await probe.close();
+  });
+
+  it('records its schema version; an inbox made before versions existed adopts it and keeps its events', async () => {
+    const legacy = new Database(file('legacy'));
+    legacy.exec(
+      SQLITE_STEPS[0]!({
+        events: 'herald_inbox',
+        conflicts: 'herald_inbox_conflicts',
+        keys: 'herald_inbox_keys',
+        cursors: 'herald_inbox_cursors',
+        prefix: 'herald_inbox',
+      }),
+    );
+    legacy.exec(`INSERT INTO herald_inbox (id, type, endpoint_id, sequence, occurred_at, body, body_hash, source, received_at, next_attempt_at)
+                 VALUES ('evt_old', 't', 'ep', 1, '', '{}', 'h', 'webhook', 1, 1)`);
+    legacy.close();
+    const inbox = sqliteInbox(file('legacy'));
+    await inbox.open();
+    expect((await inbox.get('evt_old'))?.status).toBe('pending');
+    await inbox.close();
+    const db = new Database(file('legacy'));
+    expect(db.prepare('SELECT version FROM herald_inbox_schema').all()).toEqual([{ version: INBOX_SCHEMA_VERSION }]);
+    db.close();
+  });
+
+  it('refuses, naming the file, an inbox whose tables a newer version of the library wrote', async () => {
+    await sqliteInbox(file('newer')).open();
+    const db = new Database(file('newer'));
+    db.exec('UPDATE herald_inbox_schema SET version = 99');
+    db.close();
+    await expect(sqliteInbox(file('newer')).open()).rejects.toThrow(
+      new RegExp(`${file('newer')}.*schema version 99, newer than this @herald/receiver knows`),
+    );
   });
 
   it('refuses a table name that is not a plain identifier', () => {

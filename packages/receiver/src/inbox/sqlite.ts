@@ -1,5 +1,7 @@
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { sameEventBody } from '../event.js';
+import { describeError } from '../log.js';
 import {
   type ConflictRow,
   checkIdentifier,
@@ -9,18 +11,21 @@ import {
   toEvent,
   toPosition,
 } from './rows.js';
-import type {
-  ClaimInput,
-  Completion,
-  Failure,
-  Inbox,
-  InboxEvent,
-  InboxTransaction,
-  InboxUnit,
-  InsertOutcome,
-  ListQuery,
-  NewInboxEvent,
-  ReplayTarget,
+import { INBOX_SCHEMA_VERSION, newerSchemaError, SQLITE_STEPS } from './schema.js';
+import {
+  type ClaimInput,
+  type Completion,
+  type Failure,
+  HandlerWriteError,
+  type Inbox,
+  type InboxContext,
+  type InboxEvent,
+  type InboxTransaction,
+  type InboxUnit,
+  type InsertOutcome,
+  type ListQuery,
+  type NewInboxEvent,
+  type ReplayTarget,
 } from './types.js';
 
 export interface SqliteInboxOptions {
@@ -51,6 +56,7 @@ type Statement = Database.Statement<unknown[], unknown>;
 export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
   const config = typeof options === 'string' ? { filename: options } : options;
   const t = checkIdentifier(config.table ?? 'herald_inbox', 'sqliteInbox: table');
+  const where = `SQLite inbox ${resolve(config.filename)}`;
   let db: Database.Database | undefined;
   let s: Record<string, Statement> = {};
 
@@ -60,63 +66,52 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
   }
 
   function opened(): Database.Database {
-    if (db === undefined) throw new Error('The SQLite inbox is not open: call receiver.start() (or inbox.open()).');
+    if (db === undefined) throw new Error(`The ${where} is not open: call receiver.start() (or inbox.open()).`);
     return db;
+  }
+
+  /** Brings the tables to INBOX_SCHEMA_VERSION, in one write transaction (see schema.ts). */
+  function migrate(d: Database.Database): void {
+    const names = { events: t, conflicts: `${t}_conflicts`, keys: `${t}_keys`, cursors: `${t}_cursors`, prefix: t };
+    const current = (): number => {
+      const exists = d.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(`${t}_schema`);
+      if (exists === undefined) return 0;
+      const row = d.prepare(`SELECT max(version) AS version FROM ${t}_schema`).get() as { version: number | null };
+      return row.version ?? 0;
+    };
+    // Read first: an inbox that is up to date opens without a write (a read-only file included).
+    if (current() === INBOX_SCHEMA_VERSION) return;
+    d.transaction(() => {
+      d.exec(`CREATE TABLE IF NOT EXISTS ${t}_schema (version INTEGER NOT NULL)`);
+      const version = current();
+      if (version > INBOX_SCHEMA_VERSION) throw newerSchemaError(where, version);
+      for (const step of SQLITE_STEPS.slice(version)) d.exec(step(names));
+      if (version < INBOX_SCHEMA_VERSION) {
+        d.exec(`DELETE FROM ${t}_schema`);
+        d.prepare(`INSERT INTO ${t}_schema (version) VALUES (?)`).run(INBOX_SCHEMA_VERSION);
+      }
+    }).immediate();
   }
 
   const inbox: Inbox = {
     kind: 'sqlite',
+    where,
 
-    async open() {
+    async open(_context?: InboxContext) {
       if (db !== undefined) return;
-      const d = new Database(config.filename);
-      d.pragma('journal_mode = WAL');
-      d.pragma('synchronous = FULL');
-      d.pragma(`busy_timeout = ${config.busyTimeoutMs ?? 5000}`);
-      d.exec(`
-        CREATE TABLE IF NOT EXISTS ${t} (
-          id TEXT PRIMARY KEY,
-          type TEXT NOT NULL,
-          order_key TEXT,
-          endpoint_id TEXT NOT NULL,
-          connection_id TEXT,
-          sequence INTEGER NOT NULL,
-          occurred_at TEXT NOT NULL,
-          body TEXT NOT NULL,
-          body_hash TEXT NOT NULL,
-          source TEXT NOT NULL,
-          received_at INTEGER NOT NULL,
-          status TEXT NOT NULL DEFAULT 'pending',
-          attempts INTEGER NOT NULL DEFAULT 0,
-          next_attempt_at INTEGER NOT NULL,
-          locked_by TEXT,
-          locked_until INTEGER,
-          last_error TEXT,
-          processed_at INTEGER
-        );
-        -- The claim's scan: pending events by due time.
-        CREATE INDEX IF NOT EXISTS ${t}_due ON ${t} (next_attempt_at) WHERE status = 'pending';
-        -- The claim's per-key check: the earliest pending event of a key.
-        CREATE INDEX IF NOT EXISTS ${t}_key ON ${t} (order_key, sequence, occurred_at, id) WHERE status = 'pending';
-        -- list({ status }) newest first, and pruning by age.
-        CREATE INDEX IF NOT EXISTS ${t}_status ON ${t} (status, received_at);
-        CREATE TABLE IF NOT EXISTS ${t}_conflicts (
-          id TEXT NOT NULL,
-          body_hash TEXT NOT NULL,
-          body TEXT NOT NULL,
-          source TEXT NOT NULL,
-          received_at INTEGER NOT NULL,
-          PRIMARY KEY (id, body_hash)
-        );
-        CREATE TABLE IF NOT EXISTS ${t}_keys (
-          order_key TEXT PRIMARY KEY,
-          endpoint_id TEXT NOT NULL,
-          sequence INTEGER NOT NULL,
-          occurred_at TEXT NOT NULL,
-          event_id TEXT NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS ${t}_cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-      `);
+      let d: Database.Database | undefined;
+      try {
+        d = new Database(config.filename);
+        d.pragma('journal_mode = WAL');
+        d.pragma('synchronous = FULL');
+        d.pragma(`busy_timeout = ${config.busyTimeoutMs ?? 5000}`);
+        migrate(d);
+      } catch (error) {
+        d?.close();
+        // better-sqlite3's errors ("unable to open database file", "attempt to write a readonly
+        // database") do not say which file.
+        throw new Error(`The ${where} could not be opened: ${describeError(error)}`, { cause: error });
+      }
       const p = (sql: string) => d.prepare(sql) as Statement;
       s = {
         insert: p(`INSERT INTO ${t} (id, type, order_key, endpoint_id, connection_id, sequence, occurred_at, body,
@@ -280,7 +275,13 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
                 worker: c.workerId,
               });
               if (marked.changes === 0) return false;
-              for (const q of queued) q.statement.run(...q.params);
+              for (const q of queued) {
+                try {
+                  q.statement.run(...q.params);
+                } catch (error) {
+                  throw new HandlerWriteError(describeError(error), { cause: error });
+                }
+              }
               if (c.position) q('savePosition').run(c.position);
               return true;
             })

@@ -113,10 +113,22 @@ export interface Completion {
   position?: { key: string } & KeyPosition;
 }
 
+/**
+ * A statement the handler queued through ctx.transaction failed when the unit committed (SQLite
+ * applies them at commit): the handler's failure, unlike the inbox failing to commit. `cause` is
+ * the database's error.
+ */
+export class HandlerWriteError extends Error {
+  override readonly name = 'HandlerWriteError';
+}
+
 /** One handler run's unit of work. */
 export interface InboxUnit {
   readonly transaction: InboxTransaction;
-  /** Commits the handler's writes with the completion; false (and nothing written) if the claim was lost. */
+  /**
+   * Commits the handler's writes with the completion; false (and nothing written) if the claim was
+   * lost. Throws HandlerWriteError when one of the handler's statements fails.
+   */
   commit(completion: Completion): Promise<boolean>;
   /** Drops the handler's writes. */
   rollback(): Promise<void>;
@@ -139,6 +151,8 @@ export interface InboxContext {
 
 export interface Inbox {
   readonly kind: 'sqlite' | 'postgres';
+  /** Where it is, for messages: the SQLite file, or the PostgreSQL schema and table. */
+  readonly where: string;
   /** How many batches of the route's inserts the store writes at once. @default 1 */
   readonly insertWriters?: number;
   /** Creates the tables if needed. Safe to call more than once, and from several processes. */
