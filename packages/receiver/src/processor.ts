@@ -205,8 +205,9 @@ export function createProcessor(options: ProcessorOptions) {
 
   /**
    * The inbox could not record a handler's outcome (its commit failed: a lost connection, a busy or
-   * full database). That is not the handler's failure: nothing of the run was kept, so the event is
-   * let go to run again, attempts unchanged. If letting go fails too, its lease runs out.
+   * full database), or the handler failed because ctx.transaction lost its connection. That is not
+   * the handler's failure: nothing of the run was kept, so the event is let go to run again, attempts
+   * unchanged. If letting go fails too, its lease runs out.
    */
   async function outcomeNotRecorded(event: InboxEvent, error: unknown): Promise<void> {
     logger.error(
@@ -297,6 +298,10 @@ export function createProcessor(options: ProcessorOptions) {
         recordOutcome(false);
       } catch (error) {
         await unit.rollback();
+        if (unit.connectionLost) {
+          await outcomeNotRecorded(event, error);
+          return;
+        }
         const dead = attempt >= options.retry.attempts;
         const message = describeError(error);
         await inbox.fail({

@@ -112,6 +112,31 @@ describe('a handler that succeeded is never blamed for the inbox failing to reco
       expect(await failedRuns(receiver)).toBe(0);
       expect(alerts).toEqual([]);
     });
+
+    it('a handler whose ctx.transaction loses its connection mid-way is not blamed for it either', async () => {
+      let runs = 0;
+      const alerts: Alert[] = [];
+      const { receiver } = make({
+        inbox: postgresInbox({ connectionString: pgUrl!, schema: schema.schema, table: 'midway' }),
+        retry: { attempts: 1 },
+        onAlert: (alert) => void alerts.push(alert),
+        on: {
+          '*': async (_event, ctx) => {
+            runs++;
+            // PostgreSQL ends the connection under the handler's statement; the handler lets the error out.
+            if (runs === 1) await ctx.transaction.all('SELECT pg_terminate_backend(pg_backend_pid())');
+            await ctx.transaction.run('SELECT 1');
+          },
+        },
+      });
+      await receiver.start();
+      const event = envelope();
+      expect((await receiver.handle(signed(event))).status).toBe(200);
+      await waitFor(async () => (await receiver.inbox.get(event.id))?.status === 'processed', 10_000, 'processed');
+      expect(runs).toBe(2);
+      expect(await failedRuns(receiver)).toBe(0);
+      expect(alerts).toEqual([]);
+    });
   });
 });
 

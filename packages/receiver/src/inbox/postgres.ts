@@ -66,6 +66,17 @@ export interface PostgresInboxOptions {
 }
 
 /**
+ * Whether a query failed because its connection is gone (PostgreSQL ended it, or the network did),
+ * rather than because of the statement.
+ */
+function isConnectionLost(error: unknown, client: pg.PoolClient): boolean {
+  const code = (error as { code?: unknown }).code;
+  // 08: connection exception; 57P01–57P03: admin shutdown, crash shutdown, cannot connect now.
+  if (typeof code === 'string' && (code.startsWith('08') || /^57P0[1-3]$/.test(code))) return true;
+  return (client as unknown as { _queryable?: boolean })._queryable === false;
+}
+
+/**
  * The PostgreSQL inbox (pg): several receiver processes on several machines share it; each claim is
  * one `FOR UPDATE SKIP LOCKED` statement, so no event is handed to two of them.
  * @example createReceiver({ secret, inbox: postgresInbox({ connectionString: process.env.DATABASE_URL }), on })
@@ -375,16 +386,31 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
         });
         return client;
       };
+      let lost = false;
+      /** A statement of the handler's, noting whether it failed because the connection was lost. */
+      const query = async (sql: string, params: readonly unknown[]) => {
+        let connection: pg.PoolClient | undefined;
+        try {
+          connection = await connect();
+          return await connection.query(sql, params as unknown[]);
+        } catch (error) {
+          if (connection === undefined || isConnectionLost(error, connection)) lost = true;
+          throw error;
+        }
+      };
       const transaction: InboxTransaction = {
         async run(sql, params = []) {
-          await (await connect()).query(sql, params as unknown[]);
+          await query(sql, params);
         },
         async all<Row>(sql: string, params: readonly unknown[] = []) {
-          return (await (await connect()).query(sql, params as unknown[])).rows as Row[];
+          return (await query(sql, params)).rows as Row[];
         },
       };
       return {
         transaction,
+        get connectionLost() {
+          return lost;
+        },
         async commit(c: Completion) {
           const connection = await connect();
           try {

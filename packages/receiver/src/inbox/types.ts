@@ -132,6 +132,11 @@ export interface InboxUnit {
   commit(completion: Completion): Promise<boolean>;
   /** Drops the handler's writes. */
   rollback(): Promise<void>;
+  /**
+   * Whether a statement of the handler's failed because the inbox's connection was lost: what the
+   * handler then throws is the inbox's trouble, not the handler's. @default false
+   */
+  readonly connectionLost?: boolean;
 }
 
 export interface Failure {
