@@ -87,7 +87,11 @@ const liveWorkers = new Set<string>();
  */
 export function createProcessor(options: ProcessorOptions) {
   const { inbox, clock, logger, metrics } = options;
-  const workerId = newOwnerId();
+  /**
+   * The claimant of this run of the processor: new at each start(), so that a handler left behind by
+   * stop() can never record its outcome over the claim of a later run.
+   */
+  let workerId = newOwnerId();
   /** Running handlers, by event id. */
   const inFlight = new Map<string, Promise<void>>();
   let running = false;
@@ -155,7 +159,7 @@ export function createProcessor(options: ProcessorOptions) {
    */
   const maxClaimBackoffMs = 30_000;
 
-  async function loop(): Promise<void> {
+  async function loop(worker: string): Promise<void> {
     await releaseEndedClaims();
     let claimFailures = 0;
     while (running) {
@@ -164,7 +168,7 @@ export function createProcessor(options: ProcessorOptions) {
       if (room > 0) {
         woken = false;
         try {
-          claimed = await inbox.claim({ workerId, now: clock.now(), leaseMs: options.leaseMs, limit: room });
+          claimed = await inbox.claim({ workerId: worker, now: clock.now(), leaseMs: options.leaseMs, limit: room });
           if (claimFailures > 0) {
             logger.info(
               { inbox: inbox.where, failures: claimFailures },
@@ -183,7 +187,7 @@ export function createProcessor(options: ProcessorOptions) {
           }
         }
         for (const event of claimed) {
-          const run = handle(event).finally(() => {
+          const run = handle(event, worker).finally(() => {
             inFlight.delete(event.id);
             wake();
           });
@@ -209,7 +213,7 @@ export function createProcessor(options: ProcessorOptions) {
    * the handler's failure: nothing of the run was kept, so the event is let go to run again, attempts
    * unchanged. If letting go fails too, its lease runs out.
    */
-  async function outcomeNotRecorded(event: InboxEvent, error: unknown): Promise<void> {
+  async function outcomeNotRecorded(event: InboxEvent, workerId: string, error: unknown): Promise<void> {
     logger.error(
       { eventId: event.id, inbox: inbox.where, err: describeError(error) },
       'herald receiver: the inbox could not record the outcome of a handler run; the event runs again',
@@ -224,7 +228,7 @@ export function createProcessor(options: ProcessorOptions) {
     }
   }
 
-  async function handle(event: InboxEvent): Promise<void> {
+  async function handle(event: InboxEvent, workerId: string): Promise<void> {
     const lease = setInterval(
       () => {
         inbox.extendLease([event.id], workerId, clock.now() + options.leaseMs).catch((error) => {
@@ -243,7 +247,7 @@ export function createProcessor(options: ProcessorOptions) {
           try {
             committed = await unit.commit({ id: event.id, workerId, status: 'stale', now: clock.now() });
           } catch (error) {
-            await outcomeNotRecorded(event, error);
+            await outcomeNotRecorded(event, workerId, error);
             return;
           }
           if (committed) {
@@ -284,7 +288,7 @@ export function createProcessor(options: ProcessorOptions) {
         } catch (error) {
           // A statement the handler queued that fails at commit (SQLite) is the handler's failure.
           if (error instanceof HandlerWriteError) throw error.cause;
-          await outcomeNotRecorded(event, error);
+          await outcomeNotRecorded(event, workerId, error);
           return;
         }
         if (committed) {
@@ -299,7 +303,7 @@ export function createProcessor(options: ProcessorOptions) {
       } catch (error) {
         await unit.rollback();
         if (unit.connectionLost) {
-          await outcomeNotRecorded(event, error);
+          await outcomeNotRecorded(event, workerId, error);
           return;
         }
         const dead = attempt >= options.retry.attempts;
@@ -339,13 +343,16 @@ export function createProcessor(options: ProcessorOptions) {
   }
 
   return {
-    workerId,
+    get workerId() {
+      return workerId;
+    },
     wake,
     start(): void {
       if (running) return;
       running = true;
+      if (loopDone !== undefined) workerId = newOwnerId();
       liveWorkers.add(workerId);
-      loopDone = loop();
+      loopDone = loop(workerId);
     },
     /**
      * Stops claiming and waits for the handlers that run, for at most stopTimeoutMs. The events of
