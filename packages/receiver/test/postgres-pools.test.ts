@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresInbox } from '../src/inbox/postgres.js';
 import { createReceiver } from '../src/receiver.js';
@@ -68,6 +69,42 @@ describe.skipIf(pgUrl === null)('a PostgreSQL inbox whose handlers hold every co
       await receiver.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it("with the application's own pool: handlers may take all of it, the route keeps a pool of its own", async () => {
+    const appPool = new pg.Pool({ connectionString: pgUrl!, max: 2 });
+    let holding = 0;
+    let letGo!: () => void;
+    const released = new Promise<void>((resolve) => (letGo = resolve));
+    const receiver = createReceiver({
+      secret: SECRET,
+      inbox: postgresInbox({ pool: appPool, schema: schema.schema, table: 'shared' }),
+      concurrency: 4,
+      pollInterval: 10,
+      logger: memoryLogger(),
+      on: {
+        '*': async (_event, ctx) => {
+          await ctx.transaction.run('SELECT 1');
+          holding++;
+          await released;
+        },
+      },
+    });
+    try {
+      await receiver.start();
+      for (let i = 0; i < 4; i++) expect((await receiver.handle(signed(envelope()))).status).toBe(200);
+      await waitFor(() => holding === 2, 10_000, "2 handlers holding the application's 2 connections");
+      const answered = await Promise.race([
+        receiver.handle(signed(envelope())),
+        sleep(10_000).then(() => 'no answer in 10 s' as const),
+      ]);
+      expect(answered).toMatchObject({ status: 200 });
+      expect(holding).toBe(2);
+    } finally {
+      letGo();
+      await receiver.stop();
+      await appPool.end();
     }
   });
 });
