@@ -28,6 +28,7 @@ export default defineConfig({
       '@herald/protocol': src('protocol'),
       '@herald/server': src('server'),
       '@herald/receiver': src('receiver'),
+      '@herald/client': src('client'),
     },
   },
   test: {

@@ -8,6 +8,17 @@ import type {
   EventRecord,
   JobRecord,
 } from '../store/types.js';
+import type {
+  ApiKey,
+  Attempt,
+  Connection,
+  Delivery,
+  Endpoint,
+  EndpointWithSecret,
+  Event,
+  Job,
+  StreamItem,
+} from './responses.js';
 
 /** Records → the JSON shapes of DESIGN.md. Times are ISO-8601 UTC strings; names are snake_case. */
 
@@ -18,7 +29,7 @@ export function iso(ms: number | null): string | null {
 }
 
 /** Never carries a secret; `withSecret` adds it for create and rotate. */
-export function presentEndpoint(ep: EndpointRecord) {
+export function presentEndpoint(ep: EndpointRecord): Endpoint {
   return {
     id: ep.id,
     url: ep.url,
@@ -35,11 +46,11 @@ export function presentEndpoint(ep: EndpointRecord) {
   };
 }
 
-export function withSecret(ep: EndpointRecord) {
+export function withSecret(ep: EndpointRecord): EndpointWithSecret {
   return { ...presentEndpoint(ep), secret: ep.secret };
 }
 
-export function presentEvent(event: EventRecord) {
+export function presentEvent(event: EventRecord): Event {
   return {
     id: event.id,
     type: event.type,
@@ -51,7 +62,7 @@ export function presentEvent(event: EventRecord) {
 }
 
 /** One item of an endpoint's stream: the envelope it was (or will be) sent, and where its delivery stands. */
-export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord) {
+export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord): StreamItem {
   const envelope: Envelope = {
     id: event.id,
     type: event.type,
@@ -64,7 +75,7 @@ export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord) 
   return { ...envelope, delivery_id: delivery.id, status: delivery.status };
 }
 
-export function presentDelivery(d: DeliveryRecord) {
+export function presentDelivery(d: DeliveryRecord): Delivery {
   return {
     id: d.id,
     event_id: d.eventId,
@@ -78,7 +89,7 @@ export function presentDelivery(d: DeliveryRecord) {
   };
 }
 
-export function presentAttempt(a: AttemptRecord) {
+export function presentAttempt(a: AttemptRecord): Attempt {
   return {
     id: a.id,
     attempt_no: a.attemptNo,
@@ -93,11 +104,11 @@ export function presentAttempt(a: AttemptRecord) {
   };
 }
 
-export function presentApiKey(key: ApiKeyRecord) {
+export function presentApiKey(key: ApiKeyRecord): ApiKey {
   return { id: key.id, role: key.role, prefix: key.prefix, created_at: iso(key.createdAt) };
 }
 
-export function presentJob(job: JobRecord) {
+export function presentJob(job: JobRecord): Job {
   return {
     id: job.id,
     kind: job.kind,
@@ -112,7 +123,7 @@ export function presentJob(job: JobRecord) {
   };
 }
 
-export function presentConnection(c: ConnectionRecord) {
+export function presentConnection(c: ConnectionRecord): Connection {
   return {
     connection_id: c.id,
     status: c.status,
