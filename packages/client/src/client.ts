@@ -1,5 +1,6 @@
 import type {
   ApiKey,
+  Attempt,
   BulkRetryInput,
   BulkRetryStarted,
   Connection,
@@ -201,6 +202,7 @@ export type HeraldClient = ReturnType<typeof createClient>;
 /** The request types: the routes' own TypeBox schemas, as types. */
 export type {
   ApiKey,
+  Attempt,
   BulkRetryInput,
   BulkRetryStarted,
   Connection,

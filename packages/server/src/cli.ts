@@ -1,6 +1,6 @@
 import { HERALD_VERSION, parseDuration } from '@herald/protocol';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { type Role, startHerald } from './app.js';
+import type { Role } from './app.js';
 import { DEFAULTS, makeConfig, parseByteSize } from './config.js';
 
 function duration(value: string): number {
@@ -136,6 +136,8 @@ async function run(role: Role, flags: Flags): Promise<void> {
     bootstrapKey: process.env.HERALD_BOOTSTRAP_KEY || undefined,
     secretKey: process.env.HERALD_SECRET_KEY || undefined,
   });
+  // Loaded here, not at the top: the people commands (src/cli/) start without the server's modules.
+  const { startHerald } = await import('./app.js');
   const herald = await startHerald(config, role);
   if (herald.generatedKey) {
     process.stdout.write(
