@@ -32,7 +32,8 @@ export interface TailLine {
   duration_ms?: number;
 }
 
-function outcome(line: TailLine): Colour | undefined {
+/** The colour of a line: green a 2xx, yellow a failure that will be retried, red a delivery failed for good. */
+export function outcome(line: TailLine): Colour | undefined {
   if (line.kind === 'delivery') return 'dim';
   if (line.response_status !== undefined && line.response_status !== null && line.response_status < 300) {
     return 'green';
