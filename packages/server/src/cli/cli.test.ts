@@ -19,6 +19,7 @@ describe('people commands: output', () => {
   it('colours tail lines by outcome, only when asked', () => {
     const attempt: TailLine = {
       kind: 'attempt',
+      at: '2026-11-30T06:00:00.000Z',
       delivery_id: 'd',
       endpoint_id: 'e',
       event_id: 'v',

@@ -22,6 +22,8 @@ interface Seen {
 
 export interface TailLine {
   kind: 'delivery' | 'attempt';
+  /** When the delivery was created, or the attempt started (ISO-8601). */
+  at: string;
   delivery_id: string;
   endpoint_id: string;
   event_id: string;
@@ -42,7 +44,7 @@ export function outcome(line: TailLine): Colour | undefined {
 }
 
 function text(line: TailLine): string {
-  const time = new Date().toISOString().slice(11, 23);
+  const time = line.at.slice(11, 23);
   if (line.kind === 'delivery') {
     return `${time}  new      ${line.delivery_id}  ${line.endpoint_id}  event ${line.event_id}`;
   }
@@ -75,6 +77,7 @@ export async function tail(
       if (!before) {
         options.print({
           kind: 'delivery',
+          at: d.created_at,
           delivery_id: d.id,
           endpoint_id: d.endpoint_id,
           event_id: d.event_id,
@@ -84,13 +87,16 @@ export async function tail(
       const known = before?.attempts ?? 0;
       if (d.attempt_count > known) {
         const full = await client.deliveries.get(d.id, { signal: options.signal });
+        const last = full.attempts[full.attempts.length - 1];
         for (const a of full.attempts.filter((x: Attempt) => x.attempt_no > known)) {
           options.print({
             kind: 'attempt',
+            at: a.started_at,
             delivery_id: d.id,
             endpoint_id: d.endpoint_id,
             event_id: d.event_id,
-            status: full.status,
+            // An attempt before the last was followed by another: the delivery was still pending then.
+            status: a === last ? full.status : 'pending',
             attempt_no: a.attempt_no,
             response_status: a.response_status,
             error: a.error,
