@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { HeraldClient, StreamItem } from '@herald/client';
+import { type HeraldClient, HeraldError, type StreamItem } from '@herald/client';
 import type { Command } from 'commander';
 import { buildWebhookRequest } from '../dispatch/webhook-request.js';
 import type { ClaimedDelivery, EndpointRecord } from '../store/types.js';
@@ -117,13 +117,16 @@ async function streamEnd(client: HeraldClient, endpointId: string): Promise<numb
   }
 }
 
+/** Waits `ms`, or less if the signal aborts; leaves no listener behind (the loop waits thousands of times). */
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(timer);
+      signal.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 
 export async function listen(options: ListenOptions): Promise<void> {
@@ -144,8 +147,21 @@ export async function listen(options: ListenOptions): Promise<void> {
   const sign = await signer(client, endpointId);
   log(`Forwarding ${endpointId} to ${forwardTo}. Ctrl-C to stop.`, 'dim');
 
+  let herald = 0;
   while (!signal.aborted) {
-    const page = await client.events.streamPage(endpointId, { after: last, limit: 100 }, { signal });
+    let page: Awaited<ReturnType<typeof client.events.streamPage>>;
+    try {
+      page = await client.events.streamPage(endpointId, { after: last, limit: 100 }, { signal });
+      herald = 0;
+    } catch (error) {
+      if (signal.aborted) return;
+      // Herald away (restarting, say) after the client's own retries: keep waiting, it holds the stream.
+      if (!(error instanceof HeraldError) || (error.status !== 0 && error.status < 500)) throw error;
+      const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** herald++);
+      log(`Herald unreachable (${error}); trying again in ${(wait / 1000).toFixed(1)} s, holding at #${last}.`, 'red');
+      await sleep(wait, signal);
+      continue;
+    }
     if (page.data.length === 0) {
       await sleep(options.intervalMs, signal);
       continue;
