@@ -1,4 +1,4 @@
-import type { Attempt, Delivery, HeraldClient } from '@herald/client';
+import { type Attempt, type Delivery, type HeraldClient, HeraldError } from '@herald/client';
 import type { Command } from 'commander';
 import { type ApiFlags, clientOf, positive, withApiFlags } from './api-flags.js';
 import { type Colour, colours, paint } from './output.js';
@@ -54,11 +54,34 @@ function text(line: TailLine): string {
 
 export async function tail(
   client: HeraldClient,
-  options: { intervalMs: number; endpoint?: string; signal: AbortSignal; print: (line: TailLine) => void },
+  options: {
+    intervalMs: number;
+    endpoint?: string;
+    signal: AbortSignal;
+    print: (line: TailLine) => void;
+    warn?: (message: string) => void;
+  },
 ): Promise<void> {
   const seen = new Map<string, Seen>();
   let first = true;
+  const warn = options.warn ?? (() => {});
+  let failures = 0;
   while (!options.signal.aborted) {
+    try {
+      await tick();
+      first = false;
+      failures = 0;
+    } catch (error) {
+      if (options.signal.aborted) return;
+      // Herald away (restarting, say) after the client's own retries: say so and keep following.
+      if (!(error instanceof HeraldError) || (error.status !== 0 && error.status < 500)) throw error;
+      failures++;
+      warn(`Herald unreachable (${error}); trying again.`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs * Math.min(10, 2 ** failures)));
+  }
+
+  async function tick(): Promise<void> {
     const page = await client.deliveries.page(
       { endpoint_id: options.endpoint, limit: PAGE },
       { signal: options.signal },
@@ -72,9 +95,13 @@ export async function tail(
     // Oldest first, so lines come in the order things happened.
     for (const d of [...current.values()].reverse()) {
       const before = seen.get(d.id);
-      seen.set(d.id, { attempts: d.attempt_count, status: d.status });
-      if (first) continue;
+      if (first) {
+        seen.set(d.id, { attempts: d.attempt_count, status: d.status });
+        continue;
+      }
+      // Written only once its lines are printed: a tick cut short by an error prints them next time.
       if (!before) {
+        seen.set(d.id, { attempts: 0, status: d.status });
         options.print({
           kind: 'delivery',
           at: d.created_at,
@@ -104,14 +131,14 @@ export async function tail(
           });
         }
         seen.set(d.id, { attempts: full.attempts.length, status: full.status });
+      } else {
+        seen.set(d.id, { attempts: known, status: d.status });
       }
     }
     // Forget settled deliveries far off the page, so a long tail keeps a bounded map.
     if (seen.size > PAGE * 4) {
       for (const [id, s] of seen) if (s.status !== 'pending' && !current.has(id)) seen.delete(id);
     }
-    first = false;
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
   }
 }
 
@@ -131,6 +158,7 @@ export function tailCommand(program: Command): void {
           intervalMs: flags.interval,
           endpoint: flags.endpoint,
           signal: controller.signal,
+          warn: (message) => process.stderr.write(`${message}\n`),
           print: (line) =>
             process.stdout.write(
               flags.json ? `${JSON.stringify(line)}\n` : `${paint(text(line), outcome(line), colour)}\n`,
