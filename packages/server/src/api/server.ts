@@ -12,6 +12,7 @@ import type { PublishInput, PublishResult, Store } from '../store/types.js';
 import { type Authenticator, createAuthenticator, setCaller } from './auth.js';
 import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
 import { createRateLimiter } from './rate-limit.js';
+import { alertRoutes } from './routes/alerts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { connectionRoutes } from './routes/connections.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -137,6 +138,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   eventRoutes(app, routeDeps);
   deliveryRoutes(app, routeDeps);
   statsRoutes(app, routeDeps);
+  alertRoutes(app, routeDeps);
   apiKeyRoutes(app, routeDeps);
   jobRoutes(app, routeDeps);
   connectionRoutes(app, routeDeps);
