@@ -2,7 +2,7 @@ import { manualClock, newId } from '@herald/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/api-keys.js';
 import type { AlertRecord } from '../src/store/types.js';
-import { startTestHerald, type TestHerald } from './harness.js';
+import { type ApiResponse, startTestHerald, type TestHerald } from './harness.js';
 import { findPostgres, testSchema } from './pg-database.js';
 
 const pgUrl = await findPostgres();
@@ -107,7 +107,7 @@ describe.each(stores)('the overview routes on %s', (name, database) => {
       const all: Array<{ id: string; endpoint_id: string | null; state: string; opened_at: string }> = [];
       let cursor: string | null = null;
       do {
-        const page = await h.request('GET', `/v1/alerts?limit=250${cursor ? `&cursor=${cursor}` : ''}`);
+        const page: ApiResponse = await h.request('GET', `/v1/alerts?limit=250${cursor ? `&cursor=${cursor}` : ''}`);
         expect(page.status).toBe(200);
         all.push(...page.body.data);
         cursor = page.body.next_cursor;
