@@ -21,6 +21,8 @@ const SYSTEM = [
   'packages/receiver/test/package.test.ts',
   'packages/receiver/test/order-sender.test.ts',
   'packages/receiver/test/polling-start.test.ts',
+  'packages/receiver/test/postgres-outage.test.ts',
+  'packages/receiver/test/readonly-inbox.test.ts',
   'packages/dashboard/test/e2e.test.ts',
 ];
 

@@ -191,6 +191,8 @@ describe.each(stores)('the overview routes on %s', (name, database) => {
               error: 'http_status',
               manual: false,
             },
+            // Not claimed: this test's deliveries were never handed to a dispatcher.
+            claim: null,
             status: 'pending',
             nextAttemptAt: t0 + 60_000,
           },

@@ -1,4 +1,5 @@
 import type { Envelope } from '@herald/protocol';
+import { redactedHeaders, redactedUrl } from '../endpoint-credentials.js';
 import type {
   AlertEntry,
   ApiKeyRecord,
@@ -8,6 +9,7 @@ import type {
   EndpointRecord,
   EventRecord,
   JobRecord,
+  Role,
 } from '../store/types.js';
 
 /** Records → the JSON shapes of DESIGN.md. Times are ISO-8601 UTC strings; names are snake_case. */
@@ -18,16 +20,20 @@ export function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-/** Never carries a secret; `withSecret` adds it for create and rotate. */
-export function presentEndpoint(ep: EndpointRecord) {
+/**
+ * Never carries the signing secret (`withSecret` adds it for create and rotate). Header values and
+ * URL credentials are the receiver's secrets: an `admin` key sees them, a `read` key their names.
+ */
+export function presentEndpoint(ep: EndpointRecord, role: Role) {
+  const revealed = role === 'admin';
   return {
     id: ep.id,
-    url: ep.url,
+    url: revealed ? ep.url : redactedUrl(ep.url),
     description: ep.description,
     event_types: ep.eventTypes,
     connection_ids: ep.connectionIds,
     signature_scheme: ep.signatureScheme,
-    headers: ep.headers,
+    headers: revealed ? ep.headers : redactedHeaders(ep.headers),
     rate_limit_per_s: ep.rateLimitPerS,
     disabled: ep.disabled,
     disabled_reason: ep.disabledReason,
@@ -36,8 +42,9 @@ export function presentEndpoint(ep: EndpointRecord) {
   };
 }
 
+/** Create and rotate: admin only. */
 export function withSecret(ep: EndpointRecord) {
-  return { ...presentEndpoint(ep), secret: ep.secret };
+  return { ...presentEndpoint(ep, 'admin'), secret: ep.secret };
 }
 
 export function presentEvent(event: EventRecord) {

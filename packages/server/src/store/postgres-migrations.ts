@@ -185,6 +185,12 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX endpoint_leases_owner ON endpoint_leases(owner);
   `,
   `
+  -- The claim holding a pending delivery (a token per claim): an attempt's outcome is written only
+  -- while its claim still holds the delivery (Store.recordAttempts), so a late outcome never
+  -- overwrites a delete, a success or a newer claim.
+  ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+  `,
+  `
   -- Every alert, open or resolved, as GET /v1/alerts lists it (newest first). The alerts table stays
   -- the fire-once guard of open alerts; a row here is written in the same transaction as each change
   -- there (Store.openAlert, Store.closeAlert).

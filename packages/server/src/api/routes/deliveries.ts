@@ -2,7 +2,7 @@ import { HeraldError } from '@herald/protocol';
 import { callerOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
 import { presentAttempt, presentDelivery } from '../present.js';
-import { DEFAULT_PAGE, DeliveriesQuery, IdParams } from '../schemas.js';
+import { DEFAULT_PAGE, DeliveriesQuery, IdParams, NoBody } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 
 export function deliveryRoutes(app: Api, { store, dispatcher }: RouteDeps): void {
@@ -28,7 +28,7 @@ export function deliveryRoutes(app: Api, { store, dispatcher }: RouteDeps): void
   });
 
   /** One immediate attempt, whatever the status; it does not restart the automatic schedule. */
-  app.post('/v1/deliveries/:id/retry', { schema: { params: IdParams } }, async (request, reply) => {
+  app.post('/v1/deliveries/:id/retry', { schema: { params: IdParams, body: NoBody } }, async (request, reply) => {
     const { accountId } = callerOf(request);
     const delivery = await store.getDelivery(accountId, request.params.id);
     if (!delivery) throw notFound('delivery', request.params.id);

@@ -4,15 +4,15 @@ import { callerOf, requireAdmin } from '../auth.js';
 import { checkEndpointUrl, checkHeaders, checkSecret, endpointPatch } from '../endpoint-input.js';
 import { notFound } from '../errors.js';
 import { iso, presentEndpoint, withSecret } from '../present.js';
-import { CreateEndpointBody, DEFAULT_PAGE, IdParams, PageQuery, PatchEndpointBody } from '../schemas.js';
+import { CreateEndpointBody, DEFAULT_PAGE, IdParams, NoBody, PageQuery, PatchEndpointBody } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 
 /** After a rotation the old secret keeps signing beside the new one for this long. */
 export const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
 
-/** The secret fields of a change of secret: the current one steps back and signs for 24 h more. */
-function rotation(current: EndpointRecord, next: string, now: number) {
-  return { secret: next, previousSecret: current.secret, previousSecretExpiresAt: now + SECRET_OVERLAP_MS };
+/** A change of secret: the stored one steps back and signs for 24 h more (in the store's one UPDATE). */
+function rotation(next: string, now: number) {
+  return { rotateSecret: { to: next, previousExpiresAt: now + SECRET_OVERLAP_MS } };
 }
 
 export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
@@ -44,29 +44,29 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
   });
 
   app.get('/v1/endpoints', { schema: { querystring: PageQuery } }, async (request) => {
-    const { accountId } = callerOf(request);
+    const { accountId, role } = callerOf(request);
     const page = await store.listEndpoints(accountId, {
       cursor: request.query.cursor,
       limit: request.query.limit ?? DEFAULT_PAGE,
     });
-    return { data: page.data.map(presentEndpoint), next_cursor: page.nextCursor };
+    return { data: page.data.map((ep) => presentEndpoint(ep, role)), next_cursor: page.nextCursor };
   });
 
   app.get('/v1/endpoints/:id', { schema: { params: IdParams } }, async (request) => {
-    return presentEndpoint(await find(callerOf(request).accountId, request.params.id));
+    const { accountId, role } = callerOf(request);
+    return presentEndpoint(await find(accountId, request.params.id), role);
   });
 
   app.patch('/v1/endpoints/:id', { schema: { params: IdParams, body: PatchEndpointBody } }, async (request) => {
     const { accountId } = callerOf(request);
     const now = config.clock.now();
-    const current = await find(accountId, request.params.id);
+    await find(accountId, request.params.id); // an unknown endpoint is a 404 before any 400 about the body
     const patch = endpointPatch(request.body, config);
     // A secret set by PATCH is a rotation with a secret of the caller's choosing.
-    if (request.body.secret !== undefined)
-      Object.assign(patch, rotation(current, checkSecret(request.body.secret), now));
-    const updated = await store.updateEndpoint(accountId, current.id, patch, now);
+    if (request.body.secret !== undefined) Object.assign(patch, rotation(checkSecret(request.body.secret), now));
+    const updated = await store.updateEndpoint(accountId, request.params.id, patch, now);
     if (!updated) throw notFound('endpoint', request.params.id);
-    return presentEndpoint(updated);
+    return presentEndpoint(updated, 'admin');
   });
 
   app.delete('/v1/endpoints/:id', { schema: { params: IdParams } }, async (request) => {
@@ -88,11 +88,10 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
     };
   });
 
-  app.post('/v1/endpoints/:id/secret/rotate', { schema: { params: IdParams } }, async (request) => {
+  app.post('/v1/endpoints/:id/secret/rotate', { schema: { params: IdParams, body: NoBody } }, async (request) => {
     const { accountId } = callerOf(request);
     const now = config.clock.now();
-    const current = await find(accountId, request.params.id);
-    const updated = await store.updateEndpoint(accountId, current.id, rotation(current, generateSecret(), now), now);
+    const updated = await store.updateEndpoint(accountId, request.params.id, rotation(generateSecret(), now), now);
     if (!updated) throw notFound('endpoint', request.params.id);
     return { ...withSecret(updated), previous_secret_expires_at: iso(now + SECRET_OVERLAP_MS) };
   });
