@@ -1,6 +1,7 @@
 import type { Envelope } from '@herald/protocol';
 import { redactedHeaders, redactedUrl } from '../endpoint-credentials.js';
 import type {
+  AlertEntry,
   ApiKeyRecord,
   AttemptRecord,
   ConnectionRecord,
@@ -138,5 +139,21 @@ export function presentConnection(c: ConnectionRecord): Connection {
     last_error: c.lastError,
     next_scheduled_sync_at: iso(c.nextScheduledSyncAt),
     updated_at: iso(c.updatedAt),
+  };
+}
+
+/** GET /v1/alerts: what fired (kind, endpoint), the figures, and when it opened and resolved. */
+export function presentAlert(a: AlertEntry) {
+  return {
+    id: a.id,
+    kind: a.kind,
+    endpoint_id: a.endpointId,
+    state: a.resolvedAt === null ? 'open' : 'resolved',
+    value: a.value,
+    threshold: a.threshold,
+    message: a.message,
+    details: a.details,
+    opened_at: iso(a.openedAt),
+    resolved_at: iso(a.resolvedAt),
   };
 }

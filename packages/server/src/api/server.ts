@@ -14,6 +14,7 @@ import { answerClientError } from './client-error.js';
 import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
 import { depthError } from './json-depth.js';
 import { createRateLimiter } from './rate-limit.js';
+import { alertRoutes } from './routes/alerts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { connectionRoutes } from './routes/connections.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -169,6 +170,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   eventRoutes(app, routeDeps);
   deliveryRoutes(app, routeDeps);
   statsRoutes(app, routeDeps);
+  alertRoutes(app, routeDeps);
   apiKeyRoutes(app, routeDeps);
   jobRoutes(app, routeDeps);
   connectionRoutes(app, routeDeps);
