@@ -1,4 +1,4 @@
-/** The public REST API of DESIGN.md, as the dashboard calls it: the signed-in key, JSON both ways. */
+/** The public REST API, as the dashboard calls it: the signed-in key, JSON both ways. */
 
 export type Role = 'admin' | 'read';
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';

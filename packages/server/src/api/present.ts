@@ -23,7 +23,7 @@ import type {
   StreamItem,
 } from './responses.js';
 
-/** Records → the JSON shapes of DESIGN.md. Times are ISO-8601 UTC strings; names are snake_case. */
+/** Records → the JSON shapes of the API contract. Times are ISO-8601 UTC strings; names are snake_case. */
 
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;

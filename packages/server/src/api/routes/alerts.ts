@@ -12,7 +12,7 @@ export const RESOLVED_ALERTS_WINDOW_MS = 24 * 60 * 60 * 1000;
 /**
  * GET /v1/alerts: the account's open alerts and those resolved in the last RESOLVED_ALERTS_WINDOW_MS,
  * newest first (by when they opened), paginated like the other lists; `state` keeps one of the two.
- * Any key may read it. DESIGN.md leaves the route to us (alerts/alert-check.ts fires them).
+ * Any key may read it. The API contract leaves the route to us (alerts/alert-check.ts fires them).
  */
 export function alertRoutes(app: Api, { store, config }: RouteDeps): void {
   app.get('/v1/alerts', { schema: { querystring: AlertsQuery } }, async (request) => {

@@ -14,7 +14,7 @@ const MAX_BUCKETS = 1_440;
  * counted per `bucket_seconds` (default 60) of their creation time by where they stand now, every
  * bucket listed (zeros included) so a chart can draw the answer as it is; and the failed ones per
  * endpoint; and, as of now, the oldest due delivery and the failing and disabled endpoint counts.
- * What the dashboard's overview draws; DESIGN.md leaves the route to us.
+ * What the dashboard's overview draws; the API contract leaves the route to us.
  */
 export function statsRoutes(app: Api, { store, config }: RouteDeps): void {
   app.get('/v1/stats/deliveries', { schema: { querystring: StatsQuery } }, async (request) => {
