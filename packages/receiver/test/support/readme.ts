@@ -85,7 +85,7 @@ export interface RunOptions {
 
 /**
  * Runs one block with the environment its README describes: `WEBHOOK_SECRET`, `HERALD_URL`,
- * `HERALD_API_KEY` (a read key), `HERALD_ENDPOINT_ID` of a new endpoint, `PORT=0`, `HOST`, and
+ * `HERALD_API_KEY` (a read key; an admin key for the root README), `HERALD_ENDPOINT_ID` of a new endpoint, `PORT=0`, `HOST`, and
  * `DATABASE_URL`. A block either exits 0 by itself, or prints `receiving on <url>`: then the
  * endpoint is pointed at that url, a connection reports a completed sync and an `order.created` is
  * published, and the block must have handled both, the sync as a row in its `syncs` table (in
@@ -104,7 +104,9 @@ export async function runBlock(block: CodeBlock, options: RunOptions): Promise<B
     ...process.env,
     WEBHOOK_SECRET: endpoint.secret,
     HERALD_URL: herald.url,
-    HERALD_API_KEY: readKey,
+    // The root README's blocks are a producer's (they create endpoints and publish): an admin key,
+    // read from HERALD_API_KEY as the `herald` command reads it. A receiver needs only a read key.
+    HERALD_API_KEY: block.where.startsWith('README.md') ? herald.adminKey : readKey,
     HERALD_ENDPOINT_ID: endpoint.id,
     PORT: '0',
     HOST: '127.0.0.1',
