@@ -3,6 +3,7 @@ export * from './clock.js';
 export * from './duration.js';
 export * from './envelope.js';
 export * from './errors.js';
+export * from './group-commit.js';
 export * from './ids.js';
 export * from './owner-id.js';
 export * from './retry.js';

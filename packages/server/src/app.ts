@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { createGroupCommit } from '@herald/protocol';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { isStoreUnavailable } from './api/errors.js';
@@ -9,7 +10,6 @@ import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.js';
 import { type BackgroundChecks, createBackgroundChecks } from './health/background-checks.js';
 import { createJobRunner, type JobRunner } from './jobs/bulk-retry.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { createGroupCommit } from './store/group-commit.js';
 import { openStore } from './store/open.js';
 import type { PostgresStore } from './store/postgres.js';
 import type { Store } from './store/types.js';
@@ -43,6 +43,9 @@ export async function startHerald(config: Config, role: Role = 'serve'): Promise
   const store = await openStore(config.db, { secretKey: config.secretKey });
   const metrics = createMetrics({ store, clock: config.clock });
   const generatedKey = await ensureFirstKey(store, config);
+  // The group commit the receiver's inbox inserts use too (@herald/protocol), with one writer: each
+  // publish transaction takes the feed counter's row lock first, so two at once would only queue
+  // there. A batch is split to isolate a bad publish unless the store is unreachable.
   const publisher = createGroupCommit(
     async (events: Parameters<Store['publish']>[0]) => {
       const results = await store.publish(events);

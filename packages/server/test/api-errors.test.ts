@@ -1,13 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { ErrorBody } from '@herald/protocol';
+import { createGroupCommit, type ErrorBody } from '@herald/protocol';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../src/api/server.js';
 import { apiKeyRecord, generateApiKey, hashApiKey } from '../src/api-keys.js';
 import { makeConfig } from '../src/config.js';
-import { createGroupCommit } from '../src/store/group-commit.js';
 import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/types.js';
 import { type ApiResponse, startTestHerald, type TestHerald, tempDir } from './harness.js';

@@ -1,12 +1,12 @@
 import { type AddressInfo, connect } from 'node:net';
 import { join } from 'node:path';
+import { createGroupCommit } from '@herald/protocol';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../src/api/server.js';
 import { apiKeyRecord, generateApiKey } from '../src/api-keys.js';
 import { makeConfig } from '../src/config.js';
-import { createGroupCommit } from '../src/store/group-commit.js';
 import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/types.js';
 import { tempDir } from './harness.js';

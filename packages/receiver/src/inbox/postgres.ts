@@ -79,6 +79,30 @@ function isConnectionLost(error: unknown, client: pg.PoolClient): boolean {
 }
 
 /**
+ * What an insert's error says (see Inbox.insertFault): connection failures and shutdowns (class 08,
+ * 57P01–57P03, a refused or dropped socket) are `unavailable`; class 22 (data exception: a NUL in
+ * text, a value out of range), class 23 (a constraint a row breaks) and 54000 (a key too long for
+ * its index) are a row's value, `refused`.
+ */
+export function postgresInsertFault(error: unknown): 'unavailable' | 'refused' | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (/^(08\w{3}|57P0[1-3]|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE)$/.test(code)) {
+      return 'unavailable';
+    }
+    if (/^(22\w{3}|23\w{3}|54000)$/.test(code)) return 'refused';
+  }
+  const message = (error as { message?: unknown } | null)?.message;
+  if (
+    typeof message === 'string' &&
+    /Connection terminated|timeout exceeded when trying to connect|is closing/i.test(message)
+  ) {
+    return 'unavailable';
+  }
+  return undefined;
+}
+
+/**
  * The PostgreSQL inbox (pg): several receiver processes on several machines share it; each claim is
  * one `FOR UPDATE SKIP LOCKED` statement, so no event is handed to two of them.
  * @example createReceiver({ secret, inbox: postgresInbox({ connectionString: process.env.DATABASE_URL }), on })
@@ -173,6 +197,7 @@ export function postgresInbox(options: PostgresInboxOptions): Inbox {
     kind: 'postgres',
     where,
     insertWriters: options.routeMax ?? 2,
+    insertFault: postgresInsertFault,
 
     async open(context: InboxContext = {}) {
       if (pool !== undefined) return;

@@ -51,6 +51,22 @@ export interface SqliteInboxOptions {
 type Statement = Database.Statement<unknown[], unknown>;
 
 /**
+ * What an insert's error says (see Inbox.insertFault): a busy, locked, full, read-only or unreadable
+ * file, or a closed database, is `unavailable`; a value SQLite refuses (too big, a constraint a row
+ * breaks) is `refused`. SQLite text takes U+0000, so a NUL that PostgreSQL refuses is stored here.
+ */
+export function sqliteInsertFault(error: unknown): 'unavailable' | 'refused' | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (/^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|NOTADB|CORRUPT)/.test(code)) return 'unavailable';
+    if (/^SQLITE_(TOOBIG|MISMATCH|CONSTRAINT)/.test(code)) return 'refused';
+  }
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message === 'string' && /database connection is not open|is not open/i.test(message)) return 'unavailable';
+  return undefined;
+}
+
+/**
  * The SQLite inbox (better-sqlite3): WAL and `synchronous = FULL`, so a committed insert survives a
  * power cut, and one write transaction per batch of the route's inserts (group commit).
  * @example createReceiver({ secret, inbox: sqliteInbox('inbox.db'), on })
@@ -105,6 +121,7 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
   const inbox: Inbox = {
     kind: 'sqlite',
     where,
+    insertFault: sqliteInsertFault,
 
     async open(_context?: InboxContext) {
       if (db !== undefined) return;

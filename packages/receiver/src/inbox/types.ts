@@ -181,6 +181,16 @@ export interface Inbox {
   /** Creates the tables if needed. Safe to call more than once, and from several processes. */
   open(context?: InboxContext): Promise<void>;
   close(): Promise<void>;
+  /**
+   * What an error of `insert` says, for the route's group commit and its answer:
+   * - `unavailable`: the store cannot be reached or written now. Every row would fail alike, so the
+   *   batch is not split, and each webhook gets 503 with `retry-after`.
+   * - `refused`: the store refused a value of a row (PostgreSQL's text refuses U+0000, a btree an
+   *   id longer than ~2,700 bytes): that webhook can never be stored, and gets 400 alone.
+   * - undefined: anything else; the batch is split to find the row at fault, which gets 503.
+   * @default every error is undefined
+   */
+  insertFault?(error: unknown): 'unavailable' | 'refused' | undefined;
   /** Inserts in one transaction, committed (and synced) before it resolves. Known ids change nothing. */
   insert(events: readonly NewInboxEvent[]): Promise<InsertOutcome[]>;
   /**

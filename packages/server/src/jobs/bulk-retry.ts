@@ -1,8 +1,7 @@
-import { newId } from '@herald/protocol';
+import { createGroupCommit, newId } from '@herald/protocol';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
-import { createGroupCommit } from '../store/group-commit.js';
 import type { JobItemOutcome, JobItemResult, JobRecord, OpenJobItem, Store } from '../store/types.js';
 
 /**

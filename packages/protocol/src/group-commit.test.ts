@@ -1,6 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { createGroupCommit } from './group-commit.js';
 
+/** A write that holds each batch until the test lets it go, and notes how many run at once. */
+function heldWrites() {
+  const pending: (() => void)[] = [];
+  let running = 0;
+  let most = 0;
+  const write = async (items: number[]) => {
+    running++;
+    most = Math.max(most, running);
+    await new Promise<void>((resolve) => pending.push(resolve));
+    running--;
+    return items.map((i) => i * 10);
+  };
+  return { write, pending, most: () => most };
+}
+
 describe('group commit', () => {
   it('carries requests that arrive together in one write, and answers each with its own result', async () => {
     const writes: number[][] = [];
@@ -88,5 +103,47 @@ describe('group commit', () => {
     void commit.submit(2);
     await commit.drain();
     expect(done).toEqual([1, 2]);
+  });
+  it('writes one batch at a time by default, and answers each item with its own result', async () => {
+    const w = heldWrites();
+    const add = createGroupCommit(w.write, { maxBatch: 2 });
+    let done = false;
+    const results = add.many([1, 2, 3, 4, 5]).finally(() => (done = true));
+    while (!done) {
+      await new Promise((r) => setTimeout(r, 2));
+      w.pending.shift()?.();
+    }
+    expect(await results).toEqual([10, 20, 30, 40, 50]);
+    expect(w.most()).toBe(1);
+  });
+
+  it('with writers: 2, writes two batches at once (one per connection of the route pool)', async () => {
+    const w = heldWrites();
+    const add = createGroupCommit(w.write, { maxBatch: 2, writers: 2 });
+    let done = false;
+    const results = add.many([1, 2, 3, 4, 5, 6]).finally(() => (done = true));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(w.pending).toHaveLength(2);
+    while (!done) {
+      w.pending.shift()?.();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    expect(await results).toEqual([10, 20, 30, 40, 50, 60]);
+    expect(w.most()).toBe(2);
+  });
+
+  it('with several writers, a bad item in each of two batches written at once fails alone', async () => {
+    const commit = createGroupCommit(
+      async (items: number[]) => {
+        await new Promise((r) => setTimeout(r, 1));
+        if (items.includes(13) || items.includes(150))
+          throw new Error('invalid byte sequence for encoding "UTF8": 0x00');
+        return items;
+      },
+      { maxBatch: 64, writers: 2 },
+    );
+    const items = Array.from({ length: 200 }, (_, i) => i);
+    const each = await Promise.allSettled(items.map((n) => commit.submit(n)));
+    expect(each.flatMap((r, i) => (r.status === 'rejected' ? [i] : []))).toEqual([13, 150]);
   });
 });
