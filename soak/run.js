@@ -3,7 +3,8 @@ import { DEFAULTS, runSoak } from './soak.js';
 import { POSTGRES_URL, postgresReachable } from './stores.js';
 
 // npm run soak -- --minutes N [--store sqlite|postgres|both] [--drain-minutes M] [--real-pg-restart] [--keep] [--json]
-// Exits 1 when an acknowledged event has no effect or an effect is doubled (or nothing was acknowledged).
+// Exits 1 when an acknowledged event has no effect or an effect is doubled, when nothing was acknowledged, and
+// when a process ended without being killed or the drain did not finish (printed as `problem:`).
 const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '2' },
@@ -59,6 +60,6 @@ for (const store of stores) {
     );
   for (const p of r.problems) console.log(`  problem: ${p}`);
   if (values.json) console.log(`SOAK_RESULT ${JSON.stringify(r)}`);
-  if (r.lost > 0 || r.doubled > 0 || r.events === 0) failed = true;
+  if (r.lost > 0 || r.doubled > 0 || r.events === 0 || r.problems.length > 0) failed = true;
 }
 process.exit(failed ? 1 : 0);

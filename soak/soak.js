@@ -19,6 +19,14 @@ const SECRET_KEY = randomBytes(32).toString('base64');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const between = (min, max) => min + Math.random() * (max - min);
+const shuffled = (items) => {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy;
+};
 
 export const DEFAULTS = {
   /** Publishing loops; each pauses up to 40 ms between publishes, so the load stays modest on a shared machine. */
@@ -26,7 +34,7 @@ export const DEFAULTS = {
   receivers: 2,
   /** A kill every 2–6 s, of a Herald process or a receiver, each restarted after 0–1 s. */
   killEveryMs: [2_000, 6_000],
-  /** PostgreSQL: an outage of 2–5 s every 15–30 s. */
+  /** PostgreSQL: an outage of 2–5 s every 15–30 s (closer in a run shorter than 45 s). */
   outageEveryMs: [15_000, 30_000],
   outageMs: [2_000, 5_000],
   /**
@@ -108,11 +116,15 @@ export async function runSoak(options) {
         await sleep(Math.random() * 40);
       }
     });
+    // Victims come from a shuffled deck of every process, dealt again when it runs out: each kind
+    // is killed about as often as the others, and a short run still kills every one of them.
+    const deck = [];
     const killer = (async () => {
       for (;;) {
         await sleep(between(...o.killEveryMs));
         if (Date.now() >= deadline) return;
-        const victim = everyone[Math.floor(Math.random() * everyone.length)];
+        if (deck.length === 0) deck.push(...shuffled(everyone));
+        const victim = deck.pop();
         if (await victim.kill9()) kills[victim.kind] = (kills[victim.kind] ?? 0) + 1;
         await sleep(Math.random() * 1000);
         await victim.start().catch((error) => problems.push(`${victim.kind} did not restart: ${error.message}`));
@@ -121,8 +133,10 @@ export async function runSoak(options) {
     })();
     const outager = (async () => {
       if (!store.outage) return;
+      // A short run (the test suite's) still has outages: at most half its length apart.
+      const every = o.outageEveryMs.map((ms) => Math.min(ms, o.durationMs / 3));
       for (;;) {
-        await sleep(between(...o.outageEveryMs));
+        await sleep(between(...every));
         if (Date.now() + o.outageMs[1] >= deadline) return;
         await store.outage.down();
         outages++;
