@@ -62,19 +62,18 @@ export function realOutage(base) {
   const version = readdirSync('/etc/postgresql')[0];
   const ctl = (action) =>
     execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', action], { stdio: 'ignore' });
-  const up = async () => {
-    try {
-      ctl('start');
-    } catch {
-      // already running
-    }
-  };
   return {
     kind: 'real',
     url: base,
     down: async () => ctl('stop'),
-    up,
-    // Whatever happened, leave PostgreSQL running for everyone else.
-    close: up,
+    up: async () => ctl('start'),
+    async close() {
+      // Whatever happened, leave PostgreSQL running for everyone else.
+      try {
+        ctl('start');
+      } catch {
+        // already running
+      }
+    },
   };
 }

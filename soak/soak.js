@@ -133,7 +133,7 @@ export async function runSoak(options) {
     })();
     const outager = (async () => {
       if (!store.outage) return;
-      // A short run (the test suite's) still has outages: at most half its length apart.
+      // A short run (the test suite's) still has outages: at most a third of its length apart.
       const every = o.outageEveryMs.map((ms) => Math.min(ms, o.durationMs / 3));
       for (;;) {
         await sleep(between(...every));
@@ -155,9 +155,9 @@ export async function runSoak(options) {
       clearInterval(progress);
     }
 
-    // The chaos stops: PostgreSQL back, every process running, the proxy passing everything through.
+    // The chaos stops (the outage loop has brought PostgreSQL back): every process running, the
+    // proxy passing everything through.
     proxy.calm();
-    await store.outage?.up();
     for (const p of everyone) await p.ensureRunning().catch((error) => problems.push(`${p.kind}: ${error.message}`));
     const drainStart = Date.now();
     log(
