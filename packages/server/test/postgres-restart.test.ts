@@ -122,16 +122,24 @@ describe.skipIf(pgUrl === null)('PostgreSQL going away during a run', () => {
         'every acknowledged event to be delivered',
       );
       phase('every acknowledged event delivered');
-      const pending = await query<{ n: number }>(
-        pgUrl as string,
-        schema.schema,
-        "SELECT count(*)::int AS n FROM deliveries WHERE status <> 'succeeded'",
-      );
+      // The receiver counts a webhook before Herald records the attempt's 200 (attempts are written
+      // in batches, after the answer), and a publish answered 503 may still have committed: a
+      // delivery can stay pending a little after the last acknowledged one arrived. Wait for none.
+      const notSucceeded = async () =>
+        (
+          await query<{ n: number }>(
+            pgUrl as string,
+            schema.schema,
+            "SELECT count(*)::int AS n FROM deliveries WHERE status <> 'succeeded'",
+          )
+        )[0]?.n;
+      await waitFor(async () => (await notSucceeded()) === 0, 30_000, 'every delivery recorded as succeeded');
+      phase('every delivery recorded as succeeded');
       console.log(`postgres-restart: ${summary()} (${acceptedWhileDown} by the outage)\n  ${phases.join('\n  ')}`);
       expect(exits).toEqual([]);
       expect([...statuses.keys()].filter((s) => s !== 202 && s !== 503)).toEqual([]);
       expect(slowest).toBeLessThan(10_000);
-      expect(pending[0]?.n).toBe(0);
+      expect(await notSucceeded()).toBe(0);
     } catch (error) {
       stop = true;
       console.error(
