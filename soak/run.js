@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { DEFAULTS, runSoak } from './soak.js';
 import { POSTGRES_URL, postgresReachable } from './stores.js';
 
-// npm run soak -- --minutes N [--store sqlite|postgres|both] [--drain-minutes M] [--real-pg-restart] [--keep] [--json]
+// npm run soak -- --minutes N [--store sqlite|postgres|both] [--drain-minutes M] [--real-pg-restart]
+//                 [--sqlite-workers K] [--keep] [--json]
 // Exits 1 when an acknowledged event has no effect or an effect is doubled, when nothing was acknowledged, and
 // when a process ended without being killed or the drain did not finish (printed as `problem:`).
 const { values } = parseArgs({
@@ -11,6 +12,7 @@ const { values } = parseArgs({
     store: { type: 'string', default: 'both' },
     'drain-minutes': { type: 'string', default: '3' },
     'real-pg-restart': { type: 'boolean', default: false },
+    'sqlite-workers': { type: 'string', default: '0' },
     keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
@@ -19,6 +21,11 @@ const minutes = Number(values.minutes);
 const drainMinutes = Number(values['drain-minutes']);
 if (!(minutes > 0 && minutes <= 24 * 60) || !(drainMinutes > 0 && drainMinutes <= 60)) {
   console.error('--minutes must be a number of minutes above 0 (at most a day), --drain-minutes above 0 (at most 60).');
+  process.exit(2);
+}
+const sqliteWorkers = Number(values['sqlite-workers']);
+if (!(Number.isInteger(sqliteWorkers) && sqliteWorkers >= 0 && sqliteWorkers <= 4)) {
+  console.error('--sqlite-workers must be a whole number from 0 to 4.');
   process.exit(2);
 }
 if (!['sqlite', 'postgres', 'both'].includes(values.store)) {
@@ -39,6 +46,7 @@ for (const store of stores) {
     durationMs: minutes * 60_000,
     drainMs: drainMinutes * 60_000,
     realPgRestart: values['real-pg-restart'],
+    sqliteWorkers,
     keep: values.keep,
   });
   const kills =

@@ -32,6 +32,8 @@ export const DEFAULTS = {
   /** Publishing loops; each pauses up to 40 ms between publishes, so the load stays modest on a shared machine. */
   publishers: 4,
   receivers: 2,
+  /** `herald worker` processes beside `herald serve` on the SQLite file (`--sqlite-workers`). */
+  sqliteWorkers: 0,
   /** A kill every 2–6 s, of a Herald process or a receiver, each restarted after 0–1 s. */
   killEveryMs: [2_000, 6_000],
   /** PostgreSQL: an outage of 2–5 s every 15–30 s (closer in a run shorter than 45 s). */
@@ -53,7 +55,7 @@ export async function runSoak(options) {
   const store =
     o.store === 'postgres'
       ? await postgresStore({ keep: o.keep, realRestart: o.realPgRestart })
-      : sqliteStore({ keep: o.keep });
+      : sqliteStore({ keep: o.keep, workers: o.sqliteWorkers });
   const ledger = new Set();
   const answers = {};
   const kills = {};

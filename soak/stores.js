@@ -59,7 +59,8 @@ function sqliteReads(heraldFile, inboxFile) {
   };
 }
 
-export function sqliteStore({ keep = false } = {}) {
+/** `workers`: `herald worker` processes beside `herald serve` on the same file (default none). */
+export function sqliteStore({ keep = false, workers = 0 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'herald-soak-'));
   const heraldFile = join(dir, 'herald.db');
   const inboxFile = join(dir, 'inbox.db');
@@ -71,7 +72,7 @@ export function sqliteStore({ keep = false } = {}) {
   return {
     name: 'sqlite',
     where: dir,
-    herald: { roles: ['serve'], db: heraldFile },
+    herald: { roles: ['serve', ...Array.from({ length: workers }, () => 'worker')], db: heraldFile },
     receiverEnv: { SOAK_INBOX: inboxFile, SOAK_EFFECTS: 'soak_effects' },
     outage: undefined,
     ...sqliteReads(heraldFile, inboxFile),
