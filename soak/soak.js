@@ -118,14 +118,21 @@ export async function runSoak(options) {
         await sleep(Math.random() * 40);
       }
     });
-    // Victims come from a shuffled deck of every process, dealt again when it runs out: each kind
-    // is killed about as often as the others, and a short run still kills every one of them.
+    // Victims are dealt in rounds of one process of each kind (herald serve / api / worker,
+    // receiver), in a shuffled order: every kind is killed as often as the others, and a short run
+    // (the test suite's, four or five kills) still kills each kind.
+    const kinds = [...new Set(everyone.map((p) => p.kind))];
     const deck = [];
+    const deal = () =>
+      shuffled(kinds).map((kind) => {
+        const ofKind = everyone.filter((p) => p.kind === kind);
+        return ofKind[Math.floor(Math.random() * ofKind.length)];
+      });
     const killer = (async () => {
       for (;;) {
         await sleep(between(...o.killEveryMs));
         if (Date.now() >= deadline) return;
-        if (deck.length === 0) deck.push(...shuffled(everyone));
+        if (deck.length === 0) deck.push(...deal());
         const victim = deck.pop();
         if (await victim.kill9()) kills[victim.kind] = (kills[victim.kind] ?? 0) + 1;
         await sleep(Math.random() * 1000);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { findPostgres } from './pg-database.js';
 
 /**
- * The soak's short version (`npm run soak` for the long one): about 25 s of chaos per store, with
+ * The soak's short version (`npm run soak` for the long one): about 30 s of chaos per store, with
  * Herald's processes and the receivers killed with -9, a chaotic receiver and, on PostgreSQL, an
  * outage; then every event Herald acknowledged must have exactly one effect row. It spawns the
  * built packages (npm test builds first).
@@ -27,7 +27,7 @@ interface SoakResult {
 function soak(store: string, extra: string[] = []): Promise<{ result: SoakResult | undefined; output: string }> {
   const child = spawn(
     process.execPath,
-    [RUN, '--store', store, '--minutes', '0.4', '--drain-minutes', '1.5', '--json', ...extra],
+    [RUN, '--store', store, '--minutes', '0.5', '--drain-minutes', '1.5', '--json', ...extra],
     { env: { ...process.env, HERALD_SOAK_POSTGRES_URL: pgUrl ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
