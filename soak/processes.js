@@ -5,6 +5,8 @@ const children = new Set();
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
+// Ctrl-C ends the run through 'exit' above, not around it (a signal's default skips 'exit' handlers).
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
 const TAIL = 20_000;
 
