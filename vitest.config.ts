@@ -18,6 +18,7 @@ const SYSTEM = [
   'packages/server/test/fleet-coordination.test.ts',
   'packages/server/test/cli-system.test.ts',
   'packages/server/test/listen-system.test.ts',
+  'packages/server/test/soak.test.ts',
   'packages/receiver/test/crash.test.ts',
   'packages/receiver/test/latency.test.ts',
   'packages/receiver/test/package.test.ts',
