@@ -10,8 +10,23 @@ import type {
   JobRecord,
   Role,
 } from '../store/types.js';
+import type {
+  ApiKey,
+  Attempt,
+  Connection,
+  Delivery,
+  Endpoint,
+  EndpointWithSecret,
+  Event,
+  Job,
+  StreamItem,
+} from './response-schemas.js';
 
-/** Records → the JSON shapes of DESIGN.md. Times are ISO-8601 UTC strings; names are snake_case. */
+/**
+ * Records → the JSON shapes of DESIGN.md, each typed by its response schema (response-schemas.ts),
+ * so that a field added here but not there (or the reverse) does not compile. Times are ISO-8601
+ * UTC strings; names are snake_case.
+ */
 
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;
@@ -23,7 +38,7 @@ export function iso(ms: number | null): string | null {
  * Never carries the signing secret (`withSecret` adds it for create and rotate). Header values and
  * URL credentials are the receiver's secrets: an `admin` key sees them, a `read` key their names.
  */
-export function presentEndpoint(ep: EndpointRecord, role: Role) {
+export function presentEndpoint(ep: EndpointRecord, role: Role): Endpoint {
   const revealed = role === 'admin';
   return {
     id: ep.id,
@@ -42,11 +57,11 @@ export function presentEndpoint(ep: EndpointRecord, role: Role) {
 }
 
 /** Create and rotate: admin only. */
-export function withSecret(ep: EndpointRecord) {
+export function withSecret(ep: EndpointRecord): EndpointWithSecret {
   return { ...presentEndpoint(ep, 'admin'), secret: ep.secret };
 }
 
-export function presentEvent(event: EventRecord) {
+export function presentEvent(event: EventRecord): Event {
   return {
     id: event.id,
     type: event.type,
@@ -58,7 +73,7 @@ export function presentEvent(event: EventRecord) {
 }
 
 /** One item of an endpoint's stream: the envelope it was (or will be) sent, and where its delivery stands. */
-export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord) {
+export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord): StreamItem {
   const envelope: Envelope = {
     id: event.id,
     type: event.type,
@@ -71,7 +86,7 @@ export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord) 
   return { ...envelope, delivery_id: delivery.id, status: delivery.status };
 }
 
-export function presentDelivery(d: DeliveryRecord) {
+export function presentDelivery(d: DeliveryRecord): Delivery {
   return {
     id: d.id,
     event_id: d.eventId,
@@ -85,7 +100,7 @@ export function presentDelivery(d: DeliveryRecord) {
   };
 }
 
-export function presentAttempt(a: AttemptRecord) {
+export function presentAttempt(a: AttemptRecord): Attempt {
   return {
     id: a.id,
     attempt_no: a.attemptNo,
@@ -100,11 +115,11 @@ export function presentAttempt(a: AttemptRecord) {
   };
 }
 
-export function presentApiKey(key: ApiKeyRecord) {
+export function presentApiKey(key: ApiKeyRecord): ApiKey {
   return { id: key.id, role: key.role, prefix: key.prefix, created_at: iso(key.createdAt) };
 }
 
-export function presentJob(job: JobRecord) {
+export function presentJob(job: JobRecord): Job {
   return {
     id: job.id,
     kind: job.kind,
@@ -119,7 +134,7 @@ export function presentJob(job: JobRecord) {
   };
 }
 
-export function presentConnection(c: ConnectionRecord) {
+export function presentConnection(c: ConnectionRecord): Connection {
   return {
     connection_id: c.id,
     status: c.status,
