@@ -22,6 +22,7 @@ const SYSTEM = [
   'packages/receiver/test/order-sender.test.ts',
   'packages/receiver/test/polling-start.test.ts',
   'packages/dashboard/test/e2e.test.ts',
+  'packages/server/test/docs-reference.test.ts',
 ];
 
 export default defineConfig({

@@ -20,6 +20,7 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { connectionRoutes } from './routes/connections.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { deliveryRoutes } from './routes/deliveries.js';
+import { docsRoutes } from './routes/docs.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { eventRoutes } from './routes/events.js';
@@ -205,6 +206,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   eventTypeRoutes(app, routeDeps);
   dashboardRoutes(app, routeDeps);
   openApiRoutes(app, documented);
+  docsRoutes(app, routeDeps);
 
   await app.ready();
   return app as unknown as FastifyInstance;
