@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import SwaggerParser from '@apidevtools/swagger-parser';
+import { ERRORS } from '@herald/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHerald, type TestHerald } from './harness.js';
 import { createResponseValidator, OPENAPI_PATH } from './openapi-validator.js';
@@ -78,6 +79,29 @@ describe('the OpenAPI document', () => {
       }
     }
     expect(lacking).toEqual([]);
+  });
+
+  it('gives each error status an example that is itself a valid answer', () => {
+    const validator = createResponseValidator(served);
+    const responses = (served.components as { responses: Record<string, Json> }).responses;
+    const problems: string[] = [];
+    for (const [name, response] of Object.entries(responses)) {
+      const example = ((response.content as Json)['application/json'] as Json).example as { error: { code: string } };
+      const status = String(Object.entries(ERRORS).find(([code]) => code === example.error.code)?.[1].status);
+      // The first operation that answers with it: the example must pass as that operation's answer.
+      const user = Object.entries(served.paths as Record<string, Record<string, Operation>>)
+        .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })))
+        .find(({ op }) => (op.responses[status] as Json | undefined)?.$ref === `#/components/responses/${name}`);
+      if (!user) {
+        problems.push(`${name}: no operation answers ${status} with it`);
+        continue;
+      }
+      const path = user.path.replace(/\{[^}]+\}/g, 'x_1');
+      problems.push(
+        ...validator.problems(user.method.toUpperCase(), path, Number(status), 'application/json', example),
+      );
+    }
+    expect(problems).toEqual([]);
   });
 
   it('needs the bearer key everywhere but the public routes', () => {

@@ -1,6 +1,7 @@
+import { ERRORS } from '@herald/protocol';
 import type { RouteOptions } from 'fastify';
 import type { TSchema } from 'typebox';
-import { ERROR_DESCRIPTIONS, ErrorSchema, NAMED_SCHEMAS } from './response-schemas.js';
+import { ERROR_DESCRIPTIONS, ERROR_EXAMPLE_MESSAGES, ErrorSchema, NAMED_SCHEMAS } from './response-schemas.js';
 import { NoBody } from './schemas.js';
 
 /**
@@ -141,10 +142,20 @@ function responseObject(schema: TSchema, status: string, names: Map<unknown, str
   // A string response is text (GET /metrics); everything else is JSON.
   const mediaType = typed.type === 'string' ? 'text/plain' : 'application/json';
   const body = name === undefined ? toJson(schema, names) : { $ref: `#/components/schemas/${name}` };
+  if (name !== 'Error') return { description, headers, content: { [mediaType]: { schema: body } } };
+  const [code, { type }] = Object.entries(ERRORS).find(([, e]) => String(e.status) === status) ?? ['', { type: '' }];
+  const example = {
+    error: {
+      code,
+      type,
+      message: ERROR_EXAMPLE_MESSAGES[Number(status)],
+      request_id: 'req_01JDQ5V7Z7M3K0Q8R2W4Y6A9BC',
+    },
+  };
   return {
-    description: name === 'Error' ? (ERROR_DESCRIPTIONS[Number(status)] ?? description) : description,
+    description: ERROR_DESCRIPTIONS[Number(status)] ?? description,
     headers,
-    content: { [mediaType]: { schema: body } },
+    content: { [mediaType]: { schema: body, example } },
   };
 }
 

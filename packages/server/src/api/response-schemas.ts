@@ -75,6 +75,19 @@ export const ERROR_DESCRIPTIONS: Record<number, string> = {
   503: 'The server is shutting down or cannot reach its store (`SERVICE_UNAVAILABLE`): retry after `retry-after` seconds.',
 };
 
+/** A message each error status typically carries, for the document's examples. */
+export const ERROR_EXAMPLE_MESSAGES: Record<number, string> = {
+  400: 'url: must not be empty.',
+  401: 'authorization: the API key is unknown or has been revoked.',
+  403: 'This API key has the `read` role: it may only make GET requests.',
+  404: 'No endpoint with id ep_01JDQ5V7Z7M3K0Q8R2W4Y6A9BC.',
+  409: 'idempotency-key: "order-42" was already used with a different body in the last 24 hours.',
+  413: 'body: is larger than this server accepts.',
+  429: 'Too many requests: 200 per second allowed for this key.',
+  500: 'Something went wrong on our side; the error has been logged.',
+  503: 'The store cannot be reached right now; try again shortly.',
+};
+
 /**
  * The error statuses a route can answer with, by what the route is: every route can fail (500) or
  * be shutting down (503); one that takes input can be refused (400); one behind a key can be
