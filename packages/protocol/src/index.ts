@@ -4,6 +4,7 @@ export * from './duration.js';
 export * from './envelope.js';
 export * from './errors.js';
 export * from './ids.js';
+export * from './owner-id.js';
 export * from './retry.js';
 export * from './signature.js';
 

@@ -1,6 +1,7 @@
 import type { Envelope } from '@herald/protocol';
 import { redactedHeaders, redactedUrl } from '../endpoint-credentials.js';
 import type {
+  AlertEntry,
   ApiKeyRecord,
   AttemptRecord,
   ConnectionRecord,
@@ -11,6 +12,7 @@ import type {
   Role,
 } from '../store/types.js';
 import type {
+  Alert,
   ApiKey,
   Attempt,
   Connection,
@@ -23,7 +25,7 @@ import type {
 } from './response-schemas.js';
 
 /**
- * Records → the JSON shapes of DESIGN.md, each typed by its response schema (response-schemas.ts),
+ * Records → the JSON shapes of the API contract, each typed by its response schema (response-schemas.ts),
  * so that a field added here but not there (or the reverse) does not compile. Times are ISO-8601
  * UTC strings; names are snake_case.
  */
@@ -142,5 +144,21 @@ export function presentConnection(c: ConnectionRecord): Connection {
     last_error: c.lastError,
     next_scheduled_sync_at: iso(c.nextScheduledSyncAt),
     updated_at: iso(c.updatedAt),
+  };
+}
+
+/** GET /v1/alerts: what fired (kind, endpoint), the figures, and when it opened and resolved. */
+export function presentAlert(a: AlertEntry): Alert {
+  return {
+    id: a.id,
+    kind: a.kind,
+    endpoint_id: a.endpointId,
+    state: a.resolvedAt === null ? ('open' as const) : ('resolved' as const),
+    value: a.value,
+    threshold: a.threshold,
+    message: a.message,
+    details: a.details,
+    opened_at: iso(a.openedAt),
+    resolved_at: iso(a.resolvedAt),
   };
 }

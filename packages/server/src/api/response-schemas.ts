@@ -167,7 +167,7 @@ export const EndpointSecretSchema = Type.Object(
   { description: "The endpoint's current signing secret." },
 );
 
-export const EndpointListSchema = page(EndpointSchema, 'A page of endpoints, oldest first.');
+export const EndpointPageSchema = page(EndpointSchema, 'A page of endpoints, oldest first.');
 
 export const DeletedSchema = Type.Object(
   {
@@ -194,7 +194,7 @@ export const EventSchema = Type.Object(
   { description: 'An event, as published.' },
 );
 
-export const PublishedEventSchema = Type.Object(
+export const PublishedSchema = Type.Object(
   {
     id: eventFields.id,
     deliveries: Type.Array(Type.String(), {
@@ -204,9 +204,12 @@ export const PublishedEventSchema = Type.Object(
   { description: 'The event is stored (on disk) and its deliveries are queued.' },
 );
 
-const deliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')], {
-  description: '`pending` until an attempt succeeds (`succeeded`) or the retries run out (`failed`).',
-});
+export const DeliveryStatusSchema = Type.Union(
+  [Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')],
+  {
+    description: '`pending` until an attempt succeeds (`succeeded`) or the retries run out (`failed`).',
+  },
+);
 
 export const StreamItemSchema = Type.Object(
   {
@@ -217,7 +220,7 @@ export const StreamItemSchema = Type.Object(
       examples: [42],
     }),
     delivery_id: Type.String({ description: 'The delivery of this event to this endpoint.' }),
-    status: deliveryStatus,
+    status: DeliveryStatusSchema,
   },
   {
     description:
@@ -230,12 +233,12 @@ const feedCursor = Type.String({
   examples: ['1234'],
 });
 
-export const EventListSchema = Type.Object(
+export const FeedPageSchema = Type.Object(
   { data: Type.Array(EventSchema), next_cursor: feedCursor },
   { description: 'A page of the events feed, oldest first.' },
 );
 
-export const EndpointStreamSchema = Type.Object(
+export const StreamPageSchema = Type.Object(
   { data: Type.Array(StreamItemSchema), next_cursor: feedCursor },
   { description: "A page of one endpoint's stream (with `endpoint_id`), by sequence." },
 );
@@ -246,7 +249,7 @@ const deliveryFields = {
   id: Type.String({ description: 'The delivery id.', examples: ['dlv_01JDQ5V7Z7M3K0Q8R2W4Y6A9BC'] }),
   event_id: Type.String({ description: 'The event delivered.' }),
   endpoint_id: Type.String({ description: 'The endpoint it goes to.' }),
-  status: deliveryStatus,
+  status: DeliveryStatusSchema,
   sequence: Type.Integer({ description: "Its place in the endpoint's stream." }),
   attempt_count: Type.Integer({ description: 'Attempts made so far.' }),
   next_attempt_at: NullableTime('When the next automatic attempt is due; null once succeeded or failed.'),
@@ -288,7 +291,7 @@ export const AttemptSchema = Type.Object(
   { description: 'One HTTP request to the endpoint, and its answer.' },
 );
 
-export const DeliveryListSchema = page(DeliverySchema, 'A page of deliveries, newest first.');
+export const DeliveryPageSchema = page(DeliverySchema, 'A page of deliveries, newest first.');
 
 export const DeliveryWithAttemptsSchema = Type.Object(
   { ...deliveryFields, attempts: Type.Array(AttemptSchema, { description: 'Every attempt, oldest first.' }) },
@@ -327,6 +330,12 @@ export const DeliveryStatsSchema = Type.Object(
     failed_by_endpoint: Type.Array(Type.Object({ endpoint_id: Type.String(), failed: Type.Integer() }), {
       description: 'Failed deliveries of the window per endpoint, most first.',
     }),
+    oldest_due_at: NullableTime(
+      'Now, whatever the window: when the oldest delivery due (to an enabled endpoint) fell due; null: none.',
+    ),
+    oldest_due_delivery_id: Type.Union([Type.String(), Type.Null()], { description: 'That delivery; null: none.' }),
+    failing_endpoints: Type.Integer({ description: 'Endpoints in a run of failed attempts, now.' }),
+    disabled_endpoints: Type.Integer({ description: 'Disabled endpoints, now.' }),
   },
   {
     description: 'Deliveries created in the window, counted per bucket of their creation time by where they stand now.',
@@ -346,7 +355,7 @@ const apiKeyFields = {
 
 export const ApiKeySchema = Type.Object(apiKeyFields, { description: 'An API key (never its text).' });
 
-export const ApiKeyWithSecretSchema = Type.Object(
+export const CreatedApiKeySchema = Type.Object(
   {
     ...apiKeyFields,
     key: Type.String({ description: 'The key itself: shown this once, only its hash is kept.' }),
@@ -354,13 +363,13 @@ export const ApiKeyWithSecretSchema = Type.Object(
   { description: 'A new API key with its text.' },
 );
 
-export const ApiKeyListSchema = page(ApiKeySchema, "The account's keys that are not revoked.");
+export const ApiKeyPageSchema = page(ApiKeySchema, "The account's keys that are not revoked.");
 
 // ---------------------------------------------------------------- jobs
 
 const jobState = Type.Union([Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed')]);
 
-export const JobCreatedSchema = Type.Object(
+export const BulkRetryStartedSchema = Type.Object(
   {
     job_id: Type.String({
       description: 'Follow it at GET /v1/jobs/{id}.',
@@ -407,7 +416,7 @@ export const ConnectionSchema = Type.Object(connectionFields, {
   description: "A connection's sync status, from its producer's reports.",
 });
 
-export const SyncReportResultSchema = Type.Object(
+export const SyncReportedSchema = Type.Object(
   {
     ...connectionFields,
     event_id: Type.Union([Type.String(), Type.Null()], {
@@ -417,19 +426,44 @@ export const SyncReportResultSchema = Type.Object(
   { description: 'The report is recorded (and its event published, in the same transaction).' },
 );
 
-export const ConnectionListSchema = page(ConnectionSchema, 'A page of connections.');
+export const ConnectionPageSchema = page(ConnectionSchema, 'A page of connections.');
+
+// ---------------------------------------------------------------- alerts
+
+export const AlertSchema = Type.Object(
+  {
+    id: Type.String({ description: 'The alert id.' }),
+    kind: Type.Union([Type.Literal('endpoint_failure_rate'), Type.Literal('delivery_backlog')], {
+      description: 'What crossed its threshold: one endpoint’s failure rate, or the account’s backlog.',
+    }),
+    endpoint_id: Type.Union([Type.String(), Type.Null()], { description: 'The endpoint, for a failure-rate alert.' }),
+    state: Type.Union([Type.Literal('open'), Type.Literal('resolved')]),
+    value: Type.Number({ description: 'The value that crossed the threshold when it fired.' }),
+    threshold: Type.Number(),
+    message: Type.String({ description: 'What the alert says, for people.' }),
+    details: Type.Record(Type.String(), Type.Unknown(), { description: 'The figures that fired it.' }),
+    opened_at: Time('When it fired.'),
+    resolved_at: NullableTime('When it resolved; null while open.'),
+  },
+  { description: 'An operational alert: open, or resolved in the last day.' },
+);
+
+export const AlertPageSchema = page(AlertSchema, 'A page of alerts, newest first.');
 
 // ---------------------------------------------------------------- the rest
 
-export const EventTypeListSchema = Type.Object(
+export const EventTypeSchema = Type.Object(
   {
-    data: Type.Array(
-      Type.Object({
-        name: Type.String({ examples: ['sync.completed'] }),
-        description: Type.String(),
-        schema: Type.Record(Type.String(), Type.Unknown(), { description: 'The JSON Schema its `data` must match.' }),
-      }),
-    ),
+    name: Type.String({ examples: ['sync.completed'] }),
+    description: Type.String(),
+    schema: Type.Record(Type.String(), Type.Unknown(), { description: 'The JSON Schema its `data` must match.' }),
+  },
+  { description: 'A built-in event type.' },
+);
+
+export const EventTypePageSchema = Type.Object(
+  {
+    data: Type.Array(EventTypeSchema),
     next_cursor: Type.Null(),
   },
   { description: "Herald's built-in event types; producers' own types need no registration." },
@@ -453,40 +487,45 @@ export const NAMED_SCHEMAS: Record<string, TSchema> = {
   EndpointWithSecret: EndpointWithSecretSchema,
   RotatedEndpoint: RotatedEndpointSchema,
   EndpointSecret: EndpointSecretSchema,
-  EndpointList: EndpointListSchema,
+  EndpointPage: EndpointPageSchema,
   Deleted: DeletedSchema,
   Event: EventSchema,
-  PublishedEvent: PublishedEventSchema,
+  Published: PublishedSchema,
   StreamItem: StreamItemSchema,
-  EventList: EventListSchema,
-  EndpointStream: EndpointStreamSchema,
+  FeedPage: FeedPageSchema,
+  StreamPage: StreamPageSchema,
   Delivery: DeliverySchema,
   Attempt: AttemptSchema,
-  DeliveryList: DeliveryListSchema,
+  DeliveryPage: DeliveryPageSchema,
   DeliveryWithAttempts: DeliveryWithAttemptsSchema,
   RetriedDelivery: RetriedDeliverySchema,
   EventWithDeliveries: EventWithDeliveriesSchema,
   DeliveryStats: DeliveryStatsSchema,
   ApiKey: ApiKeySchema,
-  ApiKeyWithSecret: ApiKeyWithSecretSchema,
-  ApiKeyList: ApiKeyListSchema,
-  JobCreated: JobCreatedSchema,
+  CreatedApiKey: CreatedApiKeySchema,
+  ApiKeyPage: ApiKeyPageSchema,
+  BulkRetryStarted: BulkRetryStartedSchema,
   Job: JobSchema,
   Connection: ConnectionSchema,
-  SyncReportResult: SyncReportResultSchema,
-  ConnectionList: ConnectionListSchema,
-  EventTypeList: EventTypeListSchema,
+  SyncReported: SyncReportedSchema,
+  ConnectionPage: ConnectionPageSchema,
+  EventType: EventTypeSchema,
+  EventTypePage: EventTypePageSchema,
+  Alert: AlertSchema,
+  AlertPage: AlertPageSchema,
   Health: HealthSchema,
 };
 
+/** What @herald/client takes (through `@herald/server/api-types`, types only). */
 export type ErrorResponse = Static<typeof ErrorSchema>;
+export type DeliveryStatus = Static<typeof DeliveryStatusSchema>;
 export type Endpoint = Static<typeof EndpointSchema>;
 export type EndpointWithSecret = Static<typeof EndpointWithSecretSchema>;
 export type RotatedEndpoint = Static<typeof RotatedEndpointSchema>;
 export type EndpointSecret = Static<typeof EndpointSecretSchema>;
 export type Deleted = Static<typeof DeletedSchema>;
 export type Event = Static<typeof EventSchema>;
-export type PublishedEvent = Static<typeof PublishedEventSchema>;
+export type Published = Static<typeof PublishedSchema>;
 export type StreamItem = Static<typeof StreamItemSchema>;
 export type Delivery = Static<typeof DeliverySchema>;
 export type Attempt = Static<typeof AttemptSchema>;
@@ -495,8 +534,18 @@ export type RetriedDelivery = Static<typeof RetriedDeliverySchema>;
 export type EventWithDeliveries = Static<typeof EventWithDeliveriesSchema>;
 export type DeliveryStats = Static<typeof DeliveryStatsSchema>;
 export type ApiKey = Static<typeof ApiKeySchema>;
-export type ApiKeyWithSecret = Static<typeof ApiKeyWithSecretSchema>;
-export type JobCreated = Static<typeof JobCreatedSchema>;
+export type CreatedApiKey = Static<typeof CreatedApiKeySchema>;
+export type BulkRetryStarted = Static<typeof BulkRetryStartedSchema>;
 export type Job = Static<typeof JobSchema>;
 export type Connection = Static<typeof ConnectionSchema>;
-export type SyncReportResult = Static<typeof SyncReportResultSchema>;
+export type SyncReported = Static<typeof SyncReportedSchema>;
+export type EventType = Static<typeof EventTypeSchema>;
+export type Alert = Static<typeof AlertSchema>;
+export type StreamPage = Static<typeof StreamPageSchema>;
+export type FeedPage = Static<typeof FeedPageSchema>;
+
+/** A page of any list: `next_cursor` is null on the last page. */
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}

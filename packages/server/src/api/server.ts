@@ -16,6 +16,7 @@ import { depthError } from './json-depth.js';
 import { type CollectedRoute, collectRoute } from './openapi.js';
 import { createRateLimiter } from './rate-limit.js';
 import { commonErrorStatuses, ErrorSchema } from './response-schemas.js';
+import { alertRoutes } from './routes/alerts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { connectionRoutes } from './routes/connections.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -54,7 +55,7 @@ export type Api = FastifyInstance<RawServerDefault, IncomingMessage, ServerRespo
 /** How long a client should wait before retrying against a process that is shutting down. */
 const SHUTDOWN_RETRY_AFTER_SECONDS = 1;
 
-/** The REST API of DESIGN.md, ready to listen (the caller listens). */
+/** The REST API, ready to listen (the caller listens). */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app: Api = Fastify({
     loggerInstance: deps.logger,
@@ -62,7 +63,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     genReqId: () => newId('request'),
     // One line per request, written in onResponse below, instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
-    // Our own 503 (below) carries the error shape of DESIGN.md; Fastify's would not.
+    // Our own 503 (below) carries the error shape of the API contract; Fastify's would not.
     return503OnClosing: false,
     // Errors Fastify raises before routing (a malformed URL) get the same body as any other.
     frameworkErrors: (error, request, reply) => {
@@ -71,7 +72,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     // And so do those Node's parser raises before Fastify sees a request (client-error.ts).
     clientErrorHandler: answerClientError,
-    // Connection ids are up to 255 characters (DESIGN.md), three times that when percent-encoded;
+    // Connection ids are up to 255 characters (the API contract), three times that when percent-encoded;
     // the schema checks the decoded length.
     routerOptions: { maxParamLength: 3 * 255 },
     requestTimeout: deps.config.requestTimeoutMs,
@@ -200,6 +201,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   eventRoutes(app, routeDeps);
   deliveryRoutes(app, routeDeps);
   statsRoutes(app, routeDeps);
+  alertRoutes(app, routeDeps);
   apiKeyRoutes(app, routeDeps);
   jobRoutes(app, routeDeps);
   connectionRoutes(app, routeDeps);

@@ -1,8 +1,10 @@
 import { firstIdAt } from '@herald/protocol';
 import { type Kysely, sql } from 'kysely';
 import {
+  alertEntryFromRow,
   apiKeyFromRow,
   attemptFromRow,
+  connectionFromRow,
   deliveryFromRow,
   endpointFromRow,
   eventFromRow,
@@ -11,7 +13,7 @@ import {
 } from './rows.js';
 import type { Database } from './schema.js';
 import type { SecretBox } from './secret-box.js';
-import type { DeliveryStatus, EndpointRecord, Page, Store } from './types.js';
+import type { AlertEntry, DeliveryStatus, EndpointRecord, Page, Store } from './types.js';
 
 /**
  * The Store methods that are plain Kysely queries, written once for any dialect: both stores keep
@@ -21,12 +23,11 @@ import type { DeliveryStatus, EndpointRecord, Page, Store } from './types.js';
  */
 export type KyselyQueries = Pick<
   Store,
-  | 'countApiKeys'
+  | 'countActiveAdminKeys'
   | 'createAccount'
   | 'createApiKey'
   | 'findApiKeyByHash'
   | 'listApiKeys'
-  | 'revokeApiKey'
   | 'createEndpoint'
   | 'getEndpoint'
   | 'listEndpoints'
@@ -36,17 +37,27 @@ export type KyselyQueries = Pick<
   | 'listEndpointStream'
   | 'listDeliveries'
   | 'deliveryStats'
+  | 'accountHealth'
+  | 'listAlerts'
   | 'getDelivery'
   | 'listAttempts'
   | 'listDeliveriesOfEvent'
   | 'claimPeriodicRun'
+  | 'getConnection'
+  | 'listConnections'
   | 'endpointLeaseOwners'
 >;
 
+/** A page of rows read with `limit + 1`: the extra row only says there is more. The one copy, for both stores. */
 function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
   const more = rows.length > limit;
   const data = more ? rows.slice(0, limit) : rows;
   return { data, nextCursor: more ? (data[data.length - 1]?.id ?? null) : null };
+}
+
+function newestFirst(a: AlertEntry, b: AlertEntry): number {
+  if (a.openedAt !== b.openedAt) return b.openedAt - a.openedAt;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
 /** `box` seals endpoint secrets on write and opens them on read. */
@@ -63,10 +74,12 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
   }
 
   return {
-    async countApiKeys() {
+    async countActiveAdminKeys() {
       const row = await db
         .selectFrom('api_keys')
         .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('role', '=', 'admin')
+        .where('revoked_at', 'is', null)
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
@@ -100,16 +113,6 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .orderBy('id')
         .execute();
       return rows.map(apiKeyFromRow);
-    },
-    async revokeApiKey(accountId, id, at) {
-      const result = await db
-        .updateTable('api_keys')
-        .set({ revoked_at: at })
-        .where('account_id', '=', accountId)
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
     },
 
     async createEndpoint(ep) {
@@ -168,15 +171,23 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
       if (patch.disabledReason !== undefined) set.disabled_reason = patch.disabledReason;
       Object.assign(set, sealedSecretColumns(box, patch), sealedEndpointColumns(box, patch));
       if (patch.previousSecretExpiresAt !== undefined) set.previous_secret_expires_at = patch.previousSecretExpiresAt;
-      const result = await db
+      const rotate = patch.rotateSecret;
+      if (rotate) {
+        set.secret = box.seal(rotate.to);
+        set.previous_secret_expires_at = rotate.previousExpiresAt;
+      }
+      const row = await db
         .updateTable('endpoints')
         .set(set)
+        // The stored secret as the row holds it when the UPDATE runs, not as a request read it earlier.
+        .$if(rotate !== undefined, (q) => q.set((eb) => ({ previous_secret: eb.ref('endpoints.secret') })))
         .where('account_id', '=', accountId)
         .where('id', '=', id)
         .where('deleted_at', 'is', null)
+        // The row as this UPDATE wrote it: a read after it could already see another request's write.
+        .returningAll()
         .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) return undefined;
-      return getEndpoint(accountId, id);
+      return row && endpointFromRow(row, box);
     },
 
     async getEvent(accountId, id) {
@@ -277,6 +288,86 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         failedByEndpoint: failed.map((r) => ({ endpointId: r.endpoint_id, failed: Number(r.n) })),
       };
     },
+    async accountHealth(accountId, now) {
+      // Literal flags, not parameters: a partial index serves only a query that repeats its WHERE.
+      const [oldest, failing, disabled] = await Promise.all([
+        // deliveries_account_due in next_attempt_at order; the first row of an enabled endpoint ends it.
+        db
+          .selectFrom('deliveries')
+          .select(['id', 'next_attempt_at'])
+          .where('account_id', '=', accountId)
+          .where(sql<boolean>`status = 'pending'`)
+          .where('next_attempt_at', '<=', now)
+          .where('endpoint_id', 'not in', (eb) =>
+            eb
+              .selectFrom('endpoints')
+              .select('id')
+              .where('account_id', '=', accountId)
+              .where(sql<boolean>`disabled = 1 AND deleted_at IS NULL`),
+          )
+          .orderBy('next_attempt_at')
+          .limit(1)
+          .executeTakeFirst(),
+        db
+          .selectFrom('endpoints')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('account_id', '=', accountId)
+          .where(sql<boolean>`failing_since IS NOT NULL AND disabled = 0 AND deleted_at IS NULL`)
+          .executeTakeFirstOrThrow(),
+        db
+          .selectFrom('endpoints')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('account_id', '=', accountId)
+          .where(sql<boolean>`disabled = 1 AND deleted_at IS NULL`)
+          .executeTakeFirstOrThrow(),
+      ]);
+      return {
+        oldestDue: oldest ? { deliveryId: oldest.id, dueAt: Number(oldest.next_attempt_at) } : null,
+        failingEndpoints: Number(failing.n),
+        disabledEndpoints: Number(disabled.n),
+      };
+    },
+    async listAlerts(accountId, { state, resolvedSince, cursor, limit }) {
+      // Newest first by (opened_at, id). The cursor is an id; its row gives the position.
+      let after: AlertEntry | undefined;
+      if (cursor) {
+        const row = await db
+          .selectFrom('alert_history')
+          .selectAll()
+          .where('account_id', '=', accountId)
+          .where('id', '=', cursor)
+          .executeTakeFirst();
+        if (!row) return { data: [], nextCursor: null };
+        after = alertEntryFromRow(row);
+      }
+      const base = () => db.selectFrom('alert_history').selectAll().where('account_id', '=', accountId);
+      // Open ones: one page of alert_history_open from the cursor on (a row value: a range on the
+      // index, where an OR would scan from its top). Resolved ones: the range of
+      // alert_history_resolved since the window starts, whole (the window bounds it, however long
+      // the history; a cursor on opened_at there would walk the history instead), sorted here.
+      const [open, resolved] = await Promise.all([
+        state === 'resolved'
+          ? []
+          : base()
+              .where(sql<boolean>`resolved_at IS NULL`)
+              .$if(after !== undefined, (q) =>
+                q.where((eb) => eb(eb.refTuple('opened_at', 'id'), '<', eb.tuple(after!.openedAt, after!.id))),
+              )
+              .orderBy('opened_at', 'desc')
+              .orderBy('id', 'desc')
+              .limit(limit + 1)
+              .execute(),
+        state === 'open'
+          ? []
+          : base().where(sql<boolean>`resolved_at IS NOT NULL`).where('resolved_at', '>=', resolvedSince).execute(),
+      ]);
+      const rows = [...open, ...resolved]
+        .map(alertEntryFromRow)
+        .filter((a) => after === undefined || newestFirst(after, a) < 0)
+        .sort(newestFirst)
+        .slice(0, limit + 1);
+      return page(rows, limit);
+    },
     async getDelivery(accountId, id) {
       const row = await db
         .selectFrom('deliveries')
@@ -315,6 +406,26 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .returning('name')
         .executeTakeFirst();
       return won !== undefined;
+    },
+
+    async getConnection(accountId, id) {
+      const row = await db
+        .selectFrom('connections')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row && connectionFromRow(row);
+    },
+    async listConnections(accountId, { cursor, limit }) {
+      // Primary key (account_id, id).
+      let query = db.selectFrom('connections').selectAll().where('account_id', '=', accountId);
+      if (cursor) query = query.where('id', '>', cursor);
+      const rows = await query
+        .orderBy('id')
+        .limit(limit + 1)
+        .execute();
+      return page(rows.map(connectionFromRow), limit);
     },
 
     async listDeliveriesOfEvent(accountId, eventId) {

@@ -50,6 +50,8 @@ export interface Database {
     sequence: number;
     attempt_count: number;
     next_attempt_at: number | null;
+    /** The token of the claim holding the delivery now (Store.claimDueDeliveries); null: none. */
+    claimed_by: string | null;
     created_at: number;
     updated_at: number;
   };
@@ -108,6 +110,20 @@ export interface Database {
     value: number;
     threshold: number;
     opened_at: number;
+  };
+  /** Every alert, open (resolved_at null) or resolved; `details` is JSON. */
+  alert_history: {
+    id: string;
+    account_id: string;
+    key: string;
+    kind: string;
+    endpoint_id: string | null;
+    value: number;
+    threshold: number;
+    message: string;
+    details: string;
+    opened_at: number;
+    resolved_at: number | null;
   };
   idempotency_keys: {
     account_id: string;

@@ -2,7 +2,7 @@ import { apiKeyRecord, generateApiKey } from '../../api-keys.js';
 import { requireAdmin } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
 import { presentApiKey } from '../present.js';
-import { ApiKeyListSchema, ApiKeyWithSecretSchema, DeletedSchema } from '../response-schemas.js';
+import { ApiKeyPageSchema, CreatedApiKeySchema, DeletedSchema } from '../response-schemas.js';
 import { CreateApiKeyBody, IdParams } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 
@@ -17,7 +17,7 @@ export function apiKeyRoutes(app: Api, { store, config, auth }: RouteDeps): void
         description:
           'Makes a key with the role asked for. The answer is the only time its text is shown. Needs an `admin` key.',
         body: CreateApiKeyBody,
-        response: { 201: ApiKeyWithSecretSchema },
+        response: { 201: CreatedApiKeySchema },
       },
     },
     async (request, reply) => {
@@ -38,7 +38,7 @@ export function apiKeyRoutes(app: Api, { store, config, auth }: RouteDeps): void
         tags: ['API keys'],
         summary: 'List API keys',
         description: 'The keys of the account that are not revoked, without their text. Needs an `admin` key.',
-        response: { 200: ApiKeyListSchema },
+        response: { 200: ApiKeyPageSchema },
       },
     },
     async (request) => {
@@ -63,16 +63,16 @@ export function apiKeyRoutes(app: Api, { store, config, auth }: RouteDeps): void
     },
     async (request) => {
       const { accountId } = requireAdmin(request);
-      const keys = await store.listApiKeys(accountId);
-      const key = keys.find((k) => k.id === request.params.id);
-      if (!key) throw notFound('API key', request.params.id);
-      // Without an admin key an account could never be managed again.
-      if (key.role === 'admin' && keys.filter((k) => k.role === 'admin').length === 1) {
+      const { id } = request.params;
+      // Without an admin key an account could never be managed again: the store checks and revokes
+      // in one step, so two revocations at once cannot both pass the check.
+      const result = await store.revokeApiKey(accountId, id, config.clock.now());
+      if (result === 'not_found') throw notFound('API key', id);
+      if (result === 'last_admin') {
         throw invalid('id', 'is the last admin key of this account; create another admin key before revoking it.');
       }
-      if (!(await store.revokeApiKey(accountId, key.id, config.clock.now()))) throw notFound('API key', key.id);
-      auth.forget(key.id);
-      return { id: key.id, deleted: true as const };
+      auth.forget(id);
+      return { id, deleted: true as const };
     },
   );
 }

@@ -5,7 +5,7 @@ import { callerOf } from '../auth.js';
 import { notFound } from '../errors.js';
 import { iso, presentConnection } from '../present.js';
 import { publishIdempotently } from '../publish.js';
-import { ConnectionListSchema, ConnectionSchema, SyncReportResultSchema } from '../response-schemas.js';
+import { ConnectionPageSchema, ConnectionSchema, SyncReportedSchema } from '../response-schemas.js';
 import { ConnectionParams, DEFAULT_PAGE, PageQuery, SyncReportBody } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 import { parseTime } from './events.js';
@@ -28,7 +28,7 @@ export function connectionRoutes(app: Api, deps: RouteDeps): void {
         idempotent: true,
         params: ConnectionParams,
         body: SyncReportBody,
-        response: { 202: SyncReportResultSchema },
+        response: { 202: SyncReportedSchema },
       },
     },
     async (request, reply) => {
@@ -144,7 +144,7 @@ export function connectionRoutes(app: Api, deps: RouteDeps): void {
         summary: 'List connections',
         description: 'Every connection a producer has reported a sync of.',
         querystring: PageQuery,
-        response: { 200: ConnectionListSchema },
+        response: { 200: ConnectionPageSchema },
       },
     },
     async (request) => {

@@ -2,7 +2,7 @@ import { HeraldError } from '@herald/protocol';
 import { callerOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
 import { presentAttempt, presentDelivery } from '../present.js';
-import { DeliveryListSchema, DeliveryWithAttemptsSchema, RetriedDeliverySchema } from '../response-schemas.js';
+import { DeliveryPageSchema, DeliveryWithAttemptsSchema, RetriedDeliverySchema } from '../response-schemas.js';
 import { DEFAULT_PAGE, DeliveriesQuery, IdParams, NoBody } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 
@@ -16,7 +16,7 @@ export function deliveryRoutes(app: Api, { store, dispatcher }: RouteDeps): void
         summary: 'List deliveries',
         description: 'Deliveries of the account, newest first, filtered by `status`, `endpoint_id` and `event_id`.',
         querystring: DeliveriesQuery,
-        response: { 200: DeliveryListSchema },
+        response: { 200: DeliveryPageSchema },
       },
     },
     async (request) => {

@@ -6,7 +6,7 @@ import { notFound } from '../errors.js';
 import { iso, presentEndpoint, withSecret } from '../present.js';
 import {
   DeletedSchema,
-  EndpointListSchema,
+  EndpointPageSchema,
   EndpointSchema,
   EndpointSecretSchema,
   EndpointWithSecretSchema,
@@ -18,9 +18,9 @@ import type { Api, RouteDeps } from '../server.js';
 /** After a rotation the old secret keeps signing beside the new one for this long. */
 export const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
 
-/** The secret fields of a change of secret: the current one steps back and signs for 24 h more. */
-function rotation(current: EndpointRecord, next: string, now: number) {
-  return { secret: next, previousSecret: current.secret, previousSecretExpiresAt: now + SECRET_OVERLAP_MS };
+/** A change of secret: the stored one steps back and signs for 24 h more (in the store's one UPDATE). */
+function rotation(next: string, now: number) {
+  return { rotateSecret: { to: next, previousExpiresAt: now + SECRET_OVERLAP_MS } };
 }
 
 export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
@@ -74,7 +74,7 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
         summary: 'List endpoints',
         description: 'Every endpoint of the account, oldest first, a page at a time.',
         querystring: PageQuery,
-        response: { 200: EndpointListSchema },
+        response: { 200: EndpointPageSchema },
       },
     },
     async (request) => {
@@ -123,12 +123,11 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
     async (request) => {
       const { accountId } = callerOf(request);
       const now = config.clock.now();
-      const current = await find(accountId, request.params.id);
+      await find(accountId, request.params.id); // an unknown endpoint is a 404 before any 400 about the body
       const patch = endpointPatch(request.body, config);
       // A secret set by PATCH is a rotation with a secret of the caller's choosing.
-      if (request.body.secret !== undefined)
-        Object.assign(patch, rotation(current, checkSecret(request.body.secret), now));
-      const updated = await store.updateEndpoint(accountId, current.id, patch, now);
+      if (request.body.secret !== undefined) Object.assign(patch, rotation(checkSecret(request.body.secret), now));
+      const updated = await store.updateEndpoint(accountId, request.params.id, patch, now);
       if (!updated) throw notFound('endpoint', request.params.id);
       return presentEndpoint(updated, 'admin');
     },
@@ -197,8 +196,7 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
     async (request) => {
       const { accountId } = callerOf(request);
       const now = config.clock.now();
-      const current = await find(accountId, request.params.id);
-      const updated = await store.updateEndpoint(accountId, current.id, rotation(current, generateSecret(), now), now);
+      const updated = await store.updateEndpoint(accountId, request.params.id, rotation(generateSecret(), now), now);
       if (!updated) throw notFound('endpoint', request.params.id);
       return { ...withSecret(updated), previous_secret_expires_at: iso(now + SECRET_OVERLAP_MS) };
     },

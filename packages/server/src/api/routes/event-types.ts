@@ -1,5 +1,5 @@
 import { BUILT_IN_EVENT_TYPES } from '../../event-types.js';
-import { EventTypeListSchema } from '../response-schemas.js';
+import { EventTypePageSchema } from '../response-schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 
 export function eventTypeRoutes(app: Api, _deps: RouteDeps): void {
@@ -13,7 +13,7 @@ export function eventTypeRoutes(app: Api, _deps: RouteDeps): void {
         summary: 'List built-in event types',
         description:
           'The event types Herald itself publishes, with the JSON Schema their `data` matches. Your own types need no registration.',
-        response: { 200: EventTypeListSchema },
+        response: { 200: EventTypePageSchema },
       },
     },
     async () => ({

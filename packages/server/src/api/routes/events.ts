@@ -6,11 +6,11 @@ import { invalid, notFound, validationMessage } from '../errors.js';
 import { presentDelivery, presentEvent, presentStreamItem } from '../present.js';
 import { publishIdempotently } from '../publish.js';
 import {
-  EndpointStreamSchema,
   ErrorSchema,
-  EventListSchema,
   EventWithDeliveriesSchema,
-  PublishedEventSchema,
+  FeedPageSchema,
+  PublishedSchema,
+  StreamPageSchema,
 } from '../response-schemas.js';
 import { DEFAULT_PAGE, EventsQuery, IdParams, PublishBody } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
@@ -39,7 +39,7 @@ export function eventRoutes(app: Api, deps: RouteDeps): void {
           'Stores the event and queues a delivery to every endpoint subscribed to its type and connection. The 202 comes once the event is on disk. Send an `Idempotency-Key` to make a retry safe.',
         idempotent: true,
         body: PublishBody,
-        response: { 202: PublishedEventSchema },
+        response: { 202: PublishedSchema },
       },
     },
     async (request, reply) => {
@@ -88,7 +88,7 @@ export function eventRoutes(app: Api, deps: RouteDeps): void {
         description:
           'Without `endpoint_id`: the account’s events feed, oldest first, filtered by `type` and `connection_id`. With `endpoint_id`: that endpoint’s stream, by sequence with no gaps, each envelope as it was sent and where its delivery stands; read on with `after=next_cursor`.',
         querystring: EventsQuery,
-        response: { 200: Type.Union([EventListSchema, EndpointStreamSchema]), 404: ErrorSchema },
+        response: { 200: Type.Union([FeedPageSchema, StreamPageSchema]), 404: ErrorSchema },
       },
     },
     async (request) => {

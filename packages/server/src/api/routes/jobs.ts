@@ -3,7 +3,7 @@ import type { BulkRetryFilter } from '../../store/types.js';
 import { callerOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
 import { presentJob } from '../present.js';
-import { ErrorSchema, JobCreatedSchema, JobSchema } from '../response-schemas.js';
+import { BulkRetryStartedSchema, ErrorSchema, JobSchema } from '../response-schemas.js';
 import { BulkRetryBody, IdParams } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 import { parseTime } from './events.js';
@@ -24,7 +24,7 @@ export function jobRoutes(app: Api, { store, config, jobs }: RouteDeps): void {
         description:
           'Retries every failed delivery that matches (of one endpoint, created in a window) as a background job; the set is fixed when the job is made. Follow it with GET /v1/jobs/{id}.',
         body: BulkRetryBody,
-        response: { 202: JobCreatedSchema, 404: ErrorSchema },
+        response: { 202: BulkRetryStartedSchema, 404: ErrorSchema },
       },
     },
     async (request, reply) => {
