@@ -27,6 +27,7 @@ const SYSTEM = [
   'packages/receiver/test/postgres-outage.test.ts',
   'packages/receiver/test/readonly-inbox.test.ts',
   'packages/dashboard/test/e2e.test.ts',
+  'packages/server/test/docs-reference.test.ts',
 ];
 
 export default defineConfig({

@@ -18,7 +18,7 @@ import type {
  * the response types the schemas present.ts is typed against. Nothing here exists at run time.
  */
 
-export type * from './api/responses.js';
+export type * from './api/response-schemas.js';
 
 export type CreateEndpointInput = Static<typeof CreateEndpointBody>;
 export type UpdateEndpointInput = Static<typeof PatchEndpointBody>;

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Herald, type Role, startHerald } from '../src/app.js';
 import { type Config, makeConfig } from '../src/config.js';
+import { responseValidator } from './openapi-validator.js';
 import { tempDir } from './temp-dir.js';
 
 export { tempDir };
@@ -83,6 +84,16 @@ export async function startTestHerald(overrides: Partial<Config> = {}, role: Rol
       try {
         parsed = text === '' ? undefined : JSON.parse(text);
       } catch {}
+      // Every answer the API tests receive must be one the OpenAPI document describes.
+      const problems = responseValidator().problems(
+        method,
+        path,
+        response.status,
+        response.headers.get('content-type'),
+        parsed,
+      );
+      if (problems.length > 0)
+        throw new Error(`The response is not as docs/openapi.json says:\n${problems.join('\n')}`);
       return { status: response.status, headers: response.headers, body: parsed as T };
     },
     async close() {

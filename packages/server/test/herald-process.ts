@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { responseValidator } from './openapi-validator.js';
 
 /** The built `herald` command, as a user runs it (npm test builds it first). */
 export const HERALD_BIN = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
@@ -29,7 +30,17 @@ export async function api<T = any>(
     headers: { authorization: `Bearer ${PROCESS_ADMIN_KEY}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as T };
+  const parsed = (await response.json()) as T;
+  // The system tests' answers must be what the OpenAPI document says too (openapi-validator.ts).
+  const problems = responseValidator().problems(
+    method,
+    path,
+    response.status,
+    response.headers.get('content-type'),
+    parsed,
+  );
+  if (problems.length > 0) throw new Error(`The response is not as docs/openapi.json says:\n${problems.join('\n')}`);
+  return { status: response.status, headers: response.headers, body: parsed };
 }
 
 /** Starts `herald <role> <args>` and resolves once it prints the address it listens on. */

@@ -12,6 +12,7 @@ import type {
   Role,
 } from '../store/types.js';
 import type {
+  Alert,
   ApiKey,
   Attempt,
   Connection,
@@ -21,9 +22,13 @@ import type {
   Event,
   Job,
   StreamItem,
-} from './responses.js';
+} from './response-schemas.js';
 
-/** Records → the JSON shapes of the API contract. Times are ISO-8601 UTC strings; names are snake_case. */
+/**
+ * Records → the JSON shapes of the API contract, each typed by its response schema (response-schemas.ts),
+ * so that a field added here but not there (or the reverse) does not compile. Times are ISO-8601
+ * UTC strings; names are snake_case.
+ */
 
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;
@@ -143,12 +148,12 @@ export function presentConnection(c: ConnectionRecord): Connection {
 }
 
 /** GET /v1/alerts: what fired (kind, endpoint), the figures, and when it opened and resolved. */
-export function presentAlert(a: AlertEntry) {
+export function presentAlert(a: AlertEntry): Alert {
   return {
     id: a.id,
     kind: a.kind,
     endpoint_id: a.endpointId,
-    state: a.resolvedAt === null ? 'open' : 'resolved',
+    state: a.resolvedAt === null ? ('open' as const) : ('resolved' as const),
     value: a.value,
     threshold: a.threshold,
     message: a.message,

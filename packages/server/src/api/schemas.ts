@@ -22,23 +22,52 @@ export const PATTERN_PROBLEMS: Record<string, string> = {
   [NO_CONTROL]: 'must not contain control characters.',
 };
 
-const Limit = Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE });
+const Limit = Type.Integer({
+  minimum: 1,
+  maximum: MAX_PAGE,
+  default: DEFAULT_PAGE,
+  description: `Items per page, at most ${MAX_PAGE}.`,
+});
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: NO_CONTROL });
 
-export const IdParams = Type.Object({ id: Id });
+export const IdParams = Type.Object({ id: Type.String({ ...Id, description: 'The id, as Herald gave it.' }) });
 
 export const EventType = Type.String({ pattern: EVENT_TYPE_PATTERN, maxLength: 200 });
 export const ConnectionId = Type.String({ minLength: 1, maxLength: 255, pattern: NO_CONTROL });
 
 const endpointFields = {
-  url: Type.String({ minLength: 1, maxLength: 2048, pattern: NO_CONTROL }),
-  description: Type.String({ maxLength: 1024, pattern: NO_NUL }),
-  event_types: Type.Array(EventType, { maxItems: 100 }),
-  connection_ids: Type.Array(ConnectionId, { maxItems: 1000 }),
-  secret: Type.String({ minLength: 1, maxLength: 200 }),
-  signature_scheme: Type.Union([Type.Literal('standard-webhooks'), Type.Literal('hmac-sha256')]),
-  headers: Type.Record(Type.String(), Type.String({ maxLength: 4096 })),
-  rate_limit_per_s: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+  url: Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    pattern: NO_CONTROL,
+    description: 'Where deliveries are POSTed: an https (or http) URL.',
+    examples: ['https://hooks.example.com/herald'],
+  }),
+  description: Type.String({ maxLength: 1024, pattern: NO_NUL, description: 'Free text for people.' }),
+  event_types: Type.Array(EventType, {
+    maxItems: 100,
+    description: 'The event types to receive; empty or absent: every type.',
+    examples: [['order.created', 'order.paid']],
+  }),
+  connection_ids: Type.Array(ConnectionId, {
+    maxItems: 1000,
+    description: 'The connections to receive events of; empty or absent: every connection.',
+  }),
+  secret: Type.String({
+    minLength: 1,
+    maxLength: 200,
+    description: 'A signing secret of your own (`whsec_` and 24 to 64 bytes of base64); absent: Herald generates one.',
+  }),
+  signature_scheme: Type.Union([Type.Literal('standard-webhooks'), Type.Literal('hmac-sha256')], {
+    description: 'How deliveries are signed: Standard Webhooks (default) or a bare HMAC-SHA256 header.',
+  }),
+  headers: Type.Record(Type.String(), Type.String({ maxLength: 4096 }), {
+    description: 'Extra headers to send with every delivery (names are lower-cased).',
+    examples: [{ 'x-tenant': 'acme' }],
+  }),
+  rate_limit_per_s: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+    description: 'At most this many deliveries a second to this endpoint; null: no limit.',
+  }),
 };
 
 /** Every endpoint field but the URL, optional in a create and in a patch alike. */
@@ -58,38 +87,80 @@ export const CreateEndpointBody = Type.Object(
 );
 
 export const PatchEndpointBody = Type.Object(
-  { url: Type.Optional(endpointFields.url), ...optionalEndpointFields, disabled: Type.Optional(Type.Boolean()) },
+  {
+    url: Type.Optional(endpointFields.url),
+    ...optionalEndpointFields,
+    disabled: Type.Optional(
+      Type.Boolean({ description: '`true` stops deliveries to the endpoint; `false` enables it again.' }),
+    ),
+  },
   { additionalProperties: false },
 );
 
 export const PageQuery = Type.Object({
-  cursor: Type.Optional(Type.String({ maxLength: 64, pattern: NO_CONTROL })),
+  cursor: Type.Optional(
+    Type.String({ maxLength: 64, pattern: NO_CONTROL, description: 'The `next_cursor` of the previous page.' }),
+  ),
   limit: Type.Optional(Limit),
 });
 
 export const PublishBody = Type.Object(
   {
-    type: EventType,
-    data: Type.Record(Type.String(), Type.Unknown()),
-    connection_id: Type.Optional(Type.Union([ConnectionId, Type.Null()])),
-    occurred_at: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    type: Type.String({
+      ...EventType,
+      description: 'The event type: dot-separated words, e.g. `order.created`.',
+      examples: ['order.created'],
+    }),
+    data: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'The payload, a JSON object; a built-in type’s must match its schema (GET /v1/event-types).',
+      examples: [{ order_id: 'ord_42', total_cents: 1999 }],
+    }),
+    connection_id: Type.Optional(
+      Type.Union([ConnectionId, Type.Null()], {
+        description: 'The connection it belongs to: only endpoints that follow it (or every connection) get it.',
+      }),
+    ),
+    occurred_at: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'When it happened, ISO-8601 with a zone; absent: now.',
+        examples: ['2026-11-27T05:51:30.123Z'],
+      }),
+    ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ type: 'order.created', data: { order_id: 'ord_42' } }] },
 );
 
 export const EventsQuery = Type.Object({
-  type: Type.Optional(EventType),
-  connection_id: Type.Optional(ConnectionId),
-  endpoint_id: Type.Optional(Id),
-  after: Type.Optional(Type.String({ pattern: '^\\d{1,15}$' })),
+  type: Type.Optional(Type.String({ ...EventType, description: 'Only events of this type (not with endpoint_id).' })),
+  connection_id: Type.Optional(
+    Type.String({ ...ConnectionId, description: 'Only events of this connection (not with endpoint_id).' }),
+  ),
+  endpoint_id: Type.Optional(
+    Type.String({ ...Id, description: 'Read this endpoint’s stream instead: by sequence, with no gaps.' }),
+  ),
+  after: Type.Optional(
+    Type.String({
+      pattern: '^\\d{1,15}$',
+      description:
+        'The `next_cursor` of the previous page (for a stream: the last sequence read); absent: from the start.',
+    }),
+  ),
   limit: Type.Optional(Limit),
 });
 
 export const DeliveriesQuery = Type.Object({
-  status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')])),
-  endpoint_id: Type.Optional(Id),
-  event_id: Type.Optional(Id),
-  cursor: Type.Optional(Type.String({ maxLength: 64, pattern: NO_CONTROL })),
+  status: Type.Optional(
+    Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')], {
+      description: 'Only deliveries with this status.',
+    }),
+  ),
+  endpoint_id: Type.Optional(Type.String({ ...Id, description: 'Only deliveries to this endpoint.' })),
+  event_id: Type.Optional(Type.String({ ...Id, description: 'Only deliveries of this event.' })),
+  cursor: Type.Optional(
+    Type.String({ maxLength: 64, pattern: NO_CONTROL, description: 'The `next_cursor` of the previous page.' }),
+  ),
   limit: Type.Optional(Limit),
 });
 
@@ -101,12 +172,20 @@ export const AlertsQuery = Type.Object({
 
 export const StatsQuery = Type.Object({
   /** An ISO-8601 time: the window starts at the bucket holding it. */
-  since: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  bucket_seconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400 })),
+  since: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, description: 'ISO-8601; default: an hour ago; at most 7 days ago.' }),
+  ),
+  bucket_seconds: Type.Optional(
+    Type.Integer({ minimum: 10, maximum: 86_400, description: 'The width of a bucket; default 60.' }),
+  ),
 });
 
 export const CreateApiKeyBody = Type.Object(
-  { role: Type.Union([Type.Literal('admin'), Type.Literal('read')]) },
+  {
+    role: Type.Union([Type.Literal('admin'), Type.Literal('read')], {
+      description: '`admin` may do anything; `read` may only make GET requests.',
+    }),
+  },
   { additionalProperties: false },
 );
 
@@ -115,22 +194,42 @@ export const NoBody = Type.Union([Type.Null(), Type.Object({}, { additionalPrope
 
 export const BulkRetryBody = Type.Object(
   {
-    endpoint_id: Type.Optional(Id),
+    endpoint_id: Type.Optional(Type.String({ ...Id, description: 'Only failed deliveries to this endpoint.' })),
     /** ISO-8601 times on the delivery's created_at: since inclusive, until exclusive. */
-    since: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    until: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    since: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'Only deliveries created at or after this ISO-8601 time.',
+      }),
+    ),
+    until: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: 'Only deliveries created before this ISO-8601 time.' }),
+    ),
   },
   { additionalProperties: false },
 );
 
 /** A producer's connection id: its own string, e.g. `con_…`. */
-export const ConnectionParams = Type.Object({ id: ConnectionId });
+export const ConnectionParams = Type.Object({
+  id: Type.String({ ...ConnectionId, description: 'The producer’s own connection id, e.g. `con_…`.' }),
+});
 
 export const SyncReportBody = Type.Object(
   {
-    status: Type.Union([Type.Literal('started'), Type.Literal('completed'), Type.Literal('failed')]),
-    error: Type.Optional(Type.Union([Type.String({ maxLength: 4096, pattern: NO_NUL }), Type.Null()])),
-    next_scheduled_at: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()])),
+    status: Type.Union([Type.Literal('started'), Type.Literal('completed'), Type.Literal('failed')], {
+      description: 'Where the sync stands.',
+    }),
+    error: Type.Optional(
+      Type.Union([Type.String({ maxLength: 4096, pattern: NO_NUL }), Type.Null()], {
+        description: 'Why it failed (with `failed`).',
+      }),
+    ),
+    next_scheduled_at: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()], {
+        description: 'When the next sync is planned, ISO-8601; null: none; absent: unchanged.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -12,18 +12,22 @@ import { type Authenticator, createAuthenticator, setCaller } from './auth.js';
 import { answerClientError } from './client-error.js';
 import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
 import { depthError } from './json-depth.js';
+import { type CollectedRoute, collectRoute } from './openapi.js';
 import { createRateLimiter } from './rate-limit.js';
+import { commonErrorStatuses, ErrorSchema } from './response-schemas.js';
 import { alertRoutes } from './routes/alerts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { connectionRoutes } from './routes/connections.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { deliveryRoutes } from './routes/deliveries.js';
+import { docsRoutes } from './routes/docs.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { openApiRoutes } from './routes/openapi.js';
 import { statsRoutes } from './routes/stats.js';
 
 export interface ApiDeps {
@@ -109,6 +113,33 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
 
+  // Response schemas document the API (openapi.ts) and the tests validate every response against
+  // them; they do not serialize. fast-json-stringify would drop any field a schema lacks and
+  // rewrite what does not match, silently: JSON.stringify sends what the presenter built, so a
+  // schema that is wrong fails a test instead of changing an answer.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  // Every route gets the error statuses a route of its kind can answer with (response-schemas.ts),
+  // and goes into the OpenAPI document as registered.
+  const documented: CollectedRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    route.schema ??= {};
+    const schema = route.schema;
+    if (!schema.hide) {
+      schema.response ??= {};
+      const response = schema.response as Record<string, unknown>;
+      const errors = commonErrorStatuses({
+        public: route.config?.public === true,
+        input: Boolean(schema.params || schema.querystring || schema.body),
+        body: Boolean(schema.body),
+        params: Boolean(schema.params),
+      });
+      if (schema.idempotent) errors.push(409);
+      for (const status of errors) response[status] ??= ErrorSchema;
+    }
+    documented.push(...collectRoute(route));
+  });
+
   const auth = createAuthenticator(deps.store, deps.config.clock);
   const limiter = createRateLimiter(deps.config.rateLimitPerS);
   let closing = false;
@@ -175,6 +206,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   connectionRoutes(app, routeDeps);
   eventTypeRoutes(app, routeDeps);
   dashboardRoutes(app, routeDeps);
+  openApiRoutes(app, documented);
+  docsRoutes(app, routeDeps);
 
   await app.ready();
   return app as unknown as FastifyInstance;

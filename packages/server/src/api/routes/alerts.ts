@@ -1,5 +1,6 @@
 import { callerOf } from '../auth.js';
 import { presentAlert } from '../present.js';
+import { AlertPageSchema } from '../response-schemas.js';
 import { AlertsQuery, DEFAULT_PAGE } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 
@@ -15,15 +16,29 @@ export const RESOLVED_ALERTS_WINDOW_MS = 24 * 60 * 60 * 1000;
  * Any key may read it. The API contract leaves the route to us (alerts/alert-check.ts fires them).
  */
 export function alertRoutes(app: Api, { store, config }: RouteDeps): void {
-  app.get('/v1/alerts', { schema: { querystring: AlertsQuery } }, async (request) => {
-    const { accountId } = callerOf(request);
-    const q = request.query;
-    const page = await store.listAlerts(accountId, {
-      state: q.state,
-      resolvedSince: config.clock.now() - RESOLVED_ALERTS_WINDOW_MS,
-      cursor: q.cursor,
-      limit: q.limit ?? DEFAULT_PAGE,
-    });
-    return { data: page.data.map(presentAlert), next_cursor: page.nextCursor };
-  });
+  app.get(
+    '/v1/alerts',
+    {
+      schema: {
+        operationId: 'listAlerts',
+        tags: ['Operations'],
+        summary: 'List alerts',
+        description:
+          'The account’s open alerts and those resolved in the last day, newest first; `state` keeps one of the two. Any key may read it.',
+        querystring: AlertsQuery,
+        response: { 200: AlertPageSchema },
+      },
+    },
+    async (request) => {
+      const { accountId } = callerOf(request);
+      const q = request.query;
+      const page = await store.listAlerts(accountId, {
+        state: q.state,
+        resolvedSince: config.clock.now() - RESOLVED_ALERTS_WINDOW_MS,
+        cursor: q.cursor,
+        limit: q.limit ?? DEFAULT_PAGE,
+      });
+      return { data: page.data.map(presentAlert), next_cursor: page.nextCursor };
+    },
+  );
 }

@@ -5,6 +5,7 @@ import { callerOf } from '../auth.js';
 import { notFound } from '../errors.js';
 import { iso, presentConnection } from '../present.js';
 import { publishIdempotently } from '../publish.js';
+import { ConnectionPageSchema, ConnectionSchema, SyncReportedSchema } from '../response-schemas.js';
 import { ConnectionParams, DEFAULT_PAGE, PageQuery, SyncReportBody } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 import { parseTime } from './events.js';
@@ -17,7 +18,19 @@ export function connectionRoutes(app: Api, deps: RouteDeps): void {
    */
   app.post(
     '/v1/connections/:id/syncs',
-    { schema: { params: ConnectionParams, body: SyncReportBody } },
+    {
+      schema: {
+        operationId: 'reportSync',
+        tags: ['Connections'],
+        summary: 'Report a sync',
+        description:
+          'A producer says a sync of a connection started, completed or failed. `completed` and `failed` publish `sync.completed` / `sync.failed` in the same transaction as the status change. Send an `Idempotency-Key` to make a retry safe.',
+        idempotent: true,
+        params: ConnectionParams,
+        body: SyncReportBody,
+        response: { 202: SyncReportedSchema },
+      },
+    },
     async (request, reply) => {
       const { accountId } = callerOf(request);
       const connectionId = request.params.id;
@@ -103,17 +116,43 @@ export function connectionRoutes(app: Api, deps: RouteDeps): void {
     },
   );
 
-  app.get('/v1/connections/:id/sync-status', { schema: { params: ConnectionParams } }, async (request) => {
-    const connection = await store.getConnection(callerOf(request).accountId, request.params.id);
-    if (!connection) throw notFound('connection', request.params.id);
-    return presentConnection(connection);
-  });
+  app.get(
+    '/v1/connections/:id/sync-status',
+    {
+      schema: {
+        operationId: 'getSyncStatus',
+        tags: ['Connections'],
+        summary: 'Get a connection’s sync status',
+        description: 'Where the last sync of a connection stands, from its producer’s reports.',
+        params: ConnectionParams,
+        response: { 200: ConnectionSchema },
+      },
+    },
+    async (request) => {
+      const connection = await store.getConnection(callerOf(request).accountId, request.params.id);
+      if (!connection) throw notFound('connection', request.params.id);
+      return presentConnection(connection);
+    },
+  );
 
-  app.get('/v1/connections', { schema: { querystring: PageQuery } }, async (request) => {
-    const page = await store.listConnections(callerOf(request).accountId, {
-      cursor: request.query.cursor,
-      limit: request.query.limit ?? DEFAULT_PAGE,
-    });
-    return { data: page.data.map(presentConnection), next_cursor: page.nextCursor };
-  });
+  app.get(
+    '/v1/connections',
+    {
+      schema: {
+        operationId: 'listConnections',
+        tags: ['Connections'],
+        summary: 'List connections',
+        description: 'Every connection a producer has reported a sync of.',
+        querystring: PageQuery,
+        response: { 200: ConnectionPageSchema },
+      },
+    },
+    async (request) => {
+      const page = await store.listConnections(callerOf(request).accountId, {
+        cursor: request.query.cursor,
+        limit: request.query.limit ?? DEFAULT_PAGE,
+      });
+      return { data: page.data.map(presentConnection), next_cursor: page.nextCursor };
+    },
+  );
 }

@@ -67,36 +67,42 @@ async function readOrUndefined(path: string): Promise<Buffer | undefined> {
 }
 
 export function dashboardRoutes(app: Api, _deps: RouteDeps, dist: string = DASHBOARD_DIST): void {
-  app.get('/dashboard', { config: { public: true }, onSend: withSecurityHeaders }, async (_request, reply) =>
-    reply.redirect('/dashboard/', 301),
+  app.get(
+    '/dashboard',
+    { config: { public: true }, schema: { hide: true }, onSend: withSecurityHeaders },
+    async (_request, reply) => reply.redirect('/dashboard/', 301),
   );
 
-  app.get('/dashboard/*', { config: { public: true }, onSend: withSecurityHeaders }, async (request, reply) => {
-    // Fastify has decoded the wildcard already; normalize() folds any `..`, and startsWith keeps it inside.
-    const wanted = (request.params as { '*': string })['*'];
-    const path = normalize(dist + wanted);
-    // A file of the build (Vite fingerprints assets/, so they never change under their name).
-    if (wanted !== '' && path.startsWith(dist) && !path.endsWith(sep)) {
-      const file = await readOrUndefined(path);
-      if (file) {
-        const immutable = wanted.startsWith('assets/');
-        return reply
-          .type(TYPES[extname(path)] ?? 'application/octet-stream')
-          .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
-          .send(file);
+  app.get(
+    '/dashboard/*',
+    { config: { public: true }, schema: { hide: true }, onSend: withSecurityHeaders },
+    async (request, reply) => {
+      // Fastify has decoded the wildcard already; normalize() folds any `..`, and startsWith keeps it inside.
+      const wanted = (request.params as { '*': string })['*'];
+      const path = normalize(dist + wanted);
+      // A file of the build (Vite fingerprints assets/, so they never change under their name).
+      if (wanted !== '' && path.startsWith(dist) && !path.endsWith(sep)) {
+        const file = await readOrUndefined(path);
+        if (file) {
+          const immutable = wanted.startsWith('assets/');
+          return reply
+            .type(TYPES[extname(path)] ?? 'application/octet-stream')
+            .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
+            .send(file);
+        }
+        // A missing asset is a 404, not the app: a stale index.html must not get HTML for its script.
+        if (wanted.startsWith('assets/')) return reply.callNotFound();
       }
-      // A missing asset is a 404, not the app: a stale index.html must not get HTML for its script.
-      if (wanted.startsWith('assets/')) return reply.callNotFound();
-    }
-    // Every other path under /dashboard/ is a view of the single-page app.
-    const index = await readOrUndefined(`${dist}index.html`);
-    if (!index) {
-      throw new HeraldError(
-        'SERVICE_UNAVAILABLE',
-        `The dashboard has not been built (no ${dist}index.html): run \`npm run build\` in the Herald checkout.`,
-        { retryAfterSeconds: 60 },
-      );
-    }
-    return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').send(index);
-  });
+      // Every other path under /dashboard/ is a view of the single-page app.
+      const index = await readOrUndefined(`${dist}index.html`);
+      if (!index) {
+        throw new HeraldError(
+          'SERVICE_UNAVAILABLE',
+          `The dashboard has not been built (no ${dist}index.html): run \`npm run build\` in the Herald checkout.`,
+          { retryAfterSeconds: 60 },
+        );
+      }
+      return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').send(index);
+    },
+  );
 }

@@ -1,9 +1,17 @@
 import { HeraldError, newId } from '@herald/protocol';
+import { Type } from 'typebox';
 import { eventDataIssues } from '../../event-types.js';
 import { callerOf } from '../auth.js';
 import { invalid, notFound, validationMessage } from '../errors.js';
 import { presentDelivery, presentEvent, presentStreamItem } from '../present.js';
 import { publishIdempotently } from '../publish.js';
+import {
+  ErrorSchema,
+  EventWithDeliveriesSchema,
+  FeedPageSchema,
+  PublishedSchema,
+  StreamPageSchema,
+} from '../response-schemas.js';
 import { DEFAULT_PAGE, EventsQuery, IdParams, PublishBody } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 
@@ -20,74 +28,116 @@ export function parseTime(field: string, text: string): number {
 
 export function eventRoutes(app: Api, deps: RouteDeps): void {
   const { store, config } = deps;
-  app.post('/v1/events', { schema: { body: PublishBody } }, async (request, reply) => {
-    const { accountId } = callerOf(request);
-    const body = request.body;
-    const now = config.clock.now();
-    const occurredAt = body.occurred_at === undefined ? now : parseTime('occurred_at', body.occurred_at);
-    // A built-in type's data must match its schema (event-types.ts); the message names the field.
-    const issues = eventDataIssues(body.type, body.data);
-    if (issues.length > 0) {
-      throw new HeraldError(
-        'INVALID_REQUEST',
-        validationMessage(
-          issues.map((i) => ({ ...i, instancePath: `/data${i.instancePath}` })),
-          'body',
-        ),
-      );
-    }
-    // The 202 waits for the group commit that carries this event: once answered, it is on disk.
-    const result = await publishIdempotently(
-      deps,
-      request,
-      reply,
-      {
-        accountId,
-        id: newId('event', now),
-        type: body.type,
-        occurredAt,
-        connectionId: body.connection_id ?? null,
-        data: body.data,
-        createdAt: now,
+  app.post(
+    '/v1/events',
+    {
+      schema: {
+        operationId: 'publishEvent',
+        tags: ['Events'],
+        summary: 'Publish an event',
+        description:
+          'Stores the event and queues a delivery to every endpoint subscribed to its type and connection. The 202 comes once the event is on disk. Send an `Idempotency-Key` to make a retry safe.',
+        idempotent: true,
+        body: PublishBody,
+        response: { 202: PublishedSchema },
       },
-      body,
-    );
-    return reply.code(202).send({ id: result.id, deliveries: result.deliveries });
-  });
-
-  app.get('/v1/events', { schema: { querystring: EventsQuery } }, async (request) => {
-    const { accountId } = callerOf(request);
-    const query = request.query;
-    const limit = query.limit ?? DEFAULT_PAGE;
-    if (query.endpoint_id !== undefined) {
-      // One endpoint's stream, by sequence: filters would open gaps a receiver would take for losses.
-      if (query.type !== undefined || query.connection_id !== undefined) {
-        throw invalid(query.type !== undefined ? 'type' : 'connection_id', 'cannot be combined with endpoint_id.');
+    },
+    async (request, reply) => {
+      const { accountId } = callerOf(request);
+      const body = request.body;
+      const now = config.clock.now();
+      const occurredAt = body.occurred_at === undefined ? now : parseTime('occurred_at', body.occurred_at);
+      // A built-in type's data must match its schema (event-types.ts); the message names the field.
+      const issues = eventDataIssues(body.type, body.data);
+      if (issues.length > 0) {
+        throw new HeraldError(
+          'INVALID_REQUEST',
+          validationMessage(
+            issues.map((i) => ({ ...i, instancePath: `/data${i.instancePath}` })),
+            'body',
+          ),
+        );
       }
-      if (!(await store.getEndpoint(accountId, query.endpoint_id))) throw notFound('endpoint', query.endpoint_id);
-      const after = Number(query.after ?? '0');
-      const items = await store.listEndpointStream(accountId, query.endpoint_id, after, limit);
-      const last = items[items.length - 1];
-      return {
-        data: items.map(({ delivery, event }) => presentStreamItem(delivery, event)),
-        next_cursor: String(last ? last.delivery.sequence : after),
-      };
-    }
-    const page = await store.listEvents(accountId, {
-      type: query.type,
-      connectionId: query.connection_id,
-      after: query.after,
-      limit,
-    });
-    // The feed always hands back a cursor, an empty page included, so a poller keeps its place.
-    return { data: page.data.map(presentEvent), next_cursor: page.nextCursor ?? query.after ?? '0' };
-  });
+      // The 202 waits for the group commit that carries this event: once answered, it is on disk.
+      const result = await publishIdempotently(
+        deps,
+        request,
+        reply,
+        {
+          accountId,
+          id: newId('event', now),
+          type: body.type,
+          occurredAt,
+          connectionId: body.connection_id ?? null,
+          data: body.data,
+          createdAt: now,
+        },
+        body,
+      );
+      return reply.code(202).send({ id: result.id, deliveries: result.deliveries });
+    },
+  );
 
-  app.get('/v1/events/:id', { schema: { params: IdParams } }, async (request) => {
-    const { accountId } = callerOf(request);
-    const event = await store.getEvent(accountId, request.params.id);
-    if (!event) throw notFound('event', request.params.id);
-    const deliveries = await store.listDeliveriesOfEvent(accountId, event.id);
-    return { ...presentEvent(event), deliveries: deliveries.map(presentDelivery) };
-  });
+  app.get(
+    '/v1/events',
+    {
+      schema: {
+        operationId: 'listEvents',
+        tags: ['Events'],
+        summary: 'List events, or follow an endpoint’s stream',
+        description:
+          'Without `endpoint_id`: the account’s events feed, oldest first, filtered by `type` and `connection_id`. With `endpoint_id`: that endpoint’s stream, by sequence with no gaps, each envelope as it was sent and where its delivery stands; read on with `after=next_cursor`.',
+        querystring: EventsQuery,
+        response: { 200: Type.Union([FeedPageSchema, StreamPageSchema]), 404: ErrorSchema },
+      },
+    },
+    async (request) => {
+      const { accountId } = callerOf(request);
+      const query = request.query;
+      const limit = query.limit ?? DEFAULT_PAGE;
+      if (query.endpoint_id !== undefined) {
+        // One endpoint's stream, by sequence: filters would open gaps a receiver would take for losses.
+        if (query.type !== undefined || query.connection_id !== undefined) {
+          throw invalid(query.type !== undefined ? 'type' : 'connection_id', 'cannot be combined with endpoint_id.');
+        }
+        if (!(await store.getEndpoint(accountId, query.endpoint_id))) throw notFound('endpoint', query.endpoint_id);
+        const after = Number(query.after ?? '0');
+        const items = await store.listEndpointStream(accountId, query.endpoint_id, after, limit);
+        const last = items[items.length - 1];
+        return {
+          data: items.map(({ delivery, event }) => presentStreamItem(delivery, event)),
+          next_cursor: String(last ? last.delivery.sequence : after),
+        };
+      }
+      const page = await store.listEvents(accountId, {
+        type: query.type,
+        connectionId: query.connection_id,
+        after: query.after,
+        limit,
+      });
+      // The feed always hands back a cursor, an empty page included, so a poller keeps its place.
+      return { data: page.data.map(presentEvent), next_cursor: page.nextCursor ?? query.after ?? '0' };
+    },
+  );
+
+  app.get(
+    '/v1/events/:id',
+    {
+      schema: {
+        operationId: 'getEvent',
+        tags: ['Events'],
+        summary: 'Get an event',
+        description: 'One event with its deliveries.',
+        params: IdParams,
+        response: { 200: EventWithDeliveriesSchema },
+      },
+    },
+    async (request) => {
+      const { accountId } = callerOf(request);
+      const event = await store.getEvent(accountId, request.params.id);
+      if (!event) throw notFound('event', request.params.id);
+      const deliveries = await store.listDeliveriesOfEvent(accountId, event.id);
+      return { ...presentEvent(event), deliveries: deliveries.map(presentDelivery) };
+    },
+  );
 }

@@ -3,6 +3,7 @@ import type { BulkRetryFilter } from '../../store/types.js';
 import { callerOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
 import { presentJob } from '../present.js';
+import { BulkRetryStartedSchema, ErrorSchema, JobSchema } from '../response-schemas.js';
 import { BulkRetryBody, IdParams } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 import { parseTime } from './events.js';
@@ -13,35 +14,62 @@ export function jobRoutes(app: Api, { store, config, jobs }: RouteDeps): void {
    * with the job, so `total` never moves. Without a runner in this process (`herald api`), a worker
    * picks the job up at its next poll.
    */
-  app.post('/v1/deliveries/retry', { schema: { body: BulkRetryBody } }, async (request, reply) => {
-    const { accountId } = callerOf(request);
-    const body = request.body ?? {};
-    const now = config.clock.now();
-    const filter: BulkRetryFilter = {
-      endpointId: body.endpoint_id,
-      since: body.since === undefined ? undefined : parseTime('since', body.since),
-      until: body.until === undefined ? undefined : parseTime('until', body.until),
-    };
-    if (filter.since !== undefined && filter.until !== undefined && filter.until <= filter.since) {
-      throw invalid('until', 'must be later than since.');
-    }
-    if (filter.endpointId !== undefined && !(await store.getEndpoint(accountId, filter.endpointId))) {
-      throw notFound('endpoint', filter.endpointId);
-    }
-    const job = await store.createBulkRetryJob({
-      id: newId('job', now),
-      accountId,
-      filter,
-      params: body,
-      createdAt: now,
-    });
-    jobs?.wake();
-    return reply.code(202).send({ job_id: job.id, total: job.total, state: job.state });
-  });
+  app.post(
+    '/v1/deliveries/retry',
+    {
+      schema: {
+        operationId: 'retryFailedDeliveries',
+        tags: ['Deliveries'],
+        summary: 'Retry failed deliveries',
+        description:
+          'Retries every failed delivery that matches (of one endpoint, created in a window) as a background job; the set is fixed when the job is made. Follow it with GET /v1/jobs/{id}.',
+        body: BulkRetryBody,
+        response: { 202: BulkRetryStartedSchema, 404: ErrorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { accountId } = callerOf(request);
+      const body = request.body ?? {};
+      const now = config.clock.now();
+      const filter: BulkRetryFilter = {
+        endpointId: body.endpoint_id,
+        since: body.since === undefined ? undefined : parseTime('since', body.since),
+        until: body.until === undefined ? undefined : parseTime('until', body.until),
+      };
+      if (filter.since !== undefined && filter.until !== undefined && filter.until <= filter.since) {
+        throw invalid('until', 'must be later than since.');
+      }
+      if (filter.endpointId !== undefined && !(await store.getEndpoint(accountId, filter.endpointId))) {
+        throw notFound('endpoint', filter.endpointId);
+      }
+      const job = await store.createBulkRetryJob({
+        id: newId('job', now),
+        accountId,
+        filter,
+        params: body,
+        createdAt: now,
+      });
+      jobs?.wake();
+      return reply.code(202).send({ job_id: job.id, total: job.total, state: job.state });
+    },
+  );
 
-  app.get('/v1/jobs/:id', { schema: { params: IdParams } }, async (request) => {
-    const job = await store.getJob(callerOf(request).accountId, request.params.id);
-    if (!job) throw notFound('job', request.params.id);
-    return presentJob(job);
-  });
+  app.get(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        operationId: 'getJob',
+        tags: ['Deliveries'],
+        summary: 'Get a job',
+        description: 'A background job (a bulk retry) and its progress.',
+        params: IdParams,
+        response: { 200: JobSchema },
+      },
+    },
+    async (request) => {
+      const job = await store.getJob(callerOf(request).accountId, request.params.id);
+      if (!job) throw notFound('job', request.params.id);
+      return presentJob(job);
+    },
+  );
 }
