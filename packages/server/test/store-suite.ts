@@ -78,7 +78,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       };
     }
 
-    it('fans an event out to every matching enabled endpoint, in the same commit', async () => {
+    it('fans an event out to every matching endpoint, in the same commit', async () => {
       const all = await store.createEndpoint(endpoint());
       const onlyFailed = await store.createEndpoint(endpoint({ eventTypes: ['sync.failed'] }));
       const onlyCon2 = await store.createEndpoint(endpoint({ connectionIds: ['con_2'] }));
@@ -87,9 +87,14 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
 
       const [result] = await store.publish([event()]);
       const deliveries = await store.listDeliveriesOfEvent(account, result!.id);
-      expect(deliveries.map((d) => d.endpointId)).toEqual([all.id]);
-      expect(result!.deliveries).toEqual([deliveries[0]!.id]);
-      for (const ep of [onlyFailed, onlyCon2, disabled, foreign]) {
+      expect(deliveries.map((d) => d.endpointId).sort()).toEqual([all.id, disabled.id].sort());
+      expect(result!.deliveries.sort()).toEqual(deliveries.map((d) => d.id).sort());
+      // The disabled endpoint's delivery waits (no due time) instead of leaving a hole in its stream.
+      expect(deliveries.find((d) => d.endpointId === disabled.id)).toMatchObject({
+        status: 'pending',
+        nextAttemptAt: null,
+      });
+      for (const ep of [onlyFailed, onlyCon2, foreign]) {
         expect((await store.listDeliveries(ep.accountId, { endpointId: ep.id, limit: 10 })).data).toEqual([]);
       }
 
@@ -100,7 +105,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
 
       const [second] = await store.publish([event({ type: 'sync.failed', connectionId: 'con_2' })]);
       const ids = (await store.listDeliveriesOfEvent(account, second!.id)).map((d) => d.endpointId).sort();
-      expect(ids).toEqual([all.id, onlyFailed.id, onlyCon2.id].sort());
+      expect(ids).toEqual([all.id, onlyFailed.id, onlyCon2.id, disabled.id].sort());
     });
 
     it('numbers each endpoint’s deliveries 1..N without gaps across batches', async () => {
@@ -184,6 +189,50 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       });
       expect(new Set(claimed.map((c) => c.endpoint.id))).toEqual(new Set([free.id]));
       expect(claimed).toHaveLength(2);
+    });
+
+    it("keeps a disabled endpoint's deliveries off the claim path, fails them when their window closes, resumes the rest on re-enable", async () => {
+      const day = 86_400_000;
+      const reason = 'Not delivered: its endpoint was disabled';
+      const ep = await store.createEndpoint(endpoint());
+      const [early] = await store.publish([event({ createdAt: t0 })]);
+      await store.updateEndpoint(account, ep.id, { disabled: true, disabledReason: 'Gone.' }, t0 + 10);
+      const settle = (at: number, endpointIds?: string[]) =>
+        store.settleWaitingDeliveries({ at, windowStart: at - day, reason, endpointIds });
+      expect(await settle(t0 + 10, [ep.id])).toEqual({ waiting: 1, failed: 0, resumed: 0 });
+      const [late] = await store.publish([event({ createdAt: t0 + 1000 })]);
+
+      // Every event is in the endpoint's stream, numbered without a gap, and none is due for anyone.
+      const stream = await store.listEndpointStream(account, ep.id, 0, 10);
+      expect(stream.map((s) => [s.event.id, s.delivery.sequence, s.delivery.nextAttemptAt])).toEqual([
+        [early!.id, 1, null],
+        [late!.id, 2, null],
+      ]);
+      expect(await store.claimDueDeliveries({ now: t0 + 2000, limit: 10, leaseMs: 1000 })).toEqual([]);
+      expect(await store.deliveryHealth(t0 + 2000)).toMatchObject({ pending: 2, oldestDueAt: null });
+      expect(await store.overdueByAccount(t0 + 2000)).toEqual([]);
+
+      // A day later the first one's window has closed: failed, with the reason, listed and retryable.
+      expect(await settle(t0 + day + 500)).toEqual({ waiting: 0, failed: 1, resumed: 0 });
+      expect(await settle(t0 + day + 500)).toEqual({ waiting: 0, failed: 0, resumed: 0 });
+      const failedOne = (await store.listDeliveries(account, { status: 'failed', limit: 10 })).data;
+      expect(failedOne).toMatchObject([
+        { id: early!.deliveries[0], failureReason: `${reason} (Gone).`, nextAttemptAt: null },
+      ]);
+      const job = await store.createBulkRetryJob({
+        id: newId('job'),
+        accountId: account,
+        filter: { endpointId: ep.id },
+        params: {},
+        createdAt: t0 + day + 500,
+      });
+      expect(job.total).toBe(1);
+
+      // Re-enabled: only the one still inside its window resumes, due at once.
+      await store.updateEndpoint(account, ep.id, { disabled: false, disabledReason: null }, t0 + day + 600);
+      expect(await settle(t0 + day + 600, [ep.id])).toEqual({ waiting: 0, failed: 0, resumed: 1 });
+      const claimed = await store.claimDueDeliveries({ now: t0 + day + 600, limit: 10, leaseMs: 1000 });
+      expect(claimed.map((c) => c.delivery.id)).toEqual(late!.deliveries);
     });
 
     it('records attempts and moves the delivery through its states', async () => {

@@ -73,6 +73,8 @@ export function presentDelivery(d: DeliveryRecord) {
     sequence: d.sequence,
     attempt_count: d.attemptCount,
     next_attempt_at: iso(d.nextAttemptAt),
+    // Beside the contract's fields: why it ended failed without an attempt deciding it, or null.
+    failure_reason: d.failureReason,
     created_at: iso(d.createdAt),
     updated_at: iso(d.updatedAt),
   };

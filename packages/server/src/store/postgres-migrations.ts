@@ -184,4 +184,20 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX endpoint_leases_owner ON endpoint_leases(owner);
   `,
+  `
+  -- Disabled endpoints (Store.settleWaitingDeliveries): while its endpoint is disabled a pending
+  -- delivery waits with next_attempt_at NULL, out of every range on deliveries_due (the claim,
+  -- /metrics, /readyz, the backlog alert); it ends failed when its retry window closes, with the
+  -- reason in failure_reason, or resumes on re-enable.
+  ALTER TABLE deliveries ADD COLUMN failure_reason TEXT;
+  -- The waiting deliveries of one endpoint, oldest first: resuming them and failing those whose
+  -- window closed read only them.
+  CREATE INDEX deliveries_waiting ON deliveries(endpoint_id, created_at)
+    WHERE status = 'pending' AND next_attempt_at IS NULL;
+  -- One endpoint's pending deliveries by due time: parking them when it is disabled reads only
+  -- them, not its delivered history.
+  CREATE INDEX deliveries_endpoint_due ON deliveries(endpoint_id, next_attempt_at) WHERE status = 'pending';
+  UPDATE deliveries SET next_attempt_at = NULL
+  WHERE status = 'pending' AND endpoint_id IN (SELECT id FROM endpoints WHERE disabled = 1 AND deleted_at IS NULL);
+  `,
 ];

@@ -17,6 +17,7 @@ import type {
   PublishResult,
   Store,
 } from './types.js';
+import { ENDPOINTS_TO_SETTLE, EXPIRE, expiredReason, PARK, RESUME } from './waiting-sql.js';
 
 /**
  * The PostgreSQL store (pg): several `herald api` and `herald worker` processes on several machines
@@ -210,7 +211,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     const accounts = [...new Set(events.map((e) => e.accountId))];
     const locked = await c.query<Database['endpoints']>(
       `SELECT * FROM endpoints
-       WHERE account_id = ANY($1::text[]) AND disabled = 0 AND deleted_at IS NULL
+       WHERE account_id = ANY($1::text[]) AND deleted_at IS NULL
        ORDER BY id FOR UPDATE`,
       [accounts],
     );
@@ -234,6 +235,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       endpoint: [] as string[],
       sequence: [] as number[],
       at: [] as number[],
+      /** next_attempt_at: null for a disabled endpoint's delivery, which waits (waiting-sql.ts). */
+      next: [] as (number | null)[],
     };
     const keys = {
       account: [] as string[],
@@ -281,6 +284,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         dl.endpoint.push(ep.id);
         dl.sequence.push(sequence);
         dl.at.push(event.createdAt);
+        dl.next.push(ep.disabled ? null : event.createdAt);
         deliveries.push(id);
       }
       results.push({ id: event.id, deliveries });
@@ -310,10 +314,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       await c.query(
         `INSERT INTO deliveries (id, account_id, event_id, endpoint_id, status, sequence, attempt_count,
            next_attempt_at, created_at, updated_at)
-         SELECT id, account_id, event_id, endpoint_id, 'pending', sequence, 0, at, at, at
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[])
-           AS d(id, account_id, event_id, endpoint_id, sequence, at)`,
-        [dl.id, dl.account, dl.event, dl.endpoint, dl.sequence, dl.at],
+         SELECT id, account_id, event_id, endpoint_id, 'pending', sequence, 0, next, at, at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[])
+           AS d(id, account_id, event_id, endpoint_id, sequence, at, next)`,
+        [dl.id, dl.account, dl.event, dl.endpoint, dl.sequence, dl.at, dl.next],
       );
       const moved = [...sequences].filter(([id, seq]) => seq !== lastSequenceOf(endpointsOf, id));
       await c.query(
@@ -393,7 +397,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         if (result.rowCount === 0) return false;
         // Uses deliveries_endpoint_sequence (endpoint_id, …).
         await c.query(
-          `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = $1
+          `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = $1,
+             failure_reason = 'Its endpoint was deleted.'
            WHERE endpoint_id = $2 AND status = 'pending'`,
           [at, id],
         );
@@ -465,6 +470,24 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
          WHERE id = ANY($2::text[]) AND status = 'pending'`,
         [at, ids],
       );
+    },
+
+    async settleWaitingDeliveries({ at, windowStart, reason, endpointIds }) {
+      const endpoints = await pool.query<{ id: string; disabled: number; disabled_reason: string | null }>(
+        ENDPOINTS_TO_SETTLE.postgres,
+        [endpointIds ?? null],
+      );
+      const total = { waiting: 0, failed: 0, resumed: 0 };
+      // One endpoint per transaction: a sweep over many endpoints holds no lock for long.
+      for (const endpoint of endpoints.rows) {
+        await inTransaction(async (c) => {
+          if (endpoint.disabled) total.waiting += (await c.query(PARK.postgres, [at, endpoint.id])).rowCount ?? 0;
+          const why = expiredReason(reason, endpoint.disabled_reason);
+          total.failed += (await c.query(EXPIRE.postgres, [why, at, endpoint.id, windowStart])).rowCount ?? 0;
+          if (!endpoint.disabled) total.resumed += (await c.query(RESUME.postgres, [at, endpoint.id])).rowCount ?? 0;
+        });
+      }
+      return total;
     },
 
     async releaseEndpointLeases(claimantId) {

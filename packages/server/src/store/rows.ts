@@ -120,6 +120,7 @@ export function deliveryFromRow(r: Row<'deliveries'>): DeliveryRecord {
     sequence: Number(r.sequence),
     attemptCount: Number(r.attempt_count),
     nextAttemptAt: r.next_attempt_at === null ? null : Number(r.next_attempt_at),
+    failureReason: r.failure_reason ?? null,
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };

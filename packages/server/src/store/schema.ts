@@ -50,6 +50,7 @@ export interface Database {
     sequence: number;
     attempt_count: number;
     next_attempt_at: number | null;
+    failure_reason: string | null;
     created_at: number;
     updated_at: number;
   };

@@ -31,6 +31,7 @@ import type {
   PublishResult,
   Store,
 } from './types.js';
+import { ENDPOINTS_TO_SETTLE, EXPIRE, expiredReason, PARK, RESUME } from './waiting-sql.js';
 
 /**
  * The default store: one SQLite file (WAL, synchronous=FULL, so a commit is on disk before it is
@@ -80,9 +81,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
 
   const statements = {
-    enabledEndpoints: sqlite.prepare(
-      'SELECT * FROM endpoints WHERE account_id = ? AND disabled = 0 AND deleted_at IS NULL ORDER BY id',
-    ),
+    // Disabled endpoints too: their deliveries are written waiting, so every stream stays gap-free.
+    liveEndpoints: sqlite.prepare('SELECT * FROM endpoints WHERE account_id = ? AND deleted_at IS NULL ORDER BY id'),
     insertEvent: sqlite.prepare(
       `INSERT INTO events (id, account_id, type, occurred_at, connection_id, data, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -148,6 +148,31 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
        WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'`,
     ),
   };
+
+  const waitingStatements = {
+    endpoints: sqlite.prepare(ENDPOINTS_TO_SETTLE.sqlite),
+    park: sqlite.prepare(PARK.sqlite),
+    expire: sqlite.prepare(EXPIRE.sqlite),
+    resume: sqlite.prepare(RESUME.sqlite),
+  };
+
+  /** One endpoint per transaction: a sweep over many endpoints never holds the write lock for long. */
+  const settleTx = sqlite.transaction(
+    (
+      endpoint: { id: string; disabled: number; disabled_reason: string | null },
+      { at, windowStart, reason }: { at: number; windowStart: number; reason: string },
+    ) => {
+      const waiting = endpoint.disabled ? waitingStatements.park.run(at, endpoint.id).changes : 0;
+      const failed = waitingStatements.expire.run(
+        expiredReason(reason, endpoint.disabled_reason),
+        at,
+        endpoint.id,
+        windowStart,
+      ).changes;
+      const resumed = endpoint.disabled ? 0 : waitingStatements.resume.run(at, at, endpoint.id).changes;
+      return { waiting, failed, resumed };
+    },
+  );
 
   const jobStatements = {
     insertJob: sqlite.prepare(
@@ -380,7 +405,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       }
       let endpoints = endpointsOf.get(event.accountId);
       if (!endpoints) {
-        endpoints = (statements.enabledEndpoints.all(event.accountId) as Database['endpoints'][]).map(endpointOf);
+        endpoints = (statements.liveEndpoints.all(event.accountId) as Database['endpoints'][]).map(endpointOf);
         endpointsOf.set(event.accountId, endpoints);
         for (const ep of endpoints) sequences.set(ep.id, ep.lastSequence);
       }
@@ -405,7 +430,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           event.id,
           ep.id,
           sequence,
-          event.createdAt,
+          ep.disabled ? null : event.createdAt,
           event.createdAt,
           event.createdAt,
         );
@@ -568,7 +593,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           if (result.changes === 0) return false;
           sqlite
             .prepare(
-              `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ?
+              `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ?,
+               failure_reason = 'Its endpoint was deleted.'
              WHERE endpoint_id = ? AND status = 'pending'`,
             )
             .run(at, id);
@@ -626,6 +652,22 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         event,
       );
       return row && endpointOf(row);
+    },
+    async settleWaitingDeliveries({ at, windowStart, reason, endpointIds }) {
+      const ids = endpointIds ? JSON.stringify(endpointIds) : null;
+      const endpoints = waitingStatements.endpoints.all(ids, ids) as Array<{
+        id: string;
+        disabled: number;
+        disabled_reason: string | null;
+      }>;
+      const total = { waiting: 0, failed: 0, resumed: 0 };
+      for (const endpoint of endpoints) {
+        const done = settleTx.immediate(endpoint, { at, windowStart, reason });
+        total.waiting += done.waiting;
+        total.failed += done.failed;
+        total.resumed += done.resumed;
+      }
+      return total;
     },
     async listFailingEndpoints(failingSince) {
       return (healthStatements.failing.all(failingSince) as Database['endpoints'][]).map(endpointOf);

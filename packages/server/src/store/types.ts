@@ -96,8 +96,16 @@ export interface DeliveryRecord {
   status: DeliveryStatus;
   sequence: number;
   attemptCount: number;
-  /** When the next automatic attempt is due; null once succeeded or failed. */
+  /**
+   * When the next automatic attempt is due; null once succeeded or failed, and null while pending
+   * when the delivery waits for its disabled endpoint (Store.settleWaitingDeliveries).
+   */
   nextAttemptAt: number | null;
+  /**
+   * Why a delivery ended failed without its last attempt deciding it (its endpoint was disabled or
+   * deleted until its window closed), for a person to read; null otherwise (the attempts tell).
+   */
+  failureReason: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -328,12 +336,13 @@ export interface Store {
   listEndpoints(accountId: string, page: { cursor?: string | undefined; limit: number }): Promise<Page<EndpointRecord>>;
   /** Applies the patch. `disabled: false` also clears failingSince: a re-enabled endpoint starts a fresh run. */
   updateEndpoint(accountId: string, id: string, patch: EndpointPatch, at: number): Promise<EndpointRecord | undefined>;
-  /** Deletes the endpoint; its pending deliveries become failed. */
+  /** Deletes the endpoint; its pending deliveries become failed (failure_reason says why). */
   deleteEndpoint(accountId: string, id: string, at: number): Promise<boolean>;
 
   /**
-   * Writes the events and one delivery per matching, enabled endpoint, all in ONE transaction
-   * (the group commit): the caller acknowledges each event only after this resolves.
+   * Writes the events and one delivery per matching endpoint, all in ONE transaction (the group
+   * commit): the caller acknowledges each event only after this resolves. A disabled endpoint's
+   * delivery is written waiting (next_attempt_at NULL), so its stream has no hole.
    */
   publish(events: PublishInput[]): Promise<PublishResult[]>;
   getEvent(accountId: string, id: string): Promise<EventRecord | undefined>;
@@ -407,6 +416,22 @@ export interface Store {
     id: string,
     change: { reason: string; at: number; failingSinceAtOrBefore?: number | undefined; event?: PublishInput },
   ): Promise<EndpointRecord | undefined>;
+  /**
+   * Keeps disabled endpoints' deliveries off the claim path (store/waiting-sql.ts), for the
+   * endpoints named (every endpoint not deleted when `endpointIds` is omitted), each in one
+   * transaction:
+   * - disabled: its pending deliveries with a due time wait (next_attempt_at := NULL);
+   * - waiting deliveries created before `windowStart` (their retry window has closed) end `failed`,
+   *   failure_reason := `reason` with the endpoint's disabled_reason;
+   * - enabled: its waiting deliveries (inside their window) are due at `at`.
+   * Safe to run any time and twice: the periodic check runs it for all, a disable or re-enable for one.
+   */
+  settleWaitingDeliveries(settle: {
+    at: number;
+    windowStart: number;
+    reason: string;
+    endpointIds?: readonly string[] | undefined;
+  }): Promise<{ waiting: number; failed: number; resumed: number }>;
   /** Enabled, not deleted endpoints of every account whose failingSince is at or before `failingSince`. */
   listFailingEndpoints(failingSince: number): Promise<EndpointRecord[]>;
 

@@ -1,4 +1,5 @@
 import { generateSecret, newId } from '@herald/protocol';
+import { settleWaitingDeliveries } from '../../dispatch/waiting-deliveries.js';
 import type { EndpointRecord } from '../../store/types.js';
 import { callerOf, requireAdmin } from '../auth.js';
 import { checkEndpointUrl, checkHeaders, checkSecret, endpointPatch } from '../endpoint-input.js';
@@ -66,6 +67,8 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
       Object.assign(patch, rotation(current, checkSecret(request.body.secret), now));
     const updated = await store.updateEndpoint(accountId, current.id, patch, now);
     if (!updated) throw notFound('endpoint', request.params.id);
+    // Disabled: its deliveries wait. Re-enabled: those inside their window resume, the others fail.
+    if (patch.disabled !== undefined) await settleWaitingDeliveries({ store, config }, now, [updated.id]);
     return presentEndpoint(updated);
   });
 
