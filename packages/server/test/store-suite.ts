@@ -143,13 +143,13 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       const y = await store.createEndpoint(endpoint({ eventTypes: ['for.y'] }));
       const publishTo = (type: string, n: number) => store.publish(Array.from({ length: n }, () => event({ type })));
       await publishTo('for.x', 3);
-      await publishTo('for.y', 4);
       const claim = (id: string, now: number, releaseEndpointIds: string[] = [], limit = 10) =>
         store.claimDueDeliveries({ now, limit, leaseMs: 60_000, claimant: { id, releaseEndpointIds } });
       const endpointsOf = (claimed: Awaited<ReturnType<typeof claim>>) => new Set(claimed.map((c) => c.endpoint.id));
 
       // A takes two of X's three: X is A's now.
       expect(endpointsOf(await claim('A', t0, [], 2))).toEqual(new Set([x.id]));
+      await publishTo('for.y', 4);
       // B gets none of X's, though one is due: only Y's.
       const b1 = await claim('B', t0, []);
       expect(endpointsOf(b1)).toEqual(new Set([y.id]));
@@ -173,6 +173,30 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       await store.releaseEndpointLeases('C');
       await publishTo('for.x', 1);
       expect((await claim('D', t0 + 60_020)).map((c) => c.endpoint.id)).toEqual([x.id]);
+    });
+
+    it('shares each claim between the endpoints with due work, oldest due first within each', async () => {
+      const busy = await store.createEndpoint(endpoint({ eventTypes: ['for.busy'] }));
+      const quiet = await store.createEndpoint(endpoint({ eventTypes: ['for.quiet'] }));
+      // The busy endpoint's backlog is older than everything the quiet one has.
+      await store.publish(
+        Array.from({ length: 10 }, (_, i) => event({ type: 'for.busy', createdAt: t0 - 10_000 + i })),
+      );
+      await store.publish([
+        event({ type: 'for.quiet', createdAt: t0 - 5 }),
+        event({ type: 'for.quiet', createdAt: t0 - 4 }),
+      ]);
+      const first = await store.claimDueDeliveries({ now: t0, limit: 4, leaseMs: 60_000 });
+      expect(first.map((c) => [c.endpoint.id, c.delivery.sequence])).toEqual([
+        [busy.id, 1],
+        [busy.id, 2],
+        [quiet.id, 1],
+        [quiet.id, 2],
+      ]);
+      // The quiet one has nothing more: what it leaves goes to the busy one.
+      const second = await store.claimDueDeliveries({ now: t0, limit: 5, leaseMs: 60_000 });
+      expect(second.map((c) => c.delivery.sequence)).toEqual([3, 4, 5, 6, 7]);
+      expect(new Set(second.map((c) => c.endpoint.id))).toEqual(new Set([busy.id]));
     });
 
     it('skips excluded and disabled endpoints when claiming', async () => {

@@ -200,4 +200,11 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   UPDATE deliveries SET next_attempt_at = NULL
   WHERE status = 'pending' AND endpoint_id IN (SELECT id FROM endpoints WHERE disabled = 1 AND deleted_at IS NULL);
   `,
+  `
+  -- The claim, /metrics, /readyz and the backlog alert read pending deliveries per endpoint, on
+  -- deliveries_endpoint_due (store/claim-sql.ts): one walk of all pending rows by due time read the
+  -- rows of every endpoint it stepped over, and with this index beside it PostgreSQL still chose
+  -- that walk for a per-endpoint probe when few endpoints hold many rows.
+  DROP INDEX deliveries_due;
+  `,
 ];

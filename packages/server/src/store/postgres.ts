@@ -1,6 +1,7 @@
 import { newId } from '@herald/protocol';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { CLAIM_OF_ENDPOINTS, CLAIM_ROUNDS, DUE_ENDPOINTS, shareOut } from './claim-sql.js';
 import { postgresHealth } from './postgres-health.js';
 import { postgresJobsAndConnections, recordConnectionSync } from './postgres-jobs.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
@@ -26,9 +27,9 @@ import { ENDPOINTS_TO_SETTLE, EXPIRE, expiredReason, PARK, RESUME } from './wait
  * - Reads are the shared Kysely queries of reads.ts.
  * - publish is one transaction per group-committed batch; it takes the feed_counter row lock first,
  *   so publishers in every process commit one after another in feed order (see publishBatch).
- * - claimDueDeliveries is one `FOR UPDATE SKIP LOCKED` statement with a lease (CLAIM_SQL): no
- *   delivery is handed to two workers, and a worker killed holding claims loses them only until the
- *   lease ends. With a claimant, the same transaction leases the claimed deliveries' endpoints to it
+ * - claimDueDeliveries picks the endpoints with due work, then takes each one's share with
+ *   `FOR UPDATE SKIP LOCKED` under a lease (claim-sql.ts): no delivery is handed to two workers, and
+ *   a worker killed holding claims loses them only until the lease ends. With a claimant, the same transaction leases the claimed deliveries' endpoints to it
  *   (endpoint_leases), so each endpoint is sent to by one worker at a time.
  * - New deliveries NOTIFY herald_deliveries inside the publish transaction; workers LISTEN
  *   (onDeliveriesDue) and keep polling as the backstop.
@@ -60,33 +61,39 @@ export interface PostgresStore extends Store {
   onDeliveriesDue(listener: () => void): () => void;
 }
 
-/**
- * The claim: one statement, so one implicit transaction. The inner SELECT walks the partial index
- * deliveries_due (next_attempt_at WHERE status = 'pending'), which holds only pending rows: a
- * million delivered rows beside them cost nothing (plan checked in postgres-claim-plan.test.ts).
- * SKIP LOCKED: rows another worker is claiming right now are passed over, not waited for. Endpoints
- * leased to another claimant ($5) are passed over too (endpoint_leases is small: one row per
- * endpoint being sent to now). $1 lease end, $2 now, $3 endpoints left out, $4 limit.
- */
-export const CLAIM_SQL = `UPDATE deliveries AS d SET next_attempt_at = $1, updated_at = $2
-  FROM (
-    SELECT id, next_attempt_at FROM deliveries
-    WHERE status = 'pending' AND next_attempt_at <= $2
-      AND endpoint_id <> ALL($3::text[])
-      AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
-      AND endpoint_id NOT IN (SELECT endpoint_id FROM endpoint_leases WHERE owner <> $5 AND lease_until > $2)
-    ORDER BY next_attempt_at
-    LIMIT $4
-    FOR UPDATE OF deliveries SKIP LOCKED
-  ) AS due
-  WHERE d.id = due.id
-  RETURNING d.*, due.next_attempt_at AS due_at`;
-
 type ClaimedRow = Database['deliveries'] & { due_at: number };
 
 /** Oldest due first, as the claim chose them (RETURNING has no order). */
 function sortedByDue(rows: ClaimedRow[]): ClaimedRow[] {
-  return rows.sort((a, b) => a.due_at - b.due_at || (a.id < b.id ? -1 : 1));
+  return rows.sort((a, b) => a.due_at - b.due_at || a.sequence - b.sequence || (a.id < b.id ? -1 : 1));
+}
+
+/**
+ * The claim's statements (claim-sql.ts) on `q`: the endpoints with due work, then their shares,
+ * in up to CLAIM_ROUNDS rounds while the batch has room and some endpoint filled its share.
+ */
+async function claimRows(
+  q: pg.Pool | pg.PoolClient,
+  claim: { now: number; limit: number; leaseMs: number; exclude: readonly string[]; owner: string },
+): Promise<ClaimedRow[]> {
+  const { now, limit, leaseMs } = claim;
+  const due = await q.query<{ id: string }>(DUE_ENDPOINTS.postgres, [now, claim.exclude, claim.owner, limit]);
+  let candidates = due.rows.map((r) => r.id);
+  const rows: ClaimedRow[] = [];
+  for (let round = 0; round < CLAIM_ROUNDS && candidates.length > 0 && rows.length < limit; round++) {
+    const shares = shareOut(candidates, limit - rows.length);
+    const claimed = await q.query<ClaimedRow>(CLAIM_OF_ENDPOINTS.postgres, [
+      now + leaseMs,
+      now,
+      shares.map((s) => s.endpointId),
+      shares.map((s) => s.share),
+    ]);
+    rows.push(...claimed.rows);
+    const taken = new Map<string, number>();
+    for (const r of claimed.rows) taken.set(r.endpoint_id, (taken.get(r.endpoint_id) ?? 0) + 1);
+    candidates = shares.filter((s) => taken.get(s.endpointId) === s.share).map((s) => s.endpointId);
+  }
+  return sortedByDue(rows);
 }
 
 /** The channel publish notifies; the payload is the schema, so stores in other schemas ignore it. */
@@ -412,19 +419,11 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     },
 
     async claimDueDeliveries({ now, limit, leaseMs, excludeEndpointIds = [], claimant }) {
-      if (!claimant) {
-        const result = await pool.query<ClaimedRow>(CLAIM_SQL, [now + leaseMs, now, excludeEndpointIds, limit, '']);
-        return withEndpointsAndEvents(sortedByDue(result.rows));
-      }
+      const claim = { now, limit, leaseMs, exclude: excludeEndpointIds, owner: claimant?.id ?? '' };
+      if (!claimant) return withEndpointsAndEvents(await claimRows(pool, claim));
       await letGoOfEndpoints(claimant.id, claimant.releaseEndpointIds);
       const rows = await inTransaction(async (c) => {
-        const claimed = await c.query<ClaimedRow>(CLAIM_SQL, [
-          now + leaseMs,
-          now,
-          excludeEndpointIds,
-          limit,
-          claimant.id,
-        ]);
+        const claimed = { rows: await claimRows(c, claim) };
         if (claimed.rows.length === 0) return [];
         // Lease (or renew) the endpoints of what was claimed, in id order so that two claimers lock
         // the rows in the same order. An endpoint another claimant leased since the SELECT above

@@ -3,6 +3,14 @@ import { dirname } from 'node:path';
 import { newId } from '@herald/protocol';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import {
+  CLAIM_ROUNDS,
+  DUE_ENDPOINTS,
+  DUE_OF_ENDPOINT,
+  FIRST_DUE_PER_ENDPOINT,
+  LEASE_DELIVERIES,
+  shareOut,
+} from './claim-sql.js';
 import { kyselyQueries } from './reads.js';
 import {
   alertFromRow,
@@ -101,18 +109,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       `INSERT OR REPLACE INTO idempotency_keys (account_id, key, request_hash, event_id, deliveries, created_at, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
-    // Uses the partial index deliveries_due (pending rows only, by next_attempt_at).
-    claim: sqlite.prepare(
-      `UPDATE deliveries SET next_attempt_at = @leaseUntil, updated_at = @now
-       WHERE id IN (
-         SELECT id FROM deliveries
-         WHERE status = 'pending' AND next_attempt_at <= @now
-           AND endpoint_id NOT IN (SELECT value FROM json_each(@exclude))
-           AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
-           AND endpoint_id NOT IN (SELECT endpoint_id FROM endpoint_leases WHERE owner <> @owner AND lease_until > @now)
-         ORDER BY next_attempt_at LIMIT @limit)
-       RETURNING *`,
-    ),
+    // The claim, a share per endpoint with due work (claim-sql.ts names the index of each).
+    dueEndpoints: sqlite.prepare(DUE_ENDPOINTS.sqlite),
+    dueOfEndpoint: sqlite.prepare(DUE_OF_ENDPOINT.sqlite),
+    leaseDeliveries: sqlite.prepare(LEASE_DELIVERIES.sqlite),
     // Endpoint leases (Store.claimDueDeliveries' claimant): take or renew, unless another holds it.
     leaseEndpoint: sqlite.prepare(
       `INSERT INTO endpoint_leases (endpoint_id, owner, lease_until) VALUES (@endpointId, @owner, @leaseUntil)
@@ -275,23 +275,16 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
        WHERE failing_since IS NOT NULL AND disabled = 0 AND failing_since <= ? AND deleted_at IS NULL
        ORDER BY failing_since`,
     ),
-    // Counts over deliveries_due (pending rows only; a covering scan of its rows).
+    // Counts over deliveries_endpoint_due (pending rows only; a covering scan of its rows).
     pending: sqlite.prepare(`SELECT count(*) AS n FROM deliveries WHERE status = 'pending'`),
-    // deliveries_due in next_attempt_at order; the first row of an enabled endpoint ends the walk.
-    oldestDue: sqlite.prepare(
-      `SELECT next_attempt_at AS at FROM deliveries
-       WHERE status = 'pending' AND next_attempt_at <= ?
-         AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
-       ORDER BY next_attempt_at LIMIT 1`,
-    ),
+    // Per enabled endpoint, the first entry of its range on deliveries_endpoint_due (claim-sql.ts).
+    oldestDue: sqlite.prepare(`SELECT min(due_at) AS at FROM (${FIRST_DUE_PER_ENDPOINT.sqlite})`),
     // The last entry of attempts_started.
     lastAttempt: sqlite.prepare('SELECT max(started_at) AS at FROM attempts'),
-    // A range on deliveries_due: only deliveries overdue past the threshold are read.
+    // The same probe per enabled endpoint: a healthy store reads one index entry per endpoint at most.
     overdue: sqlite.prepare(
-      `SELECT account_id, min(next_attempt_at) AS oldest FROM deliveries
-       WHERE status = 'pending' AND next_attempt_at <= ?
-         AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
-       GROUP BY account_id`,
+      `SELECT account_id, min(due_at) AS oldest FROM (${FIRST_DUE_PER_ENDPOINT.sqlite})
+       WHERE due_at IS NOT NULL GROUP BY account_id`,
     ),
     // A range on attempts_started (the window), each joined to its delivery by primary key.
     attemptCounts: sqlite.prepare(
@@ -489,6 +482,43 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     return true;
   });
 
+  /**
+   * The claim's statements (claim-sql.ts), inside claimTx: the endpoints with due work, then their
+   * shares, in up to CLAIM_ROUNDS rounds while the batch has room and some endpoint filled its share.
+   * Oldest due first (within an endpoint, ties in insertion order).
+   */
+  function claimRows(now: number, limit: number, leaseMs: number, exclude: readonly string[], owner: string) {
+    let candidates = (
+      statements.dueEndpoints.all({ now, exclude: JSON.stringify(exclude), owner, limit }) as Array<{ id: string }>
+    ).map((r) => r.id);
+    const claimed: Array<{ row: Database['deliveries']; dueAt: number }> = [];
+    for (let round = 0; round < CLAIM_ROUNDS && candidates.length > 0 && claimed.length < limit; round++) {
+      const full: string[] = [];
+      for (const { endpointId, share } of shareOut(candidates, limit - claimed.length)) {
+        const due = statements.dueOfEndpoint.all(endpointId, now, share) as Array<{
+          id: string;
+          next_attempt_at: number;
+        }>;
+        if (due.length === 0) continue;
+        const rows = new Map(
+          (
+            statements.leaseDeliveries.all(now + leaseMs, now, JSON.stringify(due.map((d) => d.id))) as Array<
+              Database['deliveries']
+            >
+          ).map((r) => [r.id, r]),
+        );
+        for (const d of due) {
+          const row = rows.get(d.id);
+          if (row) claimed.push({ row, dueAt: d.next_attempt_at });
+        }
+        if (due.length === share) full.push(endpointId);
+      }
+      candidates = full;
+    }
+    // Stable: ties keep each endpoint's index order.
+    return claimed.sort((a, b) => a.dueAt - b.dueAt).map((c) => c.row);
+  }
+
   const claimTx = sqlite.transaction(
     (
       now: number,
@@ -500,13 +530,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       if (claimant && claimant.releaseEndpointIds.length > 0) {
         statements.letGoOfEndpoints.run(claimant.id, JSON.stringify(claimant.releaseEndpointIds));
       }
-      const rows = statements.claim.all({
-        now,
-        leaseUntil: now + leaseMs,
-        limit,
-        exclude: JSON.stringify(exclude),
-        owner: claimant?.id ?? '',
-      }) as Database['deliveries'][];
+      const rows = claimRows(now, limit, leaseMs, exclude, claimant?.id ?? '');
       if (claimant) {
         // One writer at a time: no other claimant can lease these endpoints between the claim and here.
         for (const endpointId of new Set(rows.map((r) => r.endpoint_id))) {
@@ -674,11 +698,11 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     },
     async deliveryHealth(now) {
       const pending = healthStatements.pending.get() as { n: number };
-      const oldest = healthStatements.oldestDue.get(now) as { at: number } | undefined;
+      const oldest = healthStatements.oldestDue.get(now) as { at: number | null } | undefined;
       const last = healthStatements.lastAttempt.get() as { at: number | null };
       return {
         pending: Number(pending.n),
-        oldestDueAt: oldest ? Number(oldest.at) : null,
+        oldestDueAt: oldest?.at == null ? null : Number(oldest.at),
         lastAttemptAt: last.at === null ? null : Number(last.at),
       };
     },

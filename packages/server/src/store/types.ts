@@ -367,9 +367,11 @@ export interface Store {
   listDeliveriesOfEvent(accountId: string, eventId: string): Promise<DeliveryRecord[]>;
 
   /**
-   * Claims up to `limit` pending deliveries due at `now`, oldest due first, by moving their
-   * next_attempt_at to `now + leaseMs`: a process that dies holding them loses them only until
-   * the lease runs out. Returns each with its endpoint and event.
+   * Claims up to `limit` pending deliveries due at `now` by moving their next_attempt_at to
+   * `now + leaseMs`: a process that dies holding them loses them only until the lease runs out.
+   * The batch is shared between the endpoints with due work (store/claim-sql.ts), oldest due first
+   * within each; an endpoint left out (excluded, leased to another claimant, disabled) costs no
+   * read of its deliveries. Returns each with its endpoint and event, oldest due first.
    */
   claimDueDeliveries(claim: {
     now: number;
@@ -445,13 +447,13 @@ export interface Store {
 
   /**
    * The pending count, the oldest due delivery and the last attempt, cheaply enough to run on every
-   * scrape: the due part walks the partial index deliveries_due (pending rows only), the last
-   * attempt is the top of attempts_started.
+   * scrape: the oldest due is one probe of deliveries_endpoint_due per enabled endpoint, the count a
+   * scan of that partial index (pending rows only), the last attempt the top of attempts_started.
    */
   deliveryHealth(now: number): Promise<DeliveryHealth>;
   /**
    * Per account, the oldest delivery whose endpoint is enabled and that has been due since at or
-   * before `dueAtOrBefore` (the backlog alert). A range on deliveries_due: a healthy store reads no row.
+   * before `dueAtOrBefore` (the backlog alert). One probe of deliveries_endpoint_due per enabled endpoint.
    */
   overdueByAccount(dueAtOrBefore: number): Promise<Array<{ accountId: string; oldestDueAt: number }>>;
   /** Attempts (automatic and manual) started at or after `since`, per endpoint that had any. */
