@@ -222,7 +222,12 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       const [early] = await store.publish([event({ createdAt: t0 })]);
       await store.updateEndpoint(account, ep.id, { disabled: true, disabledReason: 'Gone.' }, t0 + 10);
       const settle = (at: number, endpointIds?: string[]) =>
-        store.settleWaitingDeliveries({ at, windowStart: at - day, reason, endpointIds });
+        store.settleWaitingDeliveries({
+          at,
+          windowStart: at - day,
+          reasons: { disabled: reason, circuitOpen: 'circuit open' },
+          endpointIds,
+        });
       expect(await settle(t0 + 10, [ep.id])).toEqual({ waiting: 1, failed: 0, resumed: 0 });
       const [late] = await store.publish([event({ createdAt: t0 + 1000 })]);
 
@@ -257,6 +262,73 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect(await settle(t0 + day + 600, [ep.id])).toEqual({ waiting: 0, failed: 0, resumed: 1 });
       const claimed = await store.claimDueDeliveries({ now: t0 + day + 600, limit: 10, leaseMs: 1000 });
       expect(claimed.map((c) => c.delivery.id)).toEqual(late!.deliveries);
+    });
+
+    it('holds an open circuit’s deliveries back but for one probe at a time, and lets them go oldest first when it closes', async () => {
+      const day = 86_400_000;
+      const ep = await store.createEndpoint(endpoint());
+      const neighbour = await store.createEndpoint(endpoint({ accountId: other }));
+      await store.publish([1, 2, 3].map((i) => event({ createdAt: t0 + i })));
+      await store.publish([event({ accountId: other, createdAt: t0 })]);
+      expect(await store.openCircuit(ep.id, { at: t0 + 10, probeAt: t0 + 1000 })).toBe(true);
+      expect(await store.openCircuit(ep.id, { at: t0 + 11, probeAt: t0 + 2000 })).toBe(false);
+      expect((await store.getEndpoint(account, ep.id))!.circuit).toEqual({
+        openedAt: t0 + 10,
+        probeAt: t0 + 1000,
+        failedProbes: 0,
+      });
+      // Published while open: it waits with the others.
+      await store.publish([event({ createdAt: t0 + 20 })]);
+      const claim = (now: number) => store.claimDueDeliveries({ now, limit: 10, leaseMs: 60_000 });
+      // Before the probe time only the neighbour's delivery is claimed.
+      expect((await claim(t0 + 500)).map((c) => c.endpoint.id)).toEqual([neighbour.id]);
+      expect(await store.deliveryHealth(t0 + 500)).toMatchObject({ pending: 5, oldestDueAt: null });
+      // The probe: one delivery, the oldest; none more while it is out.
+      const [probe, ...more] = await claim(t0 + 1000);
+      expect(more).toEqual([]);
+      expect(probe!.delivery.sequence).toBe(1);
+      expect(await claim(t0 + 1001)).toEqual([]);
+      await store.failCircuitProbe(ep.id, t0 + 3000);
+      expect((await store.getEndpoint(account, ep.id))!.circuit).toMatchObject({ probeAt: t0 + 3000, failedProbes: 1 });
+      // The probe's own record puts it back on its schedule; the periodic pass parks it again.
+      await store.recordAttempts([failed(probe!.delivery.id, 1, t0 + 1500)], t0 + 1100);
+      await store.settleWaitingDeliveries({
+        at: t0 + 1200,
+        windowStart: t0 + 1200 - day,
+        reasons: { disabled: 'disabled', circuitOpen: 'Not delivered: circuit open' },
+      });
+      expect(await claim(t0 + 2000)).toEqual([]);
+      // The second probe succeeds: closed, and the backlog is due at once, oldest first.
+      const [second] = await claim(t0 + 3000);
+      expect(second!.delivery.sequence).toBe(1);
+      const ok = failed(second!.delivery.id, 2, null);
+      await store.recordAttempts(
+        [{ ...ok, attempt: { ...ok.attempt, responseStatus: 200, error: null }, status: 'succeeded' }],
+        t0 + 3050,
+      );
+      expect(await store.closeCircuit(ep.id, t0 + 3100)).toBe(true);
+      expect((await store.getEndpoint(account, ep.id))!.circuit.openedAt).toBeNull();
+      const drained = await claim(t0 + 3100);
+      expect(drained.map((c) => c.delivery.sequence)).toEqual([2, 3, 4]);
+
+      // A circuit that never closes: its deliveries fail when their window does, with the reason.
+      await store.recordAttempts(
+        drained.map((c) => failed(c.delivery.id, 1, t0 + 5000)),
+        t0 + 3200,
+      );
+      expect(await store.openCircuit(ep.id, { at: t0 + 3300, probeAt: t0 + day })).toBe(true);
+      const result = await store.settleWaitingDeliveries({
+        at: t0 + day + 100,
+        windowStart: t0 + 100,
+        reasons: { disabled: 'disabled', circuitOpen: 'Not delivered: circuit open' },
+      });
+      expect(result.failed).toBe(3);
+      const failedNow = (await store.listDeliveries(account, { status: 'failed', limit: 10 })).data;
+      expect(failedNow.map((d) => [d.sequence, d.failureReason]).sort()).toEqual([
+        [2, 'Not delivered: circuit open.'],
+        [3, 'Not delivered: circuit open.'],
+        [4, 'Not delivered: circuit open.'],
+      ]);
     });
 
     it('records attempts and moves the delivery through its states', async () => {

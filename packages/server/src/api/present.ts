@@ -17,8 +17,22 @@ export function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-/** Never carries a secret; `withSecret` adds it for create and rotate. */
-export function presentEndpoint(ep: EndpointRecord) {
+/**
+ * The circuit (dispatch/circuit.ts), beside the contract's fields: `open` while its deliveries wait
+ * for the probe time, `half_open` once a probe is due or out, `closed` otherwise.
+ */
+export function presentCircuit(circuit: EndpointRecord['circuit'], now: number) {
+  if (circuit.openedAt === null) return { state: 'closed' as const, opened_at: null, next_probe_at: null };
+  const probing = circuit.probeAt !== null && circuit.probeAt <= now;
+  return {
+    state: probing ? ('half_open' as const) : ('open' as const),
+    opened_at: iso(circuit.openedAt),
+    next_probe_at: iso(circuit.probeAt),
+  };
+}
+
+/** Never carries a secret; `withSecret` adds it for create and rotate. `now` tells the circuit's state. */
+export function presentEndpoint(ep: EndpointRecord, now = Date.now()) {
   return {
     id: ep.id,
     url: ep.url,
@@ -30,6 +44,7 @@ export function presentEndpoint(ep: EndpointRecord) {
     rate_limit_per_s: ep.rateLimitPerS,
     disabled: ep.disabled,
     disabled_reason: ep.disabledReason,
+    circuit: presentCircuit(ep.circuit, now),
     created_at: iso(ep.createdAt),
     updated_at: iso(ep.updatedAt),
   };

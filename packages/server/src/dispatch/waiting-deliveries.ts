@@ -13,10 +13,14 @@ export async function settleWaitingDeliveries(
   now: number,
   endpointIds?: readonly string[],
 ): Promise<{ waiting: number; failed: number; resumed: number }> {
+  const window = duration(deps.config.retryMaxAgeMs);
   return deps.store.settleWaitingDeliveries({
     at: now,
     windowStart: now - deps.config.retryMaxAgeMs,
-    reason: `Not delivered: its endpoint was disabled when the delivery's ${duration(deps.config.retryMaxAgeMs)} retry window closed`,
+    reasons: {
+      disabled: `Not delivered: its endpoint was disabled when the delivery's ${window} retry window closed`,
+      circuitOpen: `Not delivered: its endpoint kept failing (circuit open) when the delivery's ${window} retry window closed`,
+    },
     endpointIds,
   });
 }

@@ -44,7 +44,7 @@ export const DUE_ENDPOINTS = {
          WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= @now
          ORDER BY d.next_attempt_at LIMIT 1) AS due_at
       FROM endpoints e
-      WHERE e.disabled = 0 AND e.deleted_at IS NULL
+      WHERE e.disabled = 0 AND e.deleted_at IS NULL AND e.circuit_opened_at IS NULL
         AND e.id NOT IN (SELECT value FROM json_each(@exclude))
         AND e.id NOT IN (SELECT endpoint_id FROM endpoint_leases WHERE owner <> @owner AND lease_until > @now))
     WHERE due_at IS NOT NULL
@@ -55,7 +55,7 @@ export const DUE_ENDPOINTS = {
          WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= $1
          ORDER BY d.next_attempt_at LIMIT 1) AS due_at
       FROM endpoints e
-      WHERE e.disabled = 0 AND e.deleted_at IS NULL
+      WHERE e.disabled = 0 AND e.deleted_at IS NULL AND e.circuit_opened_at IS NULL
         AND e.id <> ALL($2::text[])
         AND e.id NOT IN (SELECT endpoint_id FROM endpoint_leases WHERE owner <> $3 AND lease_until > $1)) AS c
     WHERE due_at IS NOT NULL
@@ -88,7 +88,7 @@ export const FIRST_DUE_PER_ENDPOINT = {
 export const DUE_OF_ENDPOINT = {
   sqlite: `SELECT id, next_attempt_at FROM deliveries
     WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ?
-    ORDER BY next_attempt_at LIMIT ?`,
+    ORDER BY next_attempt_at, sequence LIMIT ?`,
 } as const;
 
 /** SQLite: moves the chosen deliveries to the lease end. Primary key. Params: lease end, now, ids (JSON). */
@@ -116,7 +116,7 @@ export const CLAIM_OF_ENDPOINTS = {
       CROSS JOIN LATERAL (
         SELECT id FROM deliveries
         WHERE endpoint_id = c.endpoint_id AND status = 'pending' AND next_attempt_at <= $2
-        ORDER BY next_attempt_at
+        ORDER BY next_attempt_at, sequence
         LIMIT c.n
         FOR UPDATE SKIP LOCKED
       ) AS share))
@@ -135,6 +135,50 @@ export function shareOut(endpointIds: readonly string[], limit: number): Array<{
   const extra = limit % taken.length;
   return taken.map((endpointId, i) => ({ endpointId, share: base + (i < extra ? 1 : 0) }));
 }
+
+/**
+ * Endpoints whose circuit is open and whose next probe is due (dispatch/circuit.ts): each gets one
+ * delivery, its probe, apart from the shares. Index: endpoints_circuit_probe (a few rows: only open
+ * circuits). SQLite params: now, exclude (JSON), owner, now. PostgreSQL: $1 now, $2 exclude, $3 owner.
+ */
+export const PROBE_ENDPOINTS = {
+  sqlite: `SELECT id FROM endpoints
+    WHERE circuit_opened_at IS NOT NULL AND circuit_probe_at <= ? AND disabled = 0 AND deleted_at IS NULL
+      AND id NOT IN (SELECT value FROM json_each(?))
+      AND id NOT IN (SELECT endpoint_id FROM endpoint_leases WHERE owner <> ? AND lease_until > ?)`,
+  postgres: `SELECT id FROM endpoints
+    WHERE circuit_opened_at IS NOT NULL AND circuit_probe_at <= $1 AND disabled = 0 AND deleted_at IS NULL
+      AND id <> ALL($2::text[])
+      AND id NOT IN (SELECT endpoint_id FROM endpoint_leases WHERE owner <> $3 AND lease_until > $1)`,
+} as const;
+
+/**
+ * The probe: the endpoint's oldest waiting delivery (deliveries_waiting, by created_at), or when
+ * none waits, its oldest due one (deliveries_endpoint_due). Moved to the lease end, and the
+ * endpoint's next probe with it, so one probe at a time is out.
+ * SQLite params: endpoint id, endpoint id, now. PostgreSQL: $1 lease end, $2 now, $3 endpoint id.
+ */
+export const PROBE_DELIVERY = {
+  sqlite: `SELECT coalesce(
+      (SELECT id FROM deliveries WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at IS NULL
+       ORDER BY created_at LIMIT 1),
+      (SELECT id FROM deliveries WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ?
+       ORDER BY next_attempt_at, sequence LIMIT 1)) AS id`,
+  postgres: `UPDATE deliveries AS d SET next_attempt_at = $1, updated_at = $2
+    FROM deliveries AS due
+    WHERE d.id = due.id AND d.id = coalesce(
+      (SELECT id FROM deliveries WHERE endpoint_id = $3 AND status = 'pending' AND next_attempt_at IS NULL
+       ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED),
+      (SELECT id FROM deliveries WHERE endpoint_id = $3 AND status = 'pending' AND next_attempt_at <= $2
+       ORDER BY next_attempt_at, sequence LIMIT 1 FOR UPDATE SKIP LOCKED))
+    RETURNING d.*, coalesce(due.next_attempt_at, $2) AS due_at`,
+} as const;
+
+/** The probe is out: the next may be claimed when its lease ends. Params: lease end, endpoint id. */
+export const PROBE_TAKEN = {
+  sqlite: 'UPDATE endpoints SET circuit_probe_at = ? WHERE id = ? AND circuit_opened_at IS NOT NULL',
+  postgres: 'UPDATE endpoints SET circuit_probe_at = $1 WHERE id = $2 AND circuit_opened_at IS NOT NULL',
+} as const;
 
 /** Rounds of shareOut per claim: the second gives what the quiet endpoints left to the busy ones. */
 export const CLAIM_ROUNDS = 3;

@@ -1,7 +1,16 @@
 import { newId } from '@herald/protocol';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { CLAIM_OF_ENDPOINTS, CLAIM_ROUNDS, DUE_ENDPOINTS, shareOut } from './claim-sql.js';
+import { CLOSE_CIRCUIT, FAIL_PROBE, OPEN_CIRCUIT, RELEASE_BACKLOG } from './circuit-sql.js';
+import {
+  CLAIM_OF_ENDPOINTS,
+  CLAIM_ROUNDS,
+  DUE_ENDPOINTS,
+  PROBE_DELIVERY,
+  PROBE_ENDPOINTS,
+  PROBE_TAKEN,
+  shareOut,
+} from './claim-sql.js';
 import { postgresHealth } from './postgres-health.js';
 import { postgresJobsAndConnections, recordConnectionSync } from './postgres-jobs.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
@@ -18,7 +27,7 @@ import type {
   PublishResult,
   Store,
 } from './types.js';
-import { ENDPOINTS_TO_SETTLE, EXPIRE, expiredReason, PARK, RESUME } from './waiting-sql.js';
+import { ENDPOINTS_TO_SETTLE, type EndpointToSettle, EXPIRE, PARK, RESUME, settlingOf } from './waiting-sql.js';
 
 /**
  * The PostgreSQL store (pg): several `herald api` and `herald worker` processes on several machines
@@ -77,9 +86,23 @@ async function claimRows(
   claim: { now: number; limit: number; leaseMs: number; exclude: readonly string[]; owner: string },
 ): Promise<ClaimedRow[]> {
   const { now, limit, leaseMs } = claim;
-  const due = await q.query<{ id: string }>(DUE_ENDPOINTS.postgres, [now, claim.exclude, claim.owner, limit]);
-  let candidates = due.rows.map((r) => r.id);
   const rows: ClaimedRow[] = [];
+  // Open circuits whose probe is due: one delivery each, before the shares.
+  const probing = await q.query<{ id: string }>(PROBE_ENDPOINTS.postgres, [now, claim.exclude, claim.owner]);
+  for (const { id } of probing.rows) {
+    if (rows.length >= limit) break;
+    const probe = await q.query<ClaimedRow>(PROBE_DELIVERY.postgres, [now + leaseMs, now, id]);
+    if (probe.rows.length === 0) continue;
+    await q.query(PROBE_TAKEN.postgres, [now + leaseMs, id]);
+    rows.push(...probe.rows);
+  }
+  const due = await q.query<{ id: string }>(DUE_ENDPOINTS.postgres, [
+    now,
+    claim.exclude,
+    claim.owner,
+    limit - rows.length,
+  ]);
+  let candidates = due.rows.map((r) => r.id);
   for (let round = 0; round < CLAIM_ROUNDS && candidates.length > 0 && rows.length < limit; round++) {
     const shares = shareOut(candidates, limit - rows.length);
     const claimed = await q.query<ClaimedRow>(CLAIM_OF_ENDPOINTS.postgres, [
@@ -242,7 +265,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       endpoint: [] as string[],
       sequence: [] as number[],
       at: [] as number[],
-      /** next_attempt_at: null for a disabled endpoint's delivery, which waits (waiting-sql.ts). */
+      /** next_attempt_at: null for a disabled endpoint's delivery or an open circuit's, which waits (waiting-sql.ts). */
       next: [] as (number | null)[],
     };
     const keys = {
@@ -291,7 +314,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         dl.endpoint.push(ep.id);
         dl.sequence.push(sequence);
         dl.at.push(event.createdAt);
-        dl.next.push(ep.disabled ? null : event.createdAt);
+        dl.next.push(ep.disabled || ep.circuit.openedAt !== null ? null : event.createdAt);
         deliveries.push(id);
       }
       results.push({ id: event.id, deliveries });
@@ -471,22 +494,38 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       );
     },
 
-    async settleWaitingDeliveries({ at, windowStart, reason, endpointIds }) {
-      const endpoints = await pool.query<{ id: string; disabled: number; disabled_reason: string | null }>(
-        ENDPOINTS_TO_SETTLE.postgres,
-        [endpointIds ?? null],
-      );
+    async settleWaitingDeliveries({ at, windowStart, reasons, endpointIds }) {
+      const endpoints = await pool.query<EndpointToSettle>(ENDPOINTS_TO_SETTLE.postgres, [endpointIds ?? null]);
       const total = { waiting: 0, failed: 0, resumed: 0 };
       // One endpoint per transaction: a sweep over many endpoints holds no lock for long.
       for (const endpoint of endpoints.rows) {
+        const { wait, expiredReason } = settlingOf(endpoint, reasons);
         await inTransaction(async (c) => {
-          if (endpoint.disabled) total.waiting += (await c.query(PARK.postgres, [at, endpoint.id])).rowCount ?? 0;
-          const why = expiredReason(reason, endpoint.disabled_reason);
-          total.failed += (await c.query(EXPIRE.postgres, [why, at, endpoint.id, windowStart])).rowCount ?? 0;
-          if (!endpoint.disabled) total.resumed += (await c.query(RESUME.postgres, [at, endpoint.id])).rowCount ?? 0;
+          if (wait) total.waiting += (await c.query(PARK.postgres, [at, endpoint.id])).rowCount ?? 0;
+          total.failed += (await c.query(EXPIRE.postgres, [expiredReason, at, endpoint.id, windowStart])).rowCount ?? 0;
+          if (!wait) total.resumed += (await c.query(RESUME.postgres, [at, endpoint.id])).rowCount ?? 0;
         });
       }
       return total;
+    },
+    async openCircuit(endpointId, { at, probeAt }) {
+      return inTransaction(async (c) => {
+        const opened = await c.query(OPEN_CIRCUIT.postgres, [at, probeAt, endpointId]);
+        if (opened.rowCount === 0) return false;
+        await c.query(PARK.postgres, [at, endpointId]);
+        return true;
+      });
+    },
+    async closeCircuit(endpointId, at) {
+      return inTransaction(async (c) => {
+        const closed = await c.query(CLOSE_CIRCUIT.postgres, [endpointId]);
+        if (closed.rowCount === 0) return false;
+        await c.query(RELEASE_BACKLOG.postgres, [at, at, endpointId]);
+        return true;
+      });
+    },
+    async failCircuitProbe(endpointId, probeAt) {
+      await pool.query(FAIL_PROBE.postgres, [probeAt, endpointId]);
     },
 
     async releaseEndpointLeases(claimantId) {

@@ -130,6 +130,7 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
           disabled: ep.disabled ? 1 : 0,
           disabled_reason: null,
           last_sequence: 0,
+          circuit_probes: 0,
           created_at: ep.createdAt,
           updated_at: ep.createdAt,
           deleted_at: null,
@@ -164,7 +165,13 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
       if (patch.headers !== undefined) set.headers = JSON.stringify(patch.headers);
       if (patch.rateLimitPerS !== undefined) set.rate_limit_per_s = patch.rateLimitPerS;
       if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
-      if (patch.disabled === false) set.failing_since = null;
+      if (patch.disabled === false) {
+        // A person re-enabled it: a fresh start, its circuit closed too.
+        set.failing_since = null;
+        set.circuit_opened_at = null;
+        set.circuit_probe_at = null;
+        set.circuit_probes = 0;
+      }
       if (patch.disabledReason !== undefined) set.disabled_reason = patch.disabledReason;
       Object.assign(set, sealedSecretColumns(box, patch));
       if (patch.previousSecretExpiresAt !== undefined) set.previous_secret_expires_at = patch.previousSecretExpiresAt;

@@ -26,6 +26,9 @@ export interface Database {
     disabled: number;
     disabled_reason: string | null;
     failing_since: number | null;
+    circuit_opened_at: number | null;
+    circuit_probe_at: number | null;
+    circuit_probes: number;
     last_sequence: number;
     created_at: number;
     updated_at: number;

@@ -3,12 +3,16 @@ import { dirname } from 'node:path';
 import { newId } from '@herald/protocol';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { CLOSE_CIRCUIT, FAIL_PROBE, OPEN_CIRCUIT, RELEASE_BACKLOG } from './circuit-sql.js';
 import {
   CLAIM_ROUNDS,
   DUE_ENDPOINTS,
   DUE_OF_ENDPOINT,
   FIRST_DUE_PER_ENDPOINT,
   LEASE_DELIVERIES,
+  PROBE_DELIVERY,
+  PROBE_ENDPOINTS,
+  PROBE_TAKEN,
   shareOut,
 } from './claim-sql.js';
 import { kyselyQueries } from './reads.js';
@@ -39,7 +43,7 @@ import type {
   PublishResult,
   Store,
 } from './types.js';
-import { ENDPOINTS_TO_SETTLE, EXPIRE, expiredReason, PARK, RESUME } from './waiting-sql.js';
+import { ENDPOINTS_TO_SETTLE, type EndpointToSettle, EXPIRE, PARK, RESUME, settlingOf } from './waiting-sql.js';
 
 /**
  * The default store: one SQLite file (WAL, synchronous=FULL, so a commit is on disk before it is
@@ -113,6 +117,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     dueEndpoints: sqlite.prepare(DUE_ENDPOINTS.sqlite),
     dueOfEndpoint: sqlite.prepare(DUE_OF_ENDPOINT.sqlite),
     leaseDeliveries: sqlite.prepare(LEASE_DELIVERIES.sqlite),
+    probeEndpoints: sqlite.prepare(PROBE_ENDPOINTS.sqlite),
+    probeDelivery: sqlite.prepare(PROBE_DELIVERY.sqlite),
+    probeTaken: sqlite.prepare(PROBE_TAKEN.sqlite),
     // Endpoint leases (Store.claimDueDeliveries' claimant): take or renew, unless another holds it.
     leaseEndpoint: sqlite.prepare(
       `INSERT INTO endpoint_leases (endpoint_id, owner, lease_until) VALUES (@endpointId, @owner, @leaseUntil)
@@ -149,6 +156,23 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     ),
   };
 
+  const circuitStatements = {
+    open: sqlite.prepare(OPEN_CIRCUIT.sqlite),
+    close: sqlite.prepare(CLOSE_CIRCUIT.sqlite),
+    releaseBacklog: sqlite.prepare(RELEASE_BACKLOG.sqlite),
+    failProbe: sqlite.prepare(FAIL_PROBE.sqlite),
+  };
+  const openCircuitTx = sqlite.transaction((endpointId: string, at: number, probeAt: number): boolean => {
+    if (circuitStatements.open.run(at, probeAt, endpointId).changes === 0) return false;
+    waitingStatements.park.run(at, endpointId);
+    return true;
+  });
+  const closeCircuitTx = sqlite.transaction((endpointId: string, at: number): boolean => {
+    if (circuitStatements.close.run(endpointId).changes === 0) return false;
+    circuitStatements.releaseBacklog.run(at, at, endpointId);
+    return true;
+  });
+
   const waitingStatements = {
     endpoints: sqlite.prepare(ENDPOINTS_TO_SETTLE.sqlite),
     park: sqlite.prepare(PARK.sqlite),
@@ -159,17 +183,17 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   /** One endpoint per transaction: a sweep over many endpoints never holds the write lock for long. */
   const settleTx = sqlite.transaction(
     (
-      endpoint: { id: string; disabled: number; disabled_reason: string | null },
-      { at, windowStart, reason }: { at: number; windowStart: number; reason: string },
-    ) => {
-      const waiting = endpoint.disabled ? waitingStatements.park.run(at, endpoint.id).changes : 0;
-      const failed = waitingStatements.expire.run(
-        expiredReason(reason, endpoint.disabled_reason),
+      endpoint: EndpointToSettle,
+      {
         at,
-        endpoint.id,
         windowStart,
-      ).changes;
-      const resumed = endpoint.disabled ? 0 : waitingStatements.resume.run(at, at, endpoint.id).changes;
+        reasons,
+      }: { at: number; windowStart: number; reasons: { disabled: string; circuitOpen: string } },
+    ) => {
+      const { wait, expiredReason } = settlingOf(endpoint, reasons);
+      const waiting = wait ? waitingStatements.park.run(at, endpoint.id).changes : 0;
+      const failed = waitingStatements.expire.run(expiredReason, at, endpoint.id, windowStart).changes;
+      const resumed = wait ? 0 : waitingStatements.resume.run(at, at, endpoint.id).changes;
       return { waiting, failed, resumed };
     },
   );
@@ -423,7 +447,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           event.id,
           ep.id,
           sequence,
-          ep.disabled ? null : event.createdAt,
+          ep.disabled || ep.circuit.openedAt !== null ? null : event.createdAt,
           event.createdAt,
           event.createdAt,
         );
@@ -492,6 +516,19 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       statements.dueEndpoints.all({ now, exclude: JSON.stringify(exclude), owner, limit }) as Array<{ id: string }>
     ).map((r) => r.id);
     const claimed: Array<{ row: Database['deliveries']; dueAt: number }> = [];
+    // Open circuits whose probe is due: one delivery each, before the shares.
+    const probing = statements.probeEndpoints.all(now, JSON.stringify(exclude), owner, now) as Array<{ id: string }>;
+    for (const { id: endpointId } of probing) {
+      if (claimed.length >= limit) break;
+      const probe = statements.probeDelivery.get(endpointId, endpointId, now) as { id: string | null };
+      if (probe.id === null) continue;
+      const [row] = statements.leaseDeliveries.all(now + leaseMs, now, JSON.stringify([probe.id])) as Array<
+        Database['deliveries']
+      >;
+      if (!row) continue;
+      statements.probeTaken.run(now + leaseMs, endpointId);
+      claimed.push({ row, dueAt: now });
+    }
     for (let round = 0; round < CLAIM_ROUNDS && candidates.length > 0 && claimed.length < limit; round++) {
       const full: string[] = [];
       for (const { endpointId, share } of shareOut(candidates, limit - claimed.length)) {
@@ -677,16 +714,21 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       );
       return row && endpointOf(row);
     },
-    async settleWaitingDeliveries({ at, windowStart, reason, endpointIds }) {
+    async openCircuit(endpointId, { at, probeAt }) {
+      return openCircuitTx.immediate(endpointId, at, probeAt);
+    },
+    async closeCircuit(endpointId, at) {
+      return closeCircuitTx.immediate(endpointId, at);
+    },
+    async failCircuitProbe(endpointId, probeAt) {
+      circuitStatements.failProbe.run(probeAt, endpointId);
+    },
+    async settleWaitingDeliveries({ at, windowStart, reasons, endpointIds }) {
       const ids = endpointIds ? JSON.stringify(endpointIds) : null;
-      const endpoints = waitingStatements.endpoints.all(ids, ids) as Array<{
-        id: string;
-        disabled: number;
-        disabled_reason: string | null;
-      }>;
+      const endpoints = waitingStatements.endpoints.all(ids, ids) as EndpointToSettle[];
       const total = { waiting: 0, failed: 0, resumed: 0 };
       for (const endpoint of endpoints) {
-        const done = settleTx.immediate(endpoint, { at, windowStart, reason });
+        const done = settleTx.immediate(endpoint, { at, windowStart, reasons });
         total.waiting += done.waiting;
         total.failed += done.failed;
         total.resumed += done.resumed;

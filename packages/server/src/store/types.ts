@@ -45,15 +45,32 @@ export interface EndpointRecord {
    * a success (or after none), cleared by any successful attempt and by re-enabling. null: not failing.
    */
   failingSince: number | null;
+  /** The circuit (dispatch/circuit.ts); openedAt null: closed. */
+  circuit: EndpointCircuit;
   /** The sequence of the endpoint's newest delivery; 0 before the first. */
   lastSequence: number;
   createdAt: number;
   updatedAt: number;
 }
 
+export interface EndpointCircuit {
+  /** When it opened after consecutive failures; null: closed, deliveries flow. */
+  openedAt: number | null;
+  /** While open: when the next probe may be claimed (a claimed probe moves it to its lease end). */
+  probeAt: number | null;
+  /** Probes that failed since it opened (the next one waits twice as long). */
+  failedProbes: number;
+}
+
 export type NewEndpoint = Omit<
   EndpointRecord,
-  'lastSequence' | 'updatedAt' | 'previousSecret' | 'previousSecretExpiresAt' | 'disabledReason' | 'failingSince'
+  | 'lastSequence'
+  | 'updatedAt'
+  | 'previousSecret'
+  | 'previousSecretExpiresAt'
+  | 'disabledReason'
+  | 'failingSince'
+  | 'circuit'
 >;
 
 export type EndpointPatch = Partial<
@@ -422,18 +439,31 @@ export interface Store {
    * Keeps disabled endpoints' deliveries off the claim path (store/waiting-sql.ts), for the
    * endpoints named (every endpoint not deleted when `endpointIds` is omitted), each in one
    * transaction:
-   * - disabled: its pending deliveries with a due time wait (next_attempt_at := NULL);
+   * - disabled or circuit open: its pending deliveries with a due time wait (next_attempt_at := NULL);
    * - waiting deliveries created before `windowStart` (their retry window has closed) end `failed`,
-   *   failure_reason := `reason` with the endpoint's disabled_reason;
-   * - enabled: its waiting deliveries (inside their window) are due at `at`.
+   *   failure_reason := `reasons.disabled` with the endpoint's disabled_reason, or
+   *   `reasons.circuitOpen` while its circuit is open (sentences without their full stop);
+   * - enabled with its circuit closed: its waiting deliveries (inside their window) are due at `at`.
    * Safe to run any time and twice: the periodic check runs it for all, a disable or re-enable for one.
    */
   settleWaitingDeliveries(settle: {
     at: number;
     windowStart: number;
-    reason: string;
+    reasons: { disabled: string; circuitOpen: string };
     endpointIds?: readonly string[] | undefined;
   }): Promise<{ waiting: number; failed: number; resumed: number }>;
+  /**
+   * The circuit (dispatch/circuit.ts; statements in store/circuit-sql.ts), each one conditional
+   * update with the deliveries it moves, in one transaction. openCircuit: closed → open with the
+   * first probe at `probeAt`, and the endpoint's pending deliveries wait; false when it was open
+   * already (or the endpoint is disabled or deleted). closeCircuit: open → closed, and all its
+   * pending deliveries are due at `at`, so they go oldest first. failCircuitProbe: the next probe at `probeAt`, failedProbes + 1.
+   * The claim gives an open circuit whose probeAt has come one delivery, and moves probeAt to the
+   * claim's lease end.
+   */
+  openCircuit(endpointId: string, change: { at: number; probeAt: number }): Promise<boolean>;
+  closeCircuit(endpointId: string, at: number): Promise<boolean>;
+  failCircuitProbe(endpointId: string, probeAt: number): Promise<void>;
   /** Enabled, not deleted endpoints of every account whose failingSince is at or before `failingSince`. */
   listFailingEndpoints(failingSince: number): Promise<EndpointRecord[]>;
 

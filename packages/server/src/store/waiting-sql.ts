@@ -1,7 +1,7 @@
 /**
  * The statements of Store.settleWaitingDeliveries, SQLite and PostgreSQL side by side.
  *
- * A pending delivery whose endpoint is disabled WAITS: next_attempt_at is NULL. That keeps it out
+ * A pending delivery whose endpoint is disabled, or whose circuit is open, WAITS: next_attempt_at is NULL. That keeps it out
  * of every range on deliveries_due (`next_attempt_at <= now`: the claim, /metrics, /readyz, the
  * backlog alert), so a disabled endpoint's backlog costs them nothing, while its status stays
  * `pending` in the API (it may still be delivered). A separate status would have split every
@@ -54,11 +54,33 @@ export const RESUME = {
  * has no waiting deliveries), or the ones named. Params: the ids as a JSON array or null (SQLite: twice).
  */
 export const ENDPOINTS_TO_SETTLE = {
-  sqlite: `SELECT id, disabled, disabled_reason FROM endpoints
+  sqlite: `SELECT id, disabled, disabled_reason, circuit_opened_at FROM endpoints
     WHERE deleted_at IS NULL AND (? IS NULL OR id IN (SELECT value FROM json_each(?)))`,
-  postgres: `SELECT id, disabled, disabled_reason FROM endpoints
+  postgres: `SELECT id, disabled, disabled_reason, circuit_opened_at FROM endpoints
     WHERE deleted_at IS NULL AND ($1::text[] IS NULL OR id = ANY($1::text[]))`,
 } as const;
+
+/** What settling needs of an endpoint row (ENDPOINTS_TO_SETTLE). */
+export interface EndpointToSettle {
+  id: string;
+  disabled: number;
+  disabled_reason: string | null;
+  circuit_opened_at: number | null;
+}
+
+/**
+ * What happens to one endpoint's deliveries: a disabled endpoint's, or one whose circuit is open,
+ * wait; the others resume; and waiting ones past their window fail with the reason that fits.
+ */
+export function settlingOf(
+  endpoint: EndpointToSettle,
+  reasons: { disabled: string; circuitOpen: string },
+): { wait: boolean; expiredReason: string } {
+  if (endpoint.disabled)
+    return { wait: true, expiredReason: expiredReason(reasons.disabled, endpoint.disabled_reason) };
+  if (endpoint.circuit_opened_at !== null) return { wait: true, expiredReason: `${reasons.circuitOpen}.` };
+  return { wait: false, expiredReason: `${reasons.disabled}.` };
+}
 
 /**
  * The reason stored on an expired delivery: the caller's sentence (without its full stop), with the

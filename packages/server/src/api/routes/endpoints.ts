@@ -50,11 +50,12 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
       cursor: request.query.cursor,
       limit: request.query.limit ?? DEFAULT_PAGE,
     });
-    return { data: page.data.map(presentEndpoint), next_cursor: page.nextCursor };
+    const now = config.clock.now();
+    return { data: page.data.map((ep) => presentEndpoint(ep, now)), next_cursor: page.nextCursor };
   });
 
   app.get('/v1/endpoints/:id', { schema: { params: IdParams } }, async (request) => {
-    return presentEndpoint(await find(callerOf(request).accountId, request.params.id));
+    return presentEndpoint(await find(callerOf(request).accountId, request.params.id), config.clock.now());
   });
 
   app.patch('/v1/endpoints/:id', { schema: { params: IdParams, body: PatchEndpointBody } }, async (request) => {
@@ -69,7 +70,7 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
     if (!updated) throw notFound('endpoint', request.params.id);
     // Disabled: its deliveries wait. Re-enabled: those inside their window resume, the others fail.
     if (patch.disabled !== undefined) await settleWaitingDeliveries({ store, config }, now, [updated.id]);
-    return presentEndpoint(updated);
+    return presentEndpoint(updated, now);
   });
 
   app.delete('/v1/endpoints/:id', { schema: { params: IdParams } }, async (request) => {
