@@ -292,6 +292,9 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect((await store.getEndpoint(account, ep.id))!.circuit).toMatchObject({ probeAt: t0 + 3000, failedProbes: 1 });
       // The probe's own record puts it back on its schedule; the periodic pass parks it again.
       await store.recordAttempts([failed(probe!.delivery.id, 1, t0 + 1500)], t0 + 1100);
+      // Held back by design, it is no stalled backlog for /readyz or the alert.
+      expect((await store.deliveryHealth(t0 + 1600)).oldestDueAt).toBeNull();
+      expect(await store.overdueByAccount(t0 + 1600)).toEqual([]);
       await store.settleWaitingDeliveries({
         at: t0 + 1200,
         windowStart: t0 + 1200 - day,

@@ -63,8 +63,9 @@ export const DUE_ENDPOINTS = {
 } as const;
 
 /**
- * Every enabled endpoint with its oldest delivery due at or before the parameter (null: none),
- * and its account: /readyz and /metrics (the oldest due delivery) and the backlog alert read it.
+ * Every enabled endpoint whose circuit is closed with its oldest delivery due at or before the
+ * parameter (null: none), and its account: /readyz and /metrics (the oldest due delivery) and the
+ * backlog alert read it. An open circuit's deliveries wait by design; they are no stalled backlog.
  * One probe of deliveries_endpoint_due per endpoint, as in DUE_ENDPOINTS. Param: the time.
  */
 export const FIRST_DUE_PER_ENDPOINT = {
@@ -72,12 +73,12 @@ export const FIRST_DUE_PER_ENDPOINT = {
       (SELECT d.next_attempt_at FROM deliveries d
        WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= ?
        ORDER BY d.next_attempt_at LIMIT 1) AS due_at
-    FROM endpoints e WHERE e.disabled = 0 AND e.deleted_at IS NULL`,
+    FROM endpoints e WHERE e.disabled = 0 AND e.deleted_at IS NULL AND e.circuit_opened_at IS NULL`,
   postgres: `SELECT e.account_id,
       (SELECT d.next_attempt_at FROM deliveries d
        WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= $1
        ORDER BY d.next_attempt_at LIMIT 1) AS due_at
-    FROM endpoints e WHERE e.disabled = 0 AND e.deleted_at IS NULL`,
+    FROM endpoints e WHERE e.disabled = 0 AND e.deleted_at IS NULL AND e.circuit_opened_at IS NULL`,
 } as const;
 
 /**

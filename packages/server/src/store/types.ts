@@ -297,7 +297,7 @@ export interface ConnectionSyncReport {
 export interface DeliveryHealth {
   /** Deliveries with status `pending` (due, claimed, or waiting for a retry), disabled endpoints' included. */
   pending: number;
-  /** next_attempt_at of the oldest delivery due at `now` whose endpoint is enabled; null: none is due. */
+  /** next_attempt_at of the oldest delivery due at `now` whose endpoint is enabled, circuit closed; null: none is due. */
   oldestDueAt: number | null;
   /** started_at of the newest recorded attempt, any process; null: none yet. */
   lastAttemptAt: number | null;
