@@ -30,6 +30,12 @@ export const EndpointSchema = Type.Object({
   rate_limit_per_s: Nullable(Type.Integer()),
   disabled: Type.Boolean(),
   disabled_reason: Nullable(Type.String()),
+  /** Beside the contract's fields: the endpoint's circuit (dispatch/circuit.ts, present.ts presentCircuit). */
+  circuit: Type.Object({
+    state: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half_open')]),
+    opened_at: NullableTime,
+    next_probe_at: NullableTime,
+  }),
   created_at: Time,
   updated_at: Time,
 });
@@ -68,6 +74,8 @@ export const DeliverySchema = Type.Object({
   sequence: Type.Integer(),
   attempt_count: Type.Integer(),
   next_attempt_at: NullableTime,
+  /** Beside the contract's fields: why it ended failed without an attempt deciding it, or null. */
+  failure_reason: Nullable(Type.String()),
   created_at: Time,
   updated_at: Time,
 });
