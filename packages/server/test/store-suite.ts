@@ -1139,6 +1139,24 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect(await store.accountHealth(account, t0)).toMatchObject({ failingEndpoints: 1, disabledEndpoints: 0 });
     });
 
+    it("leaves a disabled endpoint's waiting deliveries and an open circuit's out of the account's oldest due", async () => {
+      const held = await store.createEndpoint(endpoint());
+      await store.publish([event({ createdAt: t0 - 500_000 })]);
+      const [probe] = await store.claimDueDeliveries({ now: t0 - 400_000, limit: 1, leaseMs: 60_000 });
+      expect(probe?.endpoint.id).toBe(held.id);
+      // The circuit opens while an attempt is out; its outcome schedules a retry due long before t0.
+      expect(await store.openCircuit(held.id, { at: t0 - 390_000, probeAt: t0 + 600_000 })).toBe(true);
+      await store.recordAttempts([failed(probe!.delivery.id, 1, t0 - 300_000, probe!.claim)], t0 - 390_000);
+      expect(await store.getDelivery(account, probe!.delivery.id)).toMatchObject({ nextAttemptAt: t0 - 300_000 });
+      // Published while the circuit is open: it waits (next_attempt_at null).
+      await store.publish([event({ createdAt: t0 - 200_000 })]);
+      const ep = await store.createEndpoint(endpoint());
+      await store.publish([event({ createdAt: t0 - 100_000 })]);
+      const health = await store.accountHealth(account, t0);
+      expect(health.oldestDue?.dueAt).toBe(t0 - 100_000);
+      expect(await store.getDelivery(account, health.oldestDue?.deliveryId ?? '')).toMatchObject({ endpointId: ep.id });
+    });
+
     it('purges old payloads and response bodies and keeps the metadata', async () => {
       await store.createEndpoint(endpoint());
       const [old] = await store.publish([event({ createdAt: t0 - 10_000, data: { card: '4242' } })]);
