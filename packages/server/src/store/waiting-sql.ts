@@ -2,8 +2,9 @@
  * The statements of Store.settleWaitingDeliveries, SQLite and PostgreSQL side by side.
  *
  * A pending delivery whose endpoint is disabled, or whose circuit is open, WAITS: next_attempt_at is NULL. That keeps it out
- * of every range on deliveries_due (`next_attempt_at <= now`: the claim, /metrics, /readyz, the
- * backlog alert), so a disabled endpoint's backlog costs them nothing, while its status stays
+ * of every due range (`next_attempt_at <= now` on deliveries_endpoint_due: the claim, /metrics,
+ * /readyz, the backlog alert; on deliveries_account_due: the stats' oldest due), so a disabled
+ * endpoint's backlog costs them nothing, while its status stays
  * `pending` in the API (it may still be delivered). A separate status would have split every
  * `status = 'pending'` read in two and needed a new value in the contract's status enum.
  *
