@@ -181,7 +181,7 @@ export async function run({ durationMs, quick }) {
 
   const small = await claimRate(1_000, durationMs);
   const large = await claimRate(100_000, durationMs);
-  printTable('PostgreSQL claim (batches of 500, FOR UPDATE SKIP LOCKED on deliveries_due)', [
+  printTable('PostgreSQL claim (batches of 500, SKIP LOCKED on deliveries_endpoint_due)', [
     ['pending deliveries', 'claimed/s'],
     ['1,000', fmt.rate(small)],
     ['100,000', fmt.rate(large)],

@@ -14,6 +14,8 @@ export interface Endpoint {
   rate_limit_per_s: number | null;
   disabled: boolean;
   disabled_reason?: string | null;
+  /** The endpoint's circuit: open while it keeps failing, its deliveries waiting for a probe. */
+  circuit?: { state: 'closed' | 'open' | 'half_open'; opened_at: string | null; next_probe_at: string | null };
   created_at: string;
   secret?: string;
 }
@@ -35,6 +37,8 @@ export interface Delivery {
   sequence: number;
   attempt_count: number;
   next_attempt_at: string | null;
+  /** Why it ended failed without an attempt deciding it (its endpoint disabled or failing when its window closed). */
+  failure_reason?: string | null;
   created_at: string;
   updated_at?: string;
 }

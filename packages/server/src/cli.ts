@@ -25,6 +25,14 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) {
+    throw new InvalidArgumentError(`"${value}" is not a whole number (0 or more).`);
+  }
+  return n;
+}
+
 function ratio(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) {
@@ -53,6 +61,7 @@ interface Flags {
   claimLease: number;
   checkInterval: number;
   endpointConcurrency: number;
+  circuitFailures: number;
   alertFailureRate: number;
   alertDueAge: number;
   logLevel: string;
@@ -101,6 +110,12 @@ function withServerFlags(command: Command): Command {
     )
     .option('--endpoint-concurrency <n>', 'requests in flight per endpoint', positiveInt, DEFAULTS.endpointConcurrency)
     .option(
+      '--circuit-failures <n>',
+      "failed attempts in a row that open an endpoint's circuit (0: no circuit)",
+      wholeNumber,
+      DEFAULTS.circuitFailures,
+    )
+    .option(
       '--alert-failure-rate <ratio>',
       "alert when an endpoint's attempts over 15 minutes fail at this rate (at least 10 attempts)",
       ratio,
@@ -130,6 +145,7 @@ async function run(role: Role, flags: Flags): Promise<void> {
     claimLeaseMs: flags.claimLease,
     checkIntervalMs: flags.checkInterval,
     endpointConcurrency: flags.endpointConcurrency,
+    circuitFailures: flags.circuitFailures,
     alertFailureRate: flags.alertFailureRate,
     alertDueAgeMs: flags.alertDueAge,
     logLevel: flags.logLevel,

@@ -1,5 +1,6 @@
 import type { Clock } from '@herald/protocol';
 import { parseDuration, systemClock } from '@herald/protocol';
+import { CIRCUIT_FAILURES } from './dispatch/circuit.js';
 
 /** The one configuration object, built once at start from flags and environment and passed down. */
 export interface Config {
@@ -38,6 +39,11 @@ export interface Config {
   claimLeaseMs: number;
   /** Requests in flight per endpoint (`--endpoint-concurrency`, default 10). */
   endpointConcurrency: number;
+  /**
+   * Failed automatic attempts in a row that open an endpoint's circuit (`--circuit-failures`,
+   * default 5; dispatch/circuit.ts says why). 0: no circuit, every delivery keeps its own schedule.
+   */
+  circuitFailures: number;
   /** Attempt timeout, ms (10 s by the contract). */
   attemptTimeoutMs: number;
   /**
@@ -69,6 +75,7 @@ export const DEFAULTS = {
   claimLease: '60s',
   checkInterval: '30s',
   endpointConcurrency: 10,
+  circuitFailures: CIRCUIT_FAILURES,
   alertFailureRate: 0.5,
   alertMinAttempts: 10,
   alertDueAge: '5m',
@@ -102,6 +109,7 @@ export function makeConfig(partial: Partial<Config> = {}): Config {
     alertMinAttempts: DEFAULTS.alertMinAttempts,
     alertDueAgeMs: parseDuration(DEFAULTS.alertDueAge),
     endpointConcurrency: DEFAULTS.endpointConcurrency,
+    circuitFailures: DEFAULTS.circuitFailures,
     attemptTimeoutMs: 10_000,
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,

@@ -16,7 +16,7 @@ describe('publishing events', () => {
     return r.body.id;
   }
 
-  it('fans an event out to the endpoints whose filters match, and none to a disabled one', async () => {
+  it('fans an event out to the endpoints whose filters match; a disabled one’s delivery waits', async () => {
     const all = await endpoint({});
     const orders = await endpoint({ event_types: ['order.created'] });
     const con1 = await endpoint({ connection_ids: ['con_1'] });
@@ -31,7 +31,7 @@ describe('publishing events', () => {
     });
     expect(published.status).toBe(202);
     expect(published.body.id).toMatch(/^evt_/);
-    expect(published.body.deliveries).toHaveLength(2);
+    expect(published.body.deliveries).toHaveLength(3);
 
     const event = await h.request('GET', `/v1/events/${published.body.id}`);
     expect(event.status).toBe(200);
@@ -44,7 +44,8 @@ describe('publishing events', () => {
     });
     expect(new Date(event.body.created_at).toISOString()).toBe(event.body.created_at);
     const byEndpoint = new Map(event.body.deliveries.map((d: { endpoint_id: string }) => [d.endpoint_id, d]));
-    expect([...byEndpoint.keys()].sort()).toEqual([all, orders].sort());
+    expect([...byEndpoint.keys()].sort()).toEqual([all, orders, off].sort());
+    expect(byEndpoint.get(off)).toMatchObject({ status: 'pending', next_attempt_at: null });
     expect(byEndpoint.get(all)).toMatchObject({
       event_id: published.body.id,
       status: 'pending',
@@ -59,14 +60,16 @@ describe('publishing events', () => {
       connection_id: 'con_1',
     });
     const otherEvent = (await h.request('GET', `/v1/events/${other.body.id}`)).body;
-    expect(otherEvent.deliveries.map((d: { endpoint_id: string }) => d.endpoint_id).sort()).toEqual([all, con1].sort());
+    expect(otherEvent.deliveries.map((d: { endpoint_id: string }) => d.endpoint_id).sort()).toEqual(
+      [all, con1, off].sort(),
+    );
     expect(Math.abs(Date.parse(otherEvent.occurred_at) - Date.now())).toBeLessThan(10_000);
 
     // The delivery list filters by endpoint, event and status.
     const ofAll = await h.request('GET', `/v1/deliveries?endpoint_id=${all}&status=pending`);
     expect(ofAll.body.data.map((d: { sequence: number }) => d.sequence)).toEqual([2, 1]);
     const ofEvent = await h.request('GET', `/v1/deliveries?event_id=${published.body.id}`);
-    expect(ofEvent.body.data).toHaveLength(2);
+    expect(ofEvent.body.data).toHaveLength(3);
     expect((await h.request('GET', '/v1/deliveries?status=failed')).body.data).toEqual([]);
     const one = await h.request('GET', `/v1/deliveries/${published.body.deliveries[0]}`);
     expect(one.body.attempts).toEqual([]);
@@ -139,8 +142,8 @@ describe('publishing events', () => {
       );
       for (const r of responses) {
         expect(r.status).toBe(202);
-        // a, b, and the catch-all endpoint of the first test.
-        expect(r.body.deliveries).toHaveLength(3);
+        // a, b, and the catch-all endpoints of the first test (the disabled one's waits).
+        expect(r.body.deliveries).toHaveLength(4);
         accepted.push(r.body.id);
       }
     }

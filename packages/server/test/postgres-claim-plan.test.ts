@@ -1,12 +1,14 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { CLAIM_SQL, openPostgresStore } from '../src/store/postgres.js';
+import { CLAIM_OF_ENDPOINTS, DUE_ENDPOINTS } from '../src/store/claim-sql.js';
+import { openPostgresStore } from '../src/store/postgres.js';
 import { findPostgres, testSchema } from './pg-database.js';
+import { newEndpoint } from './store-suite.js';
 
 const pgUrl = await findPostgres();
 
 describe.skipIf(pgUrl === null)('claiming on PostgreSQL with a long history', () => {
-  it('stays on the partial index deliveries_due with 1,000,000 delivered rows and 100,000 pending', {
+  it('probes deliveries_endpoint_due per endpoint with 1,000,000 delivered rows and 100,000 pending, reading none of a left-out endpoint', {
     timeout: 120_000,
   }, async () => {
     const schema = testSchema(pgUrl as string);
@@ -14,6 +16,7 @@ describe.skipIf(pgUrl === null)('claiming on PostgreSQL with a long history', ()
     try {
       const now = Date.parse('2026-11-27T06:00:00.000Z');
       await store.createAccount('acct_plan', 0);
+      for (let i = 0; i < 100; i++) await store.createEndpoint(newEndpoint({ accountId: 'acct_plan', id: `ep_${i}` }));
       // Unlogged: the rows are generated for the plan only; it does not change what the planner picks.
       // A connection without the store's statement timeout: generating the rows takes a while.
       const bulk = new pg.Client({ connectionString: pgUrl as string, options: `-c search_path=${schema.schema}` });
@@ -30,24 +33,42 @@ describe.skipIf(pgUrl === null)('claiming on PostgreSQL with a long history', ()
       );
       await bulk.query('ANALYZE deliveries');
       await bulk.end();
-      // The claim itself, as the store runs it, with a lease held by another worker.
+      // The claim's statements, as the store runs them, with a lease held by another worker.
       await store.pool.query(`INSERT INTO endpoint_leases VALUES ('ep_2', 'another-worker', $1)`, [now + 60_000]);
-      const plan = await store.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${CLAIM_SQL}`, [
+      const explain = async (sql: string, params: unknown[]) =>
+        (await store.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params)).rows
+          .map((r) => r['QUERY PLAN'])
+          .join('\n');
+      const endpoints = await explain(DUE_ENDPOINTS.postgres, [now, ['ep_1'], 'this-worker', 500]);
+      const shares = await explain(CLAIM_OF_ENDPOINTS.postgres, [
         now + 60_000,
         now,
-        ['ep_1'],
-        500,
-        'this-worker',
+        ['ep_3', 'ep_4'],
+        [250, 250],
         'a-claim',
       ]);
-      const text = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
-      expect(text).toContain('Index Scan using deliveries_due');
+      // Each endpoint is one probe of its own range: a left-out endpoint's rows are never walked.
+      expect(endpoints).toMatch(/Index (Only )?Scan using deliveries_endpoint_due/);
+      expect(endpoints).toContain('Index Cond: ((endpoint_id = e.id)');
+      expect(shares).toMatch(/Index (Only )?Scan using deliveries_endpoint_due/);
+      expect(shares).toContain('Index Scan using deliveries_pkey on deliveries d');
+      const text = `${endpoints}\n${shares}`;
       expect(text).not.toContain('Seq Scan on deliveries');
 
       const began = performance.now();
-      const claimed = await store.claimDueDeliveries({ now, limit: 500, leaseMs: 60_000 });
+      const claimed = await store.claimDueDeliveries({
+        now,
+        limit: 500,
+        leaseMs: 60_000,
+        excludeEndpointIds: ['ep_1'],
+        claimant: { id: 'this-worker', releaseEndpointIds: [] },
+      });
       const ms = performance.now() - began;
       expect(claimed).toHaveLength(500);
+      // Shared out between the 98 endpoints with due work, the left-out and leased ones not among them.
+      const taken = new Set(claimed.map((c) => c.endpoint.id));
+      expect(taken.has('ep_1') || taken.has('ep_2')).toBe(false);
+      expect(taken.size).toBe(98);
       console.log(`claim of 500 beside 1,000,000 delivered and 100,000 pending rows: ${ms.toFixed(1)} ms\n${text}`);
     } finally {
       await store.close();

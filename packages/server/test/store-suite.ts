@@ -94,7 +94,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       };
     }
 
-    it('fans an event out to every matching enabled endpoint, in the same commit', async () => {
+    it('fans an event out to every matching endpoint, in the same commit', async () => {
       const all = await store.createEndpoint(endpoint());
       const onlyFailed = await store.createEndpoint(endpoint({ eventTypes: ['sync.failed'] }));
       const onlyCon2 = await store.createEndpoint(endpoint({ connectionIds: ['con_2'] }));
@@ -103,9 +103,14 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
 
       const [result] = await store.publish([event()]);
       const deliveries = await store.listDeliveriesOfEvent(account, result!.id);
-      expect(deliveries.map((d) => d.endpointId)).toEqual([all.id]);
-      expect(result!.deliveries).toEqual([deliveries[0]!.id]);
-      for (const ep of [onlyFailed, onlyCon2, disabled, foreign]) {
+      expect(deliveries.map((d) => d.endpointId).sort()).toEqual([all.id, disabled.id].sort());
+      expect(result!.deliveries.sort()).toEqual(deliveries.map((d) => d.id).sort());
+      // The disabled endpoint's delivery waits (no due time) instead of leaving a hole in its stream.
+      expect(deliveries.find((d) => d.endpointId === disabled.id)).toMatchObject({
+        status: 'pending',
+        nextAttemptAt: null,
+      });
+      for (const ep of [onlyFailed, onlyCon2, foreign]) {
         expect((await store.listDeliveries(ep.accountId, { endpointId: ep.id, limit: 10 })).data).toEqual([]);
       }
 
@@ -116,7 +121,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
 
       const [second] = await store.publish([event({ type: 'sync.failed', connectionId: 'con_2' })]);
       const ids = (await store.listDeliveriesOfEvent(account, second!.id)).map((d) => d.endpointId).sort();
-      expect(ids).toEqual([all.id, onlyFailed.id, onlyCon2.id].sort());
+      expect(ids).toEqual([all.id, onlyFailed.id, onlyCon2.id, disabled.id].sort());
     });
 
     it('numbers each endpoint’s deliveries 1..N without gaps across batches', async () => {
@@ -154,13 +159,13 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       const y = await store.createEndpoint(endpoint({ eventTypes: ['for.y'] }));
       const publishTo = (type: string, n: number) => store.publish(Array.from({ length: n }, () => event({ type })));
       await publishTo('for.x', 3);
-      await publishTo('for.y', 4);
       const claim = (id: string, now: number, releaseEndpointIds: string[] = [], limit = 10) =>
         store.claimDueDeliveries({ now, limit, leaseMs: 60_000, claimant: { id, releaseEndpointIds } });
       const endpointsOf = (claimed: Awaited<ReturnType<typeof claim>>) => new Set(claimed.map((c) => c.endpoint.id));
 
       // A takes two of X's three: X is A's now.
       expect(endpointsOf(await claim('A', t0, [], 2))).toEqual(new Set([x.id]));
+      await publishTo('for.y', 4);
       // B gets none of X's, though one is due: only Y's.
       const b1 = await claim('B', t0, []);
       expect(endpointsOf(b1)).toEqual(new Set([y.id]));
@@ -186,6 +191,30 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect((await claim('D', t0 + 60_020)).map((c) => c.endpoint.id)).toEqual([x.id]);
     });
 
+    it('shares each claim between the endpoints with due work, oldest due first within each', async () => {
+      const busy = await store.createEndpoint(endpoint({ eventTypes: ['for.busy'] }));
+      const quiet = await store.createEndpoint(endpoint({ eventTypes: ['for.quiet'] }));
+      // The busy endpoint's backlog is older than everything the quiet one has.
+      await store.publish(
+        Array.from({ length: 10 }, (_, i) => event({ type: 'for.busy', createdAt: t0 - 10_000 + i })),
+      );
+      await store.publish([
+        event({ type: 'for.quiet', createdAt: t0 - 5 }),
+        event({ type: 'for.quiet', createdAt: t0 - 4 }),
+      ]);
+      const first = await store.claimDueDeliveries({ now: t0, limit: 4, leaseMs: 60_000 });
+      expect(first.map((c) => [c.endpoint.id, c.delivery.sequence])).toEqual([
+        [busy.id, 1],
+        [busy.id, 2],
+        [quiet.id, 1],
+        [quiet.id, 2],
+      ]);
+      // The quiet one has nothing more: what it leaves goes to the busy one.
+      const second = await store.claimDueDeliveries({ now: t0, limit: 5, leaseMs: 60_000 });
+      expect(second.map((c) => c.delivery.sequence)).toEqual([3, 4, 5, 6, 7]);
+      expect(new Set(second.map((c) => c.endpoint.id))).toEqual(new Set([busy.id]));
+    });
+
     it('skips excluded and disabled endpoints when claiming', async () => {
       const busy = await store.createEndpoint(endpoint());
       const off = await store.createEndpoint(endpoint());
@@ -200,6 +229,125 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       });
       expect(new Set(claimed.map((c) => c.endpoint.id))).toEqual(new Set([free.id]));
       expect(claimed).toHaveLength(2);
+    });
+
+    it("keeps a disabled endpoint's deliveries off the claim path, fails them when their window closes, resumes the rest on re-enable", async () => {
+      const day = 86_400_000;
+      const reason = 'Not delivered: its endpoint was disabled';
+      const ep = await store.createEndpoint(endpoint());
+      const [early] = await store.publish([event({ createdAt: t0 })]);
+      await store.updateEndpoint(account, ep.id, { disabled: true, disabledReason: 'Gone.' }, t0 + 10);
+      const settle = (at: number, endpointIds?: string[]) =>
+        store.settleWaitingDeliveries({
+          at,
+          windowStart: at - day,
+          reasons: { disabled: reason, circuitOpen: 'circuit open' },
+          endpointIds,
+        });
+      expect(await settle(t0 + 10, [ep.id])).toEqual({ waiting: 1, failed: 0, resumed: 0 });
+      const [late] = await store.publish([event({ createdAt: t0 + 1000 })]);
+
+      // Every event is in the endpoint's stream, numbered without a gap, and none is due for anyone.
+      const stream = await store.listEndpointStream(account, ep.id, 0, 10);
+      expect(stream.map((s) => [s.event.id, s.delivery.sequence, s.delivery.nextAttemptAt])).toEqual([
+        [early!.id, 1, null],
+        [late!.id, 2, null],
+      ]);
+      expect(await store.claimDueDeliveries({ now: t0 + 2000, limit: 10, leaseMs: 1000 })).toEqual([]);
+      expect(await store.deliveryHealth(t0 + 2000)).toMatchObject({ pending: 2, oldestDueAt: null });
+      expect(await store.overdueByAccount(t0 + 2000)).toEqual([]);
+
+      // A day later the first one's window has closed: failed, with the reason, listed and retryable.
+      expect(await settle(t0 + day + 500)).toEqual({ waiting: 0, failed: 1, resumed: 0 });
+      expect(await settle(t0 + day + 500)).toEqual({ waiting: 0, failed: 0, resumed: 0 });
+      const failedOne = (await store.listDeliveries(account, { status: 'failed', limit: 10 })).data;
+      expect(failedOne).toMatchObject([
+        { id: early!.deliveries[0], failureReason: `${reason} (Gone).`, nextAttemptAt: null },
+      ]);
+      const job = await store.createBulkRetryJob({
+        id: newId('job'),
+        accountId: account,
+        filter: { endpointId: ep.id },
+        params: {},
+        createdAt: t0 + day + 500,
+      });
+      expect(job.total).toBe(1);
+
+      // Re-enabled: only the one still inside its window resumes, due at once.
+      await store.updateEndpoint(account, ep.id, { disabled: false, disabledReason: null }, t0 + day + 600);
+      expect(await settle(t0 + day + 600, [ep.id])).toEqual({ waiting: 0, failed: 0, resumed: 1 });
+      const claimed = await store.claimDueDeliveries({ now: t0 + day + 600, limit: 10, leaseMs: 1000 });
+      expect(claimed.map((c) => c.delivery.id)).toEqual(late!.deliveries);
+    });
+
+    it('holds an open circuit’s deliveries back but for one probe at a time, and lets them go oldest first when it closes', async () => {
+      const day = 86_400_000;
+      const ep = await store.createEndpoint(endpoint());
+      const neighbour = await store.createEndpoint(endpoint({ accountId: other }));
+      await store.publish([1, 2, 3].map((i) => event({ createdAt: t0 + i })));
+      await store.publish([event({ accountId: other, createdAt: t0 })]);
+      expect(await store.openCircuit(ep.id, { at: t0 + 10, probeAt: t0 + 1000 })).toBe(true);
+      expect(await store.openCircuit(ep.id, { at: t0 + 11, probeAt: t0 + 2000 })).toBe(false);
+      expect((await store.getEndpoint(account, ep.id))!.circuit).toEqual({
+        openedAt: t0 + 10,
+        probeAt: t0 + 1000,
+        failedProbes: 0,
+      });
+      // Published while open: it waits with the others.
+      await store.publish([event({ createdAt: t0 + 20 })]);
+      const claim = (now: number) => store.claimDueDeliveries({ now, limit: 10, leaseMs: 60_000 });
+      // Before the probe time only the neighbour's delivery is claimed.
+      expect((await claim(t0 + 500)).map((c) => c.endpoint.id)).toEqual([neighbour.id]);
+      expect(await store.deliveryHealth(t0 + 500)).toMatchObject({ pending: 5, oldestDueAt: null });
+      // The probe: one delivery, the oldest; none more while it is out.
+      const [probe, ...more] = await claim(t0 + 1000);
+      expect(more).toEqual([]);
+      expect(probe!.delivery.sequence).toBe(1);
+      expect(await claim(t0 + 1001)).toEqual([]);
+      await store.failCircuitProbe(ep.id, t0 + 3000);
+      expect((await store.getEndpoint(account, ep.id))!.circuit).toMatchObject({ probeAt: t0 + 3000, failedProbes: 1 });
+      // The probe's own record puts it back on its schedule; the periodic pass parks it again.
+      await store.recordAttempts([failed(probe!.delivery.id, 1, t0 + 1500, probe!.claim)], t0 + 1100);
+      // Held back by design, it is no stalled backlog for /readyz or the alert.
+      expect((await store.deliveryHealth(t0 + 1600)).oldestDueAt).toBeNull();
+      expect(await store.overdueByAccount(t0 + 1600)).toEqual([]);
+      await store.settleWaitingDeliveries({
+        at: t0 + 1200,
+        windowStart: t0 + 1200 - day,
+        reasons: { disabled: 'disabled', circuitOpen: 'Not delivered: circuit open' },
+      });
+      expect(await claim(t0 + 2000)).toEqual([]);
+      // The second probe succeeds: closed, and the backlog is due at once, oldest first.
+      const [second] = await claim(t0 + 3000);
+      expect(second!.delivery.sequence).toBe(1);
+      const ok = failed(second!.delivery.id, 2, null, second!.claim);
+      await store.recordAttempts(
+        [{ ...ok, attempt: { ...ok.attempt, responseStatus: 200, error: null }, status: 'succeeded' }],
+        t0 + 3050,
+      );
+      expect(await store.closeCircuit(ep.id, t0 + 3100)).toBe(true);
+      expect((await store.getEndpoint(account, ep.id))!.circuit.openedAt).toBeNull();
+      const drained = await claim(t0 + 3100);
+      expect(drained.map((c) => c.delivery.sequence)).toEqual([2, 3, 4]);
+
+      // A circuit that never closes: its deliveries fail when their window does, with the reason.
+      await store.recordAttempts(
+        drained.map((c) => failed(c.delivery.id, 1, t0 + 5000, c.claim)),
+        t0 + 3200,
+      );
+      expect(await store.openCircuit(ep.id, { at: t0 + 3300, probeAt: t0 + day })).toBe(true);
+      const result = await store.settleWaitingDeliveries({
+        at: t0 + day + 100,
+        windowStart: t0 + 100,
+        reasons: { disabled: 'disabled', circuitOpen: 'Not delivered: circuit open' },
+      });
+      expect(result.failed).toBe(3);
+      const failedNow = (await store.listDeliveries(account, { status: 'failed', limit: 10 })).data;
+      expect(failedNow.map((d) => [d.sequence, d.failureReason]).sort()).toEqual([
+        [2, 'Not delivered: circuit open.'],
+        [3, 'Not delivered: circuit open.'],
+        [4, 'Not delivered: circuit open.'],
+      ]);
     });
 
     it('records attempts and moves the delivery through its states', async () => {
@@ -989,6 +1137,24 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       await store.recordAttempts([attempt], t0);
       await store.deleteEndpoint(account, off.id, t0);
       expect(await store.accountHealth(account, t0)).toMatchObject({ failingEndpoints: 1, disabledEndpoints: 0 });
+    });
+
+    it("leaves a disabled endpoint's waiting deliveries and an open circuit's out of the account's oldest due", async () => {
+      const held = await store.createEndpoint(endpoint());
+      await store.publish([event({ createdAt: t0 - 500_000 })]);
+      const [probe] = await store.claimDueDeliveries({ now: t0 - 400_000, limit: 1, leaseMs: 60_000 });
+      expect(probe?.endpoint.id).toBe(held.id);
+      // The circuit opens while an attempt is out; its outcome schedules a retry due long before t0.
+      expect(await store.openCircuit(held.id, { at: t0 - 390_000, probeAt: t0 + 600_000 })).toBe(true);
+      await store.recordAttempts([failed(probe!.delivery.id, 1, t0 - 300_000, probe!.claim)], t0 - 390_000);
+      expect(await store.getDelivery(account, probe!.delivery.id)).toMatchObject({ nextAttemptAt: t0 - 300_000 });
+      // Published while the circuit is open: it waits (next_attempt_at null).
+      await store.publish([event({ createdAt: t0 - 200_000 })]);
+      const ep = await store.createEndpoint(endpoint());
+      await store.publish([event({ createdAt: t0 - 100_000 })]);
+      const health = await store.accountHealth(account, t0);
+      expect(health.oldestDue?.dueAt).toBe(t0 - 100_000);
+      expect(await store.getDelivery(account, health.oldestDue?.deliveryId ?? '')).toMatchObject({ endpointId: ep.id });
     });
 
     it('purges old payloads and response bodies and keeps the metadata', async () => {

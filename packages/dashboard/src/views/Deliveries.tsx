@@ -174,7 +174,21 @@ export function DeliveryDetail({ id }: { id: string }) {
               <Time iso={d.created_at} />
             </dd>
             <dt>Next attempt</dt>
-            <dd>{d.status === 'pending' ? <Countdown iso={d.next_attempt_at} /> : 'none: retried only by hand'}</dd>
+            <dd>
+              {d.status !== 'pending' ? (
+                'none: retried only by hand'
+              ) : d.next_attempt_at ? (
+                <Countdown iso={d.next_attempt_at} />
+              ) : (
+                'waiting: its endpoint is disabled or its circuit is open'
+              )}
+            </dd>
+            {d.failure_reason ? (
+              <>
+                <dt>Why it failed</dt>
+                <dd data-testid="failure-reason">{d.failure_reason}</dd>
+              </>
+            ) : null}
           </dl>
           <WriteButton onClick={retry} disabled={busy}>
             {busy ? 'Retrying…' : 'Retry now'}

@@ -2,6 +2,7 @@ import { type FormEvent, useState } from 'react';
 import { type Attempt, type Delivery, type Endpoint, type Page, query } from '../api.js';
 import { type AttemptPoint, LatencyChart } from '../chart.js';
 import {
+  Countdown,
   Empty,
   ErrorNotice,
   Link,
@@ -251,6 +252,17 @@ export function EndpointDetail({ id }: { id: string }) {
             <dd>
               <StatusBadge status={ep.disabled ? 'disabled' : 'enabled'} />
               {ep.disabled_reason ? ` (${ep.disabled_reason})` : ''}
+            </dd>
+            <dt>Circuit</dt>
+            <dd data-testid="circuit">
+              <StatusBadge status={ep.circuit?.state ?? 'closed'} />
+              {ep.circuit?.opened_at ? (
+                <>
+                  {' '}
+                  open since <Time iso={ep.circuit.opened_at} />: its deliveries wait; next probe{' '}
+                  <Countdown iso={ep.circuit.next_probe_at} />
+                </>
+              ) : null}
             </dd>
             <dt>Signature scheme</dt>
             <dd>{ep.signature_scheme}</dd>

@@ -37,10 +37,25 @@ export function iso(ms: number | null): string | null {
 }
 
 /**
+ * The circuit (dispatch/circuit.ts), beside the contract's fields: `open` while its deliveries wait
+ * for the probe time, `half_open` once a probe is due or out, `closed` otherwise.
+ */
+export function presentCircuit(circuit: EndpointRecord['circuit'], now: number): Endpoint['circuit'] {
+  if (circuit.openedAt === null) return { state: 'closed', opened_at: null, next_probe_at: null };
+  const probing = circuit.probeAt !== null && circuit.probeAt <= now;
+  return {
+    state: probing ? 'half_open' : 'open',
+    opened_at: iso(circuit.openedAt),
+    next_probe_at: iso(circuit.probeAt),
+  };
+}
+
+/**
  * Never carries the signing secret (`withSecret` adds it for create and rotate). Header values and
  * URL credentials are the receiver's secrets: an `admin` key sees them, a `read` key their names.
+ * `now` tells the circuit's state.
  */
-export function presentEndpoint(ep: EndpointRecord, role: Role): Endpoint {
+export function presentEndpoint(ep: EndpointRecord, role: Role, now = Date.now()): Endpoint {
   const revealed = role === 'admin';
   return {
     id: ep.id,
@@ -53,14 +68,15 @@ export function presentEndpoint(ep: EndpointRecord, role: Role): Endpoint {
     rate_limit_per_s: ep.rateLimitPerS,
     disabled: ep.disabled,
     disabled_reason: ep.disabledReason,
+    circuit: presentCircuit(ep.circuit, now),
     created_at: iso(ep.createdAt),
     updated_at: iso(ep.updatedAt),
   };
 }
 
 /** Create and rotate: admin only. */
-export function withSecret(ep: EndpointRecord): EndpointWithSecret {
-  return { ...presentEndpoint(ep, 'admin'), secret: ep.secret };
+export function withSecret(ep: EndpointRecord, now = Date.now()): EndpointWithSecret {
+  return { ...presentEndpoint(ep, 'admin', now), secret: ep.secret };
 }
 
 export function presentEvent(event: EventRecord): Event {
@@ -97,6 +113,8 @@ export function presentDelivery(d: DeliveryRecord): Delivery {
     sequence: d.sequence,
     attempt_count: d.attemptCount,
     next_attempt_at: iso(d.nextAttemptAt),
+    // Beside the contract's fields: why it ended failed without an attempt deciding it, or null.
+    failure_reason: d.failureReason,
     created_at: iso(d.createdAt),
     updated_at: iso(d.updatedAt),
   };

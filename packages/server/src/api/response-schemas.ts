@@ -135,6 +135,17 @@ const endpointFields = {
     description:
       'Why Herald disabled the endpoint (after failing for too long); null when enabled or disabled by hand.',
   }),
+  circuit: Type.Object(
+    {
+      state: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half_open')], {
+        description:
+          '`closed`: deliveries flow. `open`: after consecutive failures, deliveries wait while one probe at a time follows the backoff schedule. `half_open`: a probe is out now.',
+      }),
+      opened_at: NullableTime('When the circuit opened; null while closed.'),
+      next_probe_at: NullableTime('When the next probe attempt is due; null while closed.'),
+    },
+    { description: "The endpoint's circuit: whether its deliveries flow or wait for a probe to succeed." },
+  ),
   created_at: Time('When the endpoint was created.'),
   updated_at: Time('When the endpoint last changed.'),
 };
@@ -252,7 +263,13 @@ const deliveryFields = {
   status: DeliveryStatusSchema,
   sequence: Type.Integer({ description: "Its place in the endpoint's stream." }),
   attempt_count: Type.Integer({ description: 'Attempts made so far.' }),
-  next_attempt_at: NullableTime('When the next automatic attempt is due; null once succeeded or failed.'),
+  next_attempt_at: NullableTime(
+    'When the next automatic attempt is due; null once succeeded or failed, and while it waits for a disabled endpoint or an open circuit.',
+  ),
+  failure_reason: Type.Union([Type.String(), Type.Null()], {
+    description:
+      'Why it ended `failed` without an attempt deciding it (its 24-hour window closed while the endpoint was disabled or its circuit open); null otherwise.',
+  }),
   created_at: Time('When the delivery was made.'),
   updated_at: Time('When its status last changed.'),
 };

@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import { isEndedLocalOwner, newOwnerId } from '../owner-id.js';
 import type { AttemptOutcome, ClaimedDelivery, DeliveryRecord, Store } from '../store/types.js';
 import { createAttemptLog } from './attempt-log.js';
+import { type CircuitChange, createCircuitBreaker } from './circuit.js';
 import { nextDeliveryState, retryPolicyOf } from './delivery-state.js';
 import { disableEndpoint } from './endpoint-disabling.js';
 import { createSender } from './send.js';
@@ -87,6 +88,7 @@ export function createDispatcher(deps: {
   const sender = createSender(config);
   const attemptLog = createAttemptLog({ store, clock: config.clock, logger });
   const policy = retryPolicyOf(config);
+  const circuits = createCircuitBreaker(config);
   const cap = config.endpointConcurrency;
   /** This dispatcher among all on the database: the store leases each endpoint to one claimant at a time. */
   const claimantId = newOwnerId();
@@ -177,7 +179,13 @@ export function createDispatcher(deps: {
   /** Starts as many of the endpoint's waiting deliveries as its in-flight cap and rate allow. */
   function drain(endpointId: string, queue: EndpointQueue): void {
     const stale: Held[] = [];
-    while (!stopping && queue.inFlight < cap && queue.waiting.length > 0 && queue.rateTimer === null) {
+    while (
+      !stopping &&
+      !tripping.has(endpointId) &&
+      queue.inFlight < cap &&
+      queue.waiting.length > 0 &&
+      queue.rateTimer === null
+    ) {
       const next = queue.waiting[0] as Held;
       if (config.clock.now() - next.claimedAt > config.claimLeaseMs / 2) {
         queue.waiting.shift();
@@ -249,6 +257,11 @@ export function createDispatcher(deps: {
       random: config.random,
       policy,
     });
+    // A person's retry does not move the circuit; the automatic ones do (circuit.ts). Decided before
+    // the queue drains: once it trips, not one more of the endpoint's queued deliveries is sent.
+    const change = manual ? undefined : circuits.afterAttempt(endpoint, sent.error === null, now);
+    if (change?.kind === 'open') tripping.add(endpoint.id);
+    const heldBack = change?.kind === 'open' ? takeQueued(endpoint.id) : [];
     if (!manual) {
       const latency = latencyOf.get(endpoint.id);
       // Bounded: with more endpoints than this, the averages start again from their next attempts.
@@ -304,6 +317,8 @@ export function createDispatcher(deps: {
     try {
       await attemptLog.record(outcome);
     } catch {
+      if (heldBack.length > 0) await giveBack(heldBack);
+      tripping.delete(endpoint.id);
       return undefined; // logged by the attempt log; the lease brings the delivery back
     }
     deps.metrics?.attempt({
@@ -315,6 +330,7 @@ export function createDispatcher(deps: {
     // Observed once per delivery, after its record commits: an attempt whose record failed is made
     // again with attemptCount still 0 and counted then; retries and manual attempts never are.
     if (!manual && delivery.attemptCount === 0) deps.metrics?.deliveryLag(sent.startedAt - delivery.createdAt);
+    if (change) await changeCircuit(endpoint.id, change, now, heldBack);
     if (state.disableEndpoint && !disabling.has(endpoint.id)) {
       disabling.add(endpoint.id);
       try {
@@ -330,6 +346,62 @@ export function createDispatcher(deps: {
     return outcome;
   }
 
+  /**
+   * Endpoints whose circuit this process decided to open and has not written yet: nothing more of
+   * theirs is claimed or sent meanwhile (the attempt is recorded first, which takes a flush).
+   */
+  const tripping = new Set<string>();
+
+  /** Takes the endpoint's queued (not yet sent) deliveries out of its queue. */
+  function takeQueued(endpointId: string): Held[] {
+    const taken = queues.get(endpointId)?.waiting.splice(0) ?? [];
+    for (const item of taken) waitingById.delete(item.claimed.delivery.id);
+    return taken;
+  }
+
+  /**
+   * Writes a circuit change. Opening: `heldBack` are the endpoint's queued deliveries; the store
+   * made them wait (next_attempt_at NULL), so they are let go of without a give-back, which would
+   * make them due again; if the circuit was not opened after all, they are given back.
+   */
+  async function changeCircuit(
+    endpointId: string,
+    change: CircuitChange,
+    now: number,
+    heldBack: Held[],
+  ): Promise<void> {
+    try {
+      if (change.kind === 'open') {
+        if (!(await store.openCircuit(endpointId, { at: now, probeAt: change.probeAt }))) {
+          await giveBack(heldBack);
+          return;
+        }
+        logger.warn(
+          { endpoint_id: endpointId, next_probe_at: change.probeAt },
+          'endpoint keeps failing: circuit opened',
+        );
+        // With those a claim queued while the circuit was being written: they wait too.
+        const parked = [...heldBack, ...takeQueued(endpointId)];
+        held -= parked.length;
+        for (const item of parked) item.settle(false);
+      } else if (change.kind === 'close') {
+        if (!(await store.closeCircuit(endpointId, now))) return;
+        logger.info({ endpoint_id: endpointId }, 'probe succeeded: circuit closed, the waiting deliveries are due');
+        if (started) void pump();
+      } else {
+        await store.failCircuitProbe(endpointId, change.probeAt);
+      }
+    } catch (error) {
+      logger.error({ err: error, endpoint_id: endpointId }, 'writing the endpoint circuit failed');
+      if (heldBack.length > 0) await giveBack(heldBack);
+    } finally {
+      if (change.kind === 'open' && tripping.delete(endpointId)) {
+        const queue = queues.get(endpointId);
+        if (queue) drain(endpointId, queue);
+      }
+    }
+  }
+
   /** Claims one batch and queues it; resolves with one promise per claimed delivery (true: attempted). */
   async function claimBatch(): Promise<Array<Promise<boolean>>> {
     const limit = Math.min(CLAIM_BATCH, MAX_HELD - held);
@@ -341,6 +413,7 @@ export function createDispatcher(deps: {
     // An endpoint with a long local queue sits this claim out, so the batch is other endpoints' work.
     const excludeEndpointIds: string[] = [];
     for (const [id, queue] of queues) if (isLong(id, queue)) excludeEndpointIds.push(id);
+    excludeEndpointIds.push(...tripping);
     leftOut = new Set(excludeEndpointIds);
     // A queue exists while the endpoint has deliveries here (waiting, in flight, or rate-limited).
     const releaseEndpointIds = [...leased].filter((id) => !queues.has(id));

@@ -3,12 +3,14 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { redactedUrl } from '../endpoint-credentials.js';
 import type { EndpointRecord, PublishInput, Store } from '../store/types.js';
+import { settleWaitingDeliveries } from './waiting-deliveries.js';
 
 /**
  * Disabling an endpoint, for one of two reasons, and telling its account with an `endpoint.disabled`
  * event: `gone` (it answered 410 Gone) or `failing` (every attempt failed for config.disableAfterMs,
- * `--disable-after`, 5 days). Its pending deliveries stay pending: nothing is claimed for a disabled
- * endpoint, and re-enabling it (PATCH disabled: false) resumes those still inside their window.
+ * `--disable-after`, 5 days). Its pending deliveries stay pending but wait off the claim path
+ * (waiting-deliveries.ts): they end failed when their window closes, and re-enabling the endpoint
+ * (PATCH disabled: false) resumes those still inside it.
  *
  * The store's disableEndpoint is one conditional UPDATE … WHERE disabled = 0: of several processes
  * that decide at once, exactly one gets the row back and publishes, so the event is published once;
@@ -24,7 +26,10 @@ const MESSAGES: Record<DisableReason, (config: Pick<Config, 'disableAfterMs'>) =
 
 /** Disables the endpoint and publishes `endpoint.disabled`; false when it was already disabled (or deleted). */
 export async function disableEndpoint(
-  deps: { store: Pick<Store, 'disableEndpoint'>; config: Pick<Config, 'disableAfterMs'> },
+  deps: {
+    store: Pick<Store, 'disableEndpoint' | 'settleWaitingDeliveries'>;
+    config: Pick<Config, 'disableAfterMs' | 'retryMaxAgeMs'>;
+  },
   endpoint: Pick<EndpointRecord, 'id' | 'accountId' | 'url' | 'failingSince'>,
   reason: DisableReason,
   now: number,
@@ -38,7 +43,10 @@ export async function disableEndpoint(
     failingSinceAtOrBefore,
     event: endpointDisabledEvent(endpoint, reason, message, now),
   });
-  return disabled !== undefined;
+  if (disabled === undefined) return false;
+  // A crash before this leaves them due; the periodic pass parks them.
+  await settleWaitingDeliveries(deps, now, [endpoint.id]);
+  return true;
 }
 
 /** The event; its data matches the `endpoint.disabled` schema of event-types.ts. */
@@ -74,8 +82,8 @@ export function endpointDisabledEvent(
  * config.disableAfterMs ago. Returns the ids it disabled.
  */
 export async function disableFailingEndpoints(deps: {
-  store: Pick<Store, 'listFailingEndpoints' | 'disableEndpoint'>;
-  config: Pick<Config, 'disableAfterMs' | 'clock'>;
+  store: Pick<Store, 'listFailingEndpoints' | 'disableEndpoint' | 'settleWaitingDeliveries'>;
+  config: Pick<Config, 'disableAfterMs' | 'retryMaxAgeMs' | 'clock'>;
   logger: Logger;
 }): Promise<string[]> {
   const now = deps.config.clock.now();

@@ -3,13 +3,15 @@ import type { Logger } from 'pino';
 import { checkAlerts } from '../alerts/alert-check.js';
 import type { Config } from '../config.js';
 import { disableFailingEndpoints } from '../dispatch/endpoint-disabling.js';
+import { settleWaitingDeliveries } from '../dispatch/waiting-deliveries.js';
 import { newOwnerId } from '../owner-id.js';
 import { purgeExpired } from '../retention/purge.js';
 import type { Store } from '../store/types.js';
 
 /**
  * The periodic work beside the dispatcher (roles `serve` and `worker`): disabling endpoints that
- * have failed for --disable-after, alerts, and retention. Each check reads config.clock, so a test
+ * have failed for --disable-after, alerts, failing disabled endpoints' deliveries whose window
+ * closed (dispatch/waiting-deliveries.ts), and retention. Each check reads config.clock, so a test
  * moves the manual clock and calls runOnce() instead of waiting; in production a timer runs them.
  *
  * Every worker process has the timers, and each timer first asks the store whose turn it is
@@ -37,6 +39,10 @@ export function createBackgroundChecks(deps: { config: Config; store: Store; log
   const checks = {
     'disable-failing-endpoints': { intervalMs: config.checkIntervalMs, run: () => disableFailingEndpoints(deps) },
     alerts: { intervalMs: config.checkIntervalMs, run: () => checkAlerts(deps) },
+    'waiting-deliveries': {
+      intervalMs: config.checkIntervalMs,
+      run: () => settleWaitingDeliveries(deps, config.clock.now()).then(() => undefined),
+    },
     retention: { intervalMs: PURGE_INTERVAL_MS, run: () => purgeExpired(deps) },
   };
   type CheckName = keyof typeof checks;
@@ -61,9 +67,11 @@ export function createBackgroundChecks(deps: { config: Config; store: Store; log
   }
 
   const health = (whenItsTurn: boolean) =>
-    Promise.all([serially('disable-failing-endpoints', whenItsTurn), serially('alerts', whenItsTurn)]).then(
-      () => undefined,
-    );
+    Promise.all([
+      serially('disable-failing-endpoints', whenItsTurn),
+      serially('alerts', whenItsTurn),
+      serially('waiting-deliveries', whenItsTurn),
+    ]).then(() => undefined);
 
   return {
     start() {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { FIRST_DUE_PER_ENDPOINT } from './claim-sql.js';
 import { alertFromRow, alertHistoryRow, endpointFromRow } from './rows.js';
 import type { Database } from './schema.js';
 import type { SecretBox } from './secret-box.js';
@@ -80,14 +81,12 @@ export function postgresHealth(
       return result.rows.map((r) => endpointFromRow(r, box));
     },
     async deliveryHealth(now) {
-      // deliveries_due for both parts about deliveries; attempts_started for the last attempt.
+      // deliveries_endpoint_due for both parts about deliveries (the oldest: one probe per enabled
+      // endpoint, claim-sql.ts); attempts_started for the last attempt.
       const result = await pool.query<{ pending: number; oldest: number | null; last: number | null }>(
         `SELECT
            (SELECT count(*) FROM deliveries WHERE status = 'pending')::int AS pending,
-           (SELECT next_attempt_at FROM deliveries
-            WHERE status = 'pending' AND next_attempt_at <= $1
-              AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
-            ORDER BY next_attempt_at LIMIT 1) AS oldest,
+           (SELECT min(due_at) FROM (${FIRST_DUE_PER_ENDPOINT.postgres}) AS f) AS oldest,
            (SELECT max(started_at) FROM attempts) AS last`,
         [now],
       );
@@ -99,12 +98,10 @@ export function postgresHealth(
       };
     },
     async overdueByAccount(dueAtOrBefore) {
-      // A range on deliveries_due: only deliveries overdue past the threshold are read.
+      // The same probe per enabled endpoint: a healthy store reads one index entry per endpoint at most.
       const result = await pool.query<{ account_id: string; oldest: number }>(
-        `SELECT account_id, min(next_attempt_at) AS oldest FROM deliveries
-         WHERE status = 'pending' AND next_attempt_at <= $1
-           AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
-         GROUP BY account_id`,
+        `SELECT account_id, min(due_at) AS oldest FROM (${FIRST_DUE_PER_ENDPOINT.postgres}) AS f
+         WHERE due_at IS NOT NULL GROUP BY account_id`,
         [dueAtOrBefore],
       );
       return result.rows.map((r) => ({ accountId: r.account_id, oldestDueAt: Number(r.oldest) }));

@@ -224,4 +224,38 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     WHERE failing_since IS NOT NULL AND disabled = 0 AND deleted_at IS NULL;
   CREATE INDEX endpoints_account_disabled ON endpoints(account_id) WHERE disabled = 1 AND deleted_at IS NULL;
   `,
+  `
+  -- Disabled endpoints (Store.settleWaitingDeliveries): while its endpoint is disabled a pending
+  -- delivery waits with next_attempt_at NULL, out of every range on deliveries_due (the claim,
+  -- /metrics, /readyz, the backlog alert); it ends failed when its retry window closes, with the
+  -- reason in failure_reason, or resumes on re-enable.
+  ALTER TABLE deliveries ADD COLUMN failure_reason TEXT;
+  -- The waiting deliveries of one endpoint, oldest first: resuming them and failing those whose
+  -- window closed read only them.
+  CREATE INDEX deliveries_waiting ON deliveries(endpoint_id, created_at)
+    WHERE status = 'pending' AND next_attempt_at IS NULL;
+  -- One endpoint's pending deliveries by due time (the claim, store/claim-sql.ts): parking them when it is disabled reads only
+  -- them, not its delivered history.
+  -- sequence last: deliveries due at one time (resumed together) are claimed oldest first.
+  CREATE INDEX deliveries_endpoint_due ON deliveries(endpoint_id, next_attempt_at, sequence) WHERE status = 'pending';
+  UPDATE deliveries SET next_attempt_at = NULL
+  WHERE status = 'pending' AND endpoint_id IN (SELECT id FROM endpoints WHERE disabled = 1 AND deleted_at IS NULL);
+  `,
+  `
+  -- The claim, /metrics, /readyz and the backlog alert read pending deliveries per endpoint, on
+  -- deliveries_endpoint_due (store/claim-sql.ts): one walk of all pending rows by due time read the
+  -- rows of every endpoint it stepped over, and with this index beside it PostgreSQL still chose
+  -- that walk for a per-endpoint probe when few endpoints hold many rows.
+  DROP INDEX deliveries_due;
+  `,
+  `
+  -- The circuit per endpoint (dispatch/circuit.ts): open since when (null: closed), when the next
+  -- probe may be claimed, and how many probes failed since it opened. While it is open the
+  -- endpoint's deliveries wait (next_attempt_at NULL), as a disabled endpoint's do.
+  ALTER TABLE endpoints ADD COLUMN circuit_opened_at BIGINT;
+  ALTER TABLE endpoints ADD COLUMN circuit_probe_at BIGINT;
+  ALTER TABLE endpoints ADD COLUMN circuit_probes INTEGER NOT NULL DEFAULT 0;
+  -- The claim's probes read only open circuits.
+  CREATE INDEX endpoints_circuit_probe ON endpoints(circuit_probe_at) WHERE circuit_opened_at IS NOT NULL;
+  `,
 ];

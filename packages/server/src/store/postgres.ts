@@ -2,6 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { newId } from '@herald/protocol';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { CLOSE_CIRCUIT, FAIL_PROBE, OPEN_CIRCUIT, RELEASE_BACKLOG } from './circuit-sql.js';
+import {
+  CLAIM_OF_ENDPOINTS,
+  CLAIM_ROUNDS,
+  DUE_ENDPOINTS,
+  PROBE_DELIVERY,
+  PROBE_ENDPOINTS,
+  PROBE_TAKEN,
+  shareOut,
+} from './claim-sql.js';
 import { postgresHealth } from './postgres-health.js';
 import { postgresJobsAndConnections, recordConnectionSync } from './postgres-jobs.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
@@ -18,6 +28,7 @@ import type {
   PublishResult,
   Store,
 } from './types.js';
+import { ENDPOINTS_TO_SETTLE, type EndpointToSettle, EXPIRE, PARK, RESUME, settlingOf } from './waiting-sql.js';
 
 /**
  * The PostgreSQL store (pg): several `herald api` and `herald worker` processes on several machines
@@ -26,9 +37,9 @@ import type {
  * - Reads are the shared Kysely queries of reads.ts.
  * - publish is one transaction per group-committed batch; it takes the feed_counter row lock first,
  *   so publishers in every process commit one after another in feed order (see publishBatch).
- * - claimDueDeliveries is one `FOR UPDATE SKIP LOCKED` statement with a lease (CLAIM_SQL): no
- *   delivery is handed to two workers, and a worker killed holding claims loses them only until the
- *   lease ends. With a claimant, the same transaction leases the claimed deliveries' endpoints to it
+ * - claimDueDeliveries picks the endpoints with due work, then takes each one's share with
+ *   `FOR UPDATE SKIP LOCKED` under a lease (claim-sql.ts): no delivery is handed to two workers, and
+ *   a worker killed holding claims loses them only until the lease ends. With a claimant, the same transaction leases the claimed deliveries' endpoints to it
  *   (endpoint_leases), so each endpoint is sent to by one worker at a time.
  * - New deliveries NOTIFY herald_deliveries inside the publish transaction; workers LISTEN
  *   (onDeliveriesDue) and keep polling as the backstop.
@@ -60,34 +71,55 @@ export interface PostgresStore extends Store {
   onDeliveriesDue(listener: () => void): () => void;
 }
 
-/**
- * The claim: one statement, so one implicit transaction. The inner SELECT walks the partial index
- * deliveries_due (next_attempt_at WHERE status = 'pending'), which holds only pending rows: a
- * million delivered rows beside them cost nothing (plan checked in postgres-claim-plan.test.ts).
- * SKIP LOCKED: rows another worker is claiming right now are passed over, not waited for. Endpoints
- * leased to another claimant ($5) are passed over too (endpoint_leases is small: one row per
- * endpoint being sent to now). $1 lease end, $2 now, $3 endpoints left out, $4 limit, $6 the claim's
- * token (claimed_by: the fence of Store.recordAttempts).
- */
-export const CLAIM_SQL = `UPDATE deliveries AS d SET next_attempt_at = $1, claimed_by = $6, updated_at = $2
-  FROM (
-    SELECT id, next_attempt_at FROM deliveries
-    WHERE status = 'pending' AND next_attempt_at <= $2
-      AND endpoint_id <> ALL($3::text[])
-      AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1 OR deleted_at IS NOT NULL)
-      AND endpoint_id NOT IN (SELECT endpoint_id FROM endpoint_leases WHERE owner <> $5 AND lease_until > $2)
-    ORDER BY next_attempt_at
-    LIMIT $4
-    FOR UPDATE OF deliveries SKIP LOCKED
-  ) AS due
-  WHERE d.id = due.id
-  RETURNING d.*, due.next_attempt_at AS due_at`;
-
 type ClaimedRow = Database['deliveries'] & { due_at: number };
 
 /** Oldest due first, as the claim chose them (RETURNING has no order). */
 function sortedByDue(rows: ClaimedRow[]): ClaimedRow[] {
-  return rows.sort((a, b) => a.due_at - b.due_at || (a.id < b.id ? -1 : 1));
+  return rows.sort((a, b) => a.due_at - b.due_at || a.sequence - b.sequence || (a.id < b.id ? -1 : 1));
+}
+
+/**
+ * The claim's statements (claim-sql.ts) on `q`: the endpoints with due work, then their shares,
+ * in up to CLAIM_ROUNDS rounds while the batch has room and some endpoint filled its share. Every
+ * row claimed carries `token` in claimed_by (the fence of Store.recordAttempts).
+ */
+async function claimRows(
+  q: pg.Pool | pg.PoolClient,
+  claim: { now: number; limit: number; leaseMs: number; exclude: readonly string[]; owner: string; token: string },
+): Promise<ClaimedRow[]> {
+  const { now, limit, leaseMs } = claim;
+  const rows: ClaimedRow[] = [];
+  // Open circuits whose probe is due: one delivery each, before the shares.
+  const probing = await q.query<{ id: string }>(PROBE_ENDPOINTS.postgres, [now, claim.exclude, claim.owner]);
+  for (const { id } of probing.rows) {
+    if (rows.length >= limit) break;
+    const probe = await q.query<ClaimedRow>(PROBE_DELIVERY.postgres, [now + leaseMs, now, id, claim.token]);
+    if (probe.rows.length === 0) continue;
+    await q.query(PROBE_TAKEN.postgres, [now + leaseMs, id]);
+    rows.push(...probe.rows);
+  }
+  const due = await q.query<{ id: string }>(DUE_ENDPOINTS.postgres, [
+    now,
+    claim.exclude,
+    claim.owner,
+    limit - rows.length,
+  ]);
+  let candidates = due.rows.map((r) => r.id);
+  for (let round = 0; round < CLAIM_ROUNDS && candidates.length > 0 && rows.length < limit; round++) {
+    const shares = shareOut(candidates, limit - rows.length);
+    const claimed = await q.query<ClaimedRow>(CLAIM_OF_ENDPOINTS.postgres, [
+      now + leaseMs,
+      now,
+      shares.map((s) => s.endpointId),
+      shares.map((s) => s.share),
+      claim.token,
+    ]);
+    rows.push(...claimed.rows);
+    const taken = new Map<string, number>();
+    for (const r of claimed.rows) taken.set(r.endpoint_id, (taken.get(r.endpoint_id) ?? 0) + 1);
+    candidates = shares.filter((s) => taken.get(s.endpointId) === s.share).map((s) => s.endpointId);
+  }
+  return sortedByDue(rows);
 }
 
 /** The channel publish notifies; the payload is the schema, so stores in other schemas ignore it. */
@@ -212,7 +244,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     const accounts = [...new Set(events.map((e) => e.accountId))];
     const locked = await c.query<Database['endpoints']>(
       `SELECT * FROM endpoints
-       WHERE account_id = ANY($1::text[]) AND disabled = 0 AND deleted_at IS NULL
+       WHERE account_id = ANY($1::text[]) AND deleted_at IS NULL
        ORDER BY id FOR UPDATE`,
       [accounts],
     );
@@ -236,6 +268,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       endpoint: [] as string[],
       sequence: [] as number[],
       at: [] as number[],
+      /** next_attempt_at: null for a disabled endpoint's delivery or an open circuit's, which waits (waiting-sql.ts). */
+      next: [] as (number | null)[],
     };
     const keys = {
       account: [] as string[],
@@ -284,6 +318,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
           dl.endpoint.push(ep.id);
           dl.sequence.push(sequence);
           dl.at.push(event.createdAt);
+          dl.next.push(ep.disabled || ep.circuit.openedAt !== null ? null : event.createdAt);
           deliveries.push(id);
         }
       }
@@ -314,10 +349,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       await c.query(
         `INSERT INTO deliveries (id, account_id, event_id, endpoint_id, status, sequence, attempt_count,
            next_attempt_at, created_at, updated_at)
-         SELECT id, account_id, event_id, endpoint_id, 'pending', sequence, 0, at, at, at
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[])
-           AS d(id, account_id, event_id, endpoint_id, sequence, at)`,
-        [dl.id, dl.account, dl.event, dl.endpoint, dl.sequence, dl.at],
+         SELECT id, account_id, event_id, endpoint_id, 'pending', sequence, 0, next, at, at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[])
+           AS d(id, account_id, event_id, endpoint_id, sequence, at, next)`,
+        [dl.id, dl.account, dl.event, dl.endpoint, dl.sequence, dl.at, dl.next],
       );
       const moved = [...sequences].filter(([id, seq]) => seq !== lastSequenceOf(endpointsOf, id));
       await c.query(
@@ -398,7 +433,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         if (result.rowCount === 0) return false;
         // Uses deliveries_endpoint_sequence (endpoint_id, …).
         await c.query(
-          `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = $1
+          `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = $1,
+             failure_reason = 'Its endpoint was deleted.'
            WHERE endpoint_id = $2 AND status = 'pending'`,
           [at, id],
         );
@@ -412,27 +448,18 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     },
 
     async claimDueDeliveries({ now, limit, leaseMs, excludeEndpointIds = [], claimant }) {
-      if (!claimant) {
-        const result = await pool.query<ClaimedRow>(CLAIM_SQL, [
-          now + leaseMs,
-          now,
-          excludeEndpointIds,
-          limit,
-          '',
-          randomUUID(),
-        ]);
-        return withEndpointsAndEvents(sortedByDue(result.rows));
-      }
+      const claim = {
+        now,
+        limit,
+        leaseMs,
+        exclude: excludeEndpointIds,
+        owner: claimant?.id ?? '',
+        token: randomUUID(),
+      };
+      if (!claimant) return withEndpointsAndEvents(await claimRows(pool, claim));
       await letGoOfEndpoints(claimant.id, claimant.releaseEndpointIds);
       const rows = await inTransaction(async (c) => {
-        const claimed = await c.query<ClaimedRow>(CLAIM_SQL, [
-          now + leaseMs,
-          now,
-          excludeEndpointIds,
-          limit,
-          claimant.id,
-          randomUUID(),
-        ]);
+        const claimed = { rows: await claimRows(c, claim) };
         if (claimed.rows.length === 0) return [];
         // Lease (or renew) the endpoints of what was claimed, in id order so that two claimers lock
         // the rows in the same order. An endpoint another claimant leased since the SELECT above
@@ -481,6 +508,40 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
          WHERE d.id = c.id AND d.status = 'pending' AND d.claimed_by IS NOT DISTINCT FROM c.claim`,
         [at, claims.map((c) => c.deliveryId), claims.map((c) => c.claim)],
       );
+    },
+
+    async settleWaitingDeliveries({ at, windowStart, reasons, endpointIds }) {
+      const endpoints = await pool.query<EndpointToSettle>(ENDPOINTS_TO_SETTLE.postgres, [endpointIds ?? null]);
+      const total = { waiting: 0, failed: 0, resumed: 0 };
+      // One endpoint per transaction: a sweep over many endpoints holds no lock for long.
+      for (const endpoint of endpoints.rows) {
+        const { wait, expiredReason } = settlingOf(endpoint, reasons);
+        await inTransaction(async (c) => {
+          if (wait) total.waiting += (await c.query(PARK.postgres, [at, endpoint.id])).rowCount ?? 0;
+          total.failed += (await c.query(EXPIRE.postgres, [expiredReason, at, endpoint.id, windowStart])).rowCount ?? 0;
+          if (!wait) total.resumed += (await c.query(RESUME.postgres, [at, endpoint.id])).rowCount ?? 0;
+        });
+      }
+      return total;
+    },
+    async openCircuit(endpointId, { at, probeAt }) {
+      return inTransaction(async (c) => {
+        const opened = await c.query(OPEN_CIRCUIT.postgres, [at, probeAt, endpointId]);
+        if (opened.rowCount === 0) return false;
+        await c.query(PARK.postgres, [at, endpointId]);
+        return true;
+      });
+    },
+    async closeCircuit(endpointId, at) {
+      return inTransaction(async (c) => {
+        const closed = await c.query(CLOSE_CIRCUIT.postgres, [endpointId]);
+        if (closed.rowCount === 0) return false;
+        await c.query(RELEASE_BACKLOG.postgres, [at, at, endpointId]);
+        return true;
+      });
+    },
+    async failCircuitProbe(endpointId, probeAt) {
+      await pool.query(FAIL_PROBE.postgres, [probeAt, endpointId]);
     },
 
     async releaseEndpointLeases(claimantId) {

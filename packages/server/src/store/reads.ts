@@ -135,6 +135,7 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
           disabled: ep.disabled ? 1 : 0,
           disabled_reason: null,
           last_sequence: 0,
+          circuit_probes: 0,
           created_at: ep.createdAt,
           updated_at: ep.createdAt,
           deleted_at: null,
@@ -167,7 +168,13 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
       if (patch.signatureScheme !== undefined) set.signature_scheme = patch.signatureScheme;
       if (patch.rateLimitPerS !== undefined) set.rate_limit_per_s = patch.rateLimitPerS;
       if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
-      if (patch.disabled === false) set.failing_since = null;
+      if (patch.disabled === false) {
+        // A person re-enabled it: a fresh start, its circuit closed too.
+        set.failing_since = null;
+        set.circuit_opened_at = null;
+        set.circuit_probe_at = null;
+        set.circuit_probes = 0;
+      }
       if (patch.disabledReason !== undefined) set.disabled_reason = patch.disabledReason;
       Object.assign(set, sealedSecretColumns(box, patch), sealedEndpointColumns(box, patch));
       if (patch.previousSecretExpiresAt !== undefined) set.previous_secret_expires_at = patch.previousSecretExpiresAt;
@@ -291,7 +298,11 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
     async accountHealth(accountId, now) {
       // Literal flags, not parameters: a partial index serves only a query that repeats its WHERE.
       const [oldest, failing, disabled] = await Promise.all([
-        // deliveries_account_due in next_attempt_at order; the first row of an enabled endpoint ends it.
+        // deliveries_account_due in next_attempt_at order; the first row of an enabled endpoint whose
+        // circuit is closed ends it. Waiting deliveries (next_attempt_at NULL: a disabled endpoint's,
+        // an open circuit's) are outside the range; an open circuit's rescheduled by an attempt that
+        // was in flight when it opened are left out as /readyz and /metrics leave them out
+        // (claim-sql.ts FIRST_DUE_PER_ENDPOINT): they wait by design, no stalled backlog.
         db
           .selectFrom('deliveries')
           .select(['id', 'next_attempt_at'])
@@ -304,6 +315,10 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
               .select('id')
               .where('account_id', '=', accountId)
               .where(sql<boolean>`disabled = 1 AND deleted_at IS NULL`),
+          )
+          // endpoints_circuit_probe: only open circuits are in it.
+          .where('endpoint_id', 'not in', (eb) =>
+            eb.selectFrom('endpoints').select('id').where(sql<boolean>`circuit_opened_at IS NOT NULL`),
           )
           .orderBy('next_attempt_at')
           .limit(1)

@@ -50,6 +50,11 @@ export function endpointFromRow(r: Row<'endpoints'>, box: SecretBox): EndpointRe
     disabled: Boolean(r.disabled),
     disabledReason: r.disabled_reason,
     failingSince: r.failing_since === null ? null : Number(r.failing_since),
+    circuit: {
+      openedAt: r.circuit_opened_at === null ? null : Number(r.circuit_opened_at),
+      probeAt: r.circuit_probe_at === null ? null : Number(r.circuit_probe_at),
+      failedProbes: Number(r.circuit_probes ?? 0),
+    },
     lastSequence: Number(r.last_sequence),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
@@ -121,6 +126,7 @@ export function deliveryFromRow(r: Row<'deliveries'>): DeliveryRecord {
     sequence: Number(r.sequence),
     attemptCount: Number(r.attempt_count),
     nextAttemptAt: r.next_attempt_at === null ? null : Number(r.next_attempt_at),
+    failureReason: r.failure_reason ?? null,
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };

@@ -26,6 +26,9 @@ export interface Database {
     disabled: number;
     disabled_reason: string | null;
     failing_since: number | null;
+    circuit_opened_at: number | null;
+    circuit_probe_at: number | null;
+    circuit_probes: number;
     last_sequence: number;
     created_at: number;
     updated_at: number;
@@ -52,6 +55,7 @@ export interface Database {
     next_attempt_at: number | null;
     /** The token of the claim holding the delivery now (Store.claimDueDeliveries); null: none. */
     claimed_by: string | null;
+    failure_reason: string | null;
     created_at: number;
     updated_at: number;
   };

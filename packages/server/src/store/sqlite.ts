@@ -4,6 +4,18 @@ import { dirname } from 'node:path';
 import { newId } from '@herald/protocol';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { CLOSE_CIRCUIT, FAIL_PROBE, OPEN_CIRCUIT, RELEASE_BACKLOG } from './circuit-sql.js';
+import {
+  CLAIM_ROUNDS,
+  DUE_ENDPOINTS,
+  DUE_OF_ENDPOINT,
+  FIRST_DUE_PER_ENDPOINT,
+  LEASE_DELIVERIES,
+  PROBE_DELIVERY,
+  PROBE_ENDPOINTS,
+  PROBE_TAKEN,
+  shareOut,
+} from './claim-sql.js';
 import { kyselyQueries } from './reads.js';
 import {
   alertFromRow,
@@ -32,6 +44,7 @@ import type {
   PublishResult,
   Store,
 } from './types.js';
+import { ENDPOINTS_TO_SETTLE, type EndpointToSettle, EXPIRE, PARK, RESUME, settlingOf } from './waiting-sql.js';
 
 /**
  * The default store: one SQLite file (WAL, synchronous=FULL, so a commit is on disk before it is
@@ -81,9 +94,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
 
   const statements = {
-    enabledEndpoints: sqlite.prepare(
-      'SELECT * FROM endpoints WHERE account_id = ? AND disabled = 0 AND deleted_at IS NULL ORDER BY id',
-    ),
+    // Disabled endpoints too: their deliveries are written waiting, so every stream stays gap-free.
+    liveEndpoints: sqlite.prepare('SELECT * FROM endpoints WHERE account_id = ? AND deleted_at IS NULL ORDER BY id'),
     insertEvent: sqlite.prepare(
       `INSERT INTO events (id, account_id, type, occurred_at, connection_id, data, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -102,18 +114,13 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       `INSERT OR REPLACE INTO idempotency_keys (account_id, key, request_hash, event_id, deliveries, created_at, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
-    // Uses the partial index deliveries_due (pending rows only, by next_attempt_at).
-    claim: sqlite.prepare(
-      `UPDATE deliveries SET next_attempt_at = @leaseUntil, claimed_by = @claim, updated_at = @now
-       WHERE id IN (
-         SELECT id FROM deliveries
-         WHERE status = 'pending' AND next_attempt_at <= @now
-           AND endpoint_id NOT IN (SELECT value FROM json_each(@exclude))
-           AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1 OR deleted_at IS NOT NULL)
-           AND endpoint_id NOT IN (SELECT endpoint_id FROM endpoint_leases WHERE owner <> @owner AND lease_until > @now)
-         ORDER BY next_attempt_at LIMIT @limit)
-       RETURNING *`,
-    ),
+    // The claim, a share per endpoint with due work (claim-sql.ts names the index of each).
+    dueEndpoints: sqlite.prepare(DUE_ENDPOINTS.sqlite),
+    dueOfEndpoint: sqlite.prepare(DUE_OF_ENDPOINT.sqlite),
+    leaseDeliveries: sqlite.prepare(LEASE_DELIVERIES.sqlite),
+    probeEndpoints: sqlite.prepare(PROBE_ENDPOINTS.sqlite),
+    probeDelivery: sqlite.prepare(PROBE_DELIVERY.sqlite),
+    probeTaken: sqlite.prepare(PROBE_TAKEN.sqlite),
     // Endpoint leases (Store.claimDueDeliveries' claimant): take or renew, unless another holds it.
     leaseEndpoint: sqlite.prepare(
       `INSERT INTO endpoint_leases (endpoint_id, owner, lease_until) VALUES (@endpointId, @owner, @leaseUntil)
@@ -159,6 +166,48 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
        WHERE id = @id AND status = 'pending' AND claimed_by IS @claim`,
     ),
   };
+
+  const circuitStatements = {
+    open: sqlite.prepare(OPEN_CIRCUIT.sqlite),
+    close: sqlite.prepare(CLOSE_CIRCUIT.sqlite),
+    releaseBacklog: sqlite.prepare(RELEASE_BACKLOG.sqlite),
+    failProbe: sqlite.prepare(FAIL_PROBE.sqlite),
+  };
+  const openCircuitTx = sqlite.transaction((endpointId: string, at: number, probeAt: number): boolean => {
+    if (circuitStatements.open.run(at, probeAt, endpointId).changes === 0) return false;
+    waitingStatements.park.run(at, endpointId);
+    return true;
+  });
+  const closeCircuitTx = sqlite.transaction((endpointId: string, at: number): boolean => {
+    if (circuitStatements.close.run(endpointId).changes === 0) return false;
+    circuitStatements.releaseBacklog.run(at, at, endpointId);
+    return true;
+  });
+
+  const waitingStatements = {
+    endpoints: sqlite.prepare(ENDPOINTS_TO_SETTLE.sqlite),
+    park: sqlite.prepare(PARK.sqlite),
+    expire: sqlite.prepare(EXPIRE.sqlite),
+    resume: sqlite.prepare(RESUME.sqlite),
+  };
+
+  /** One endpoint per transaction: a sweep over many endpoints never holds the write lock for long. */
+  const settleTx = sqlite.transaction(
+    (
+      endpoint: EndpointToSettle,
+      {
+        at,
+        windowStart,
+        reasons,
+      }: { at: number; windowStart: number; reasons: { disabled: string; circuitOpen: string } },
+    ) => {
+      const { wait, expiredReason } = settlingOf(endpoint, reasons);
+      const waiting = wait ? waitingStatements.park.run(at, endpoint.id).changes : 0;
+      const failed = waitingStatements.expire.run(expiredReason, at, endpoint.id, windowStart).changes;
+      const resumed = wait ? 0 : waitingStatements.resume.run(at, at, endpoint.id).changes;
+      return { waiting, failed, resumed };
+    },
+  );
 
   const jobStatements = {
     insertJob: sqlite.prepare(
@@ -261,23 +310,16 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
        WHERE failing_since IS NOT NULL AND disabled = 0 AND failing_since <= ? AND deleted_at IS NULL
        ORDER BY failing_since`,
     ),
-    // Counts over deliveries_due (pending rows only; a covering scan of its rows).
+    // Counts over deliveries_endpoint_due (pending rows only; a covering scan of its rows).
     pending: sqlite.prepare(`SELECT count(*) AS n FROM deliveries WHERE status = 'pending'`),
-    // deliveries_due in next_attempt_at order; the first row of an enabled endpoint ends the walk.
-    oldestDue: sqlite.prepare(
-      `SELECT next_attempt_at AS at FROM deliveries
-       WHERE status = 'pending' AND next_attempt_at <= ?
-         AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
-       ORDER BY next_attempt_at LIMIT 1`,
-    ),
+    // Per enabled endpoint, the first entry of its range on deliveries_endpoint_due (claim-sql.ts).
+    oldestDue: sqlite.prepare(`SELECT min(due_at) AS at FROM (${FIRST_DUE_PER_ENDPOINT.sqlite})`),
     // The last entry of attempts_started.
     lastAttempt: sqlite.prepare('SELECT max(started_at) AS at FROM attempts'),
-    // A range on deliveries_due: only deliveries overdue past the threshold are read.
+    // The same probe per enabled endpoint: a healthy store reads one index entry per endpoint at most.
     overdue: sqlite.prepare(
-      `SELECT account_id, min(next_attempt_at) AS oldest FROM deliveries
-       WHERE status = 'pending' AND next_attempt_at <= ?
-         AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
-       GROUP BY account_id`,
+      `SELECT account_id, min(due_at) AS oldest FROM (${FIRST_DUE_PER_ENDPOINT.sqlite})
+       WHERE due_at IS NOT NULL GROUP BY account_id`,
     ),
     // A range on attempts_started (the window), each joined to its delivery by primary key.
     attemptCounts: sqlite.prepare(
@@ -387,7 +429,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     function publishOne(event: PublishInput, deliveries: string[]): void {
       let endpoints = endpointsOf.get(event.accountId);
       if (!endpoints) {
-        endpoints = (statements.enabledEndpoints.all(event.accountId) as Database['endpoints'][]).map(endpointOf);
+        endpoints = (statements.liveEndpoints.all(event.accountId) as Database['endpoints'][]).map(endpointOf);
         endpointsOf.set(event.accountId, endpoints);
         for (const ep of endpoints) sequences.set(ep.id, ep.lastSequence);
       }
@@ -411,7 +453,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           event.id,
           ep.id,
           sequence,
-          event.createdAt,
+          ep.disabled || ep.circuit.openedAt !== null ? null : event.createdAt,
           event.createdAt,
           event.createdAt,
         );
@@ -518,6 +560,63 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     return true;
   });
 
+  /**
+   * The claim's statements (claim-sql.ts), inside claimTx: the endpoints with due work, then their
+   * shares, in up to CLAIM_ROUNDS rounds while the batch has room and some endpoint filled its share.
+   * Oldest due first (within an endpoint, ties in insertion order).
+   */
+  function claimRows(
+    now: number,
+    limit: number,
+    leaseMs: number,
+    exclude: readonly string[],
+    owner: string,
+    claim: string,
+  ) {
+    let candidates = (
+      statements.dueEndpoints.all({ now, exclude: JSON.stringify(exclude), owner, limit }) as Array<{ id: string }>
+    ).map((r) => r.id);
+    const claimed: Array<{ row: Database['deliveries']; dueAt: number }> = [];
+    // Open circuits whose probe is due: one delivery each, before the shares.
+    const probing = statements.probeEndpoints.all(now, JSON.stringify(exclude), owner, now) as Array<{ id: string }>;
+    for (const { id: endpointId } of probing) {
+      if (claimed.length >= limit) break;
+      const probe = statements.probeDelivery.get(endpointId, endpointId, now) as { id: string | null };
+      if (probe.id === null) continue;
+      const [row] = statements.leaseDeliveries.all(now + leaseMs, claim, now, JSON.stringify([probe.id])) as Array<
+        Database['deliveries']
+      >;
+      if (!row) continue;
+      statements.probeTaken.run(now + leaseMs, endpointId);
+      claimed.push({ row, dueAt: now });
+    }
+    for (let round = 0; round < CLAIM_ROUNDS && candidates.length > 0 && claimed.length < limit; round++) {
+      const full: string[] = [];
+      for (const { endpointId, share } of shareOut(candidates, limit - claimed.length)) {
+        const due = statements.dueOfEndpoint.all(endpointId, now, share) as Array<{
+          id: string;
+          next_attempt_at: number;
+        }>;
+        if (due.length === 0) continue;
+        const rows = new Map(
+          (
+            statements.leaseDeliveries.all(now + leaseMs, claim, now, JSON.stringify(due.map((d) => d.id))) as Array<
+              Database['deliveries']
+            >
+          ).map((r) => [r.id, r]),
+        );
+        for (const d of due) {
+          const row = rows.get(d.id);
+          if (row) claimed.push({ row, dueAt: d.next_attempt_at });
+        }
+        if (due.length === share) full.push(endpointId);
+      }
+      candidates = full;
+    }
+    // Stable: ties keep each endpoint's index order.
+    return claimed.sort((a, b) => a.dueAt - b.dueAt).map((c) => c.row);
+  }
+
   const claimTx = sqlite.transaction(
     (
       now: number,
@@ -529,14 +628,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       if (claimant && claimant.releaseEndpointIds.length > 0) {
         statements.letGoOfEndpoints.run(claimant.id, JSON.stringify(claimant.releaseEndpointIds));
       }
-      const rows = statements.claim.all({
-        now,
-        leaseUntil: now + leaseMs,
-        limit,
-        exclude: JSON.stringify(exclude),
-        owner: claimant?.id ?? '',
-        claim: randomUUID(),
-      }) as Database['deliveries'][];
+      const rows = claimRows(now, limit, leaseMs, exclude, claimant?.id ?? '', randomUUID());
       if (claimant) {
         // One writer at a time: no other claimant can lease these endpoints between the claim and here.
         for (const endpointId of new Set(rows.map((r) => r.endpoint_id))) {
@@ -624,7 +716,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           if (result.changes === 0) return false;
           sqlite
             .prepare(
-              `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ?
+              `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ?,
+               failure_reason = 'Its endpoint was deleted.'
              WHERE endpoint_id = ? AND status = 'pending'`,
             )
             .run(at, id);
@@ -695,16 +788,37 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       );
       return row && endpointOf(row);
     },
+    async openCircuit(endpointId, { at, probeAt }) {
+      return openCircuitTx.immediate(endpointId, at, probeAt);
+    },
+    async closeCircuit(endpointId, at) {
+      return closeCircuitTx.immediate(endpointId, at);
+    },
+    async failCircuitProbe(endpointId, probeAt) {
+      circuitStatements.failProbe.run(probeAt, endpointId);
+    },
+    async settleWaitingDeliveries({ at, windowStart, reasons, endpointIds }) {
+      const ids = endpointIds ? JSON.stringify(endpointIds) : null;
+      const endpoints = waitingStatements.endpoints.all(ids, ids) as EndpointToSettle[];
+      const total = { waiting: 0, failed: 0, resumed: 0 };
+      for (const endpoint of endpoints) {
+        const done = settleTx.immediate(endpoint, { at, windowStart, reasons });
+        total.waiting += done.waiting;
+        total.failed += done.failed;
+        total.resumed += done.resumed;
+      }
+      return total;
+    },
     async listFailingEndpoints(failingSince) {
       return (healthStatements.failing.all(failingSince) as Database['endpoints'][]).map(endpointOf);
     },
     async deliveryHealth(now) {
       const pending = healthStatements.pending.get() as { n: number };
-      const oldest = healthStatements.oldestDue.get(now) as { at: number } | undefined;
+      const oldest = healthStatements.oldestDue.get(now) as { at: number | null } | undefined;
       const last = healthStatements.lastAttempt.get() as { at: number | null };
       return {
         pending: Number(pending.n),
-        oldestDueAt: oldest ? Number(oldest.at) : null,
+        oldestDueAt: oldest?.at == null ? null : Number(oldest.at),
         lastAttemptAt: last.at === null ? null : Number(last.at),
       };
     },

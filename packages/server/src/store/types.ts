@@ -45,15 +45,32 @@ export interface EndpointRecord {
    * a success (or after none), cleared by any successful attempt and by re-enabling. null: not failing.
    */
   failingSince: number | null;
+  /** The circuit (dispatch/circuit.ts); openedAt null: closed. */
+  circuit: EndpointCircuit;
   /** The sequence of the endpoint's newest delivery; 0 before the first. */
   lastSequence: number;
   createdAt: number;
   updatedAt: number;
 }
 
+export interface EndpointCircuit {
+  /** When it opened after consecutive failures; null: closed, deliveries flow. */
+  openedAt: number | null;
+  /** While open: when the next probe may be claimed (a claimed probe moves it to its lease end). */
+  probeAt: number | null;
+  /** Probes that failed since it opened (the next one waits twice as long). */
+  failedProbes: number;
+}
+
 export type NewEndpoint = Omit<
   EndpointRecord,
-  'lastSequence' | 'updatedAt' | 'previousSecret' | 'previousSecretExpiresAt' | 'disabledReason' | 'failingSince'
+  | 'lastSequence'
+  | 'updatedAt'
+  | 'previousSecret'
+  | 'previousSecretExpiresAt'
+  | 'disabledReason'
+  | 'failingSince'
+  | 'circuit'
 >;
 
 export type EndpointPatch = EndpointFields & {
@@ -105,8 +122,16 @@ export interface DeliveryRecord {
   status: DeliveryStatus;
   sequence: number;
   attemptCount: number;
-  /** When the next automatic attempt is due; null once succeeded or failed. */
+  /**
+   * When the next automatic attempt is due; null once succeeded or failed, and null while pending
+   * when the delivery waits for its disabled endpoint (Store.settleWaitingDeliveries).
+   */
   nextAttemptAt: number | null;
+  /**
+   * Why a delivery ended failed without its last attempt deciding it (its endpoint was disabled or
+   * deleted until its window closed), for a person to read; null otherwise (the attempts tell).
+   */
+  failureReason: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -295,7 +320,7 @@ export interface ConnectionSyncReport {
 export interface DeliveryHealth {
   /** Deliveries with status `pending` (due, claimed, or waiting for a retry), disabled endpoints' included. */
   pending: number;
-  /** next_attempt_at of the oldest delivery due at `now` whose endpoint is enabled; null: none is due. */
+  /** next_attempt_at of the oldest delivery due at `now` whose endpoint is enabled, circuit closed; null: none is due. */
   oldestDueAt: number | null;
   /** started_at of the newest recorded attempt, any process; null: none yet. */
   lastAttemptAt: number | null;
@@ -343,7 +368,7 @@ export interface AlertFilter {
 
 /** Store.accountHealth: what the dashboard's overview shows besides the chart. */
 export interface AccountHealth {
-  /** The oldest delivery due at `now` whose endpoint is enabled; null: none is due. */
+  /** The oldest delivery due at `now` whose endpoint is enabled and its circuit closed; null: none is due. */
   oldestDue: { deliveryId: string; dueAt: number } | null;
   /** Enabled endpoints in a run of failed attempts (failing_since set). */
   failingEndpoints: number;
@@ -389,12 +414,13 @@ export interface Store {
   listEndpoints(accountId: string, page: { cursor?: string | undefined; limit: number }): Promise<Page<EndpointRecord>>;
   /** Applies the patch. `disabled: false` also clears failingSince: a re-enabled endpoint starts a fresh run. */
   updateEndpoint(accountId: string, id: string, patch: EndpointPatch, at: number): Promise<EndpointRecord | undefined>;
-  /** Deletes the endpoint; its pending deliveries become failed. */
+  /** Deletes the endpoint; its pending deliveries become failed (failure_reason says why). */
   deleteEndpoint(accountId: string, id: string, at: number): Promise<boolean>;
 
   /**
-   * Writes the events and one delivery per matching, enabled endpoint, all in ONE transaction
-   * (the group commit): the caller acknowledges each event only after this resolves.
+   * Writes the events and one delivery per matching endpoint, all in ONE transaction (the group
+   * commit): the caller acknowledges each event only after this resolves. A disabled endpoint's
+   * delivery is written waiting (next_attempt_at NULL), so its stream has no hole.
    */
   publish(events: PublishInput[]): Promise<PublishResult[]>;
   getEvent(accountId: string, id: string): Promise<EventRecord | undefined>;
@@ -429,10 +455,12 @@ export interface Store {
   listDeliveriesOfEvent(accountId: string, eventId: string): Promise<DeliveryRecord[]>;
 
   /**
-   * Claims up to `limit` pending deliveries due at `now`, oldest due first, by moving their
-   * next_attempt_at to `now + leaseMs`: a process that dies holding them loses them only until
-   * the lease runs out. Returns each with its endpoint and event, and the claim's token
-   * (ClaimedDelivery.claim, new for each call). Deleted and disabled endpoints' deliveries are skipped.
+   * Claims up to `limit` pending deliveries due at `now` by moving their next_attempt_at to
+   * `now + leaseMs`: a process that dies holding them loses them only until the lease runs out.
+   * The batch is shared between the endpoints with due work (store/claim-sql.ts), oldest due first
+   * within each; an endpoint left out (excluded, leased to another claimant, disabled, deleted)
+   * costs no read of its deliveries. Returns each with its endpoint and event, oldest due first,
+   * and the claim's token (ClaimedDelivery.claim, new for each call).
    */
   claimDueDeliveries(claim: {
     now: number;
@@ -493,6 +521,35 @@ export interface Store {
     id: string,
     change: { reason: string; at: number; failingSinceAtOrBefore?: number | undefined; event?: PublishInput },
   ): Promise<EndpointRecord | undefined>;
+  /**
+   * Keeps disabled endpoints' deliveries off the claim path (store/waiting-sql.ts), for the
+   * endpoints named (every endpoint not deleted when `endpointIds` is omitted), each in one
+   * transaction:
+   * - disabled or circuit open: its pending deliveries with a due time wait (next_attempt_at := NULL);
+   * - waiting deliveries created before `windowStart` (their retry window has closed) end `failed`,
+   *   failure_reason := `reasons.disabled` with the endpoint's disabled_reason, or
+   *   `reasons.circuitOpen` while its circuit is open (sentences without their full stop);
+   * - enabled with its circuit closed: its waiting deliveries (inside their window) are due at `at`.
+   * Safe to run any time and twice: the periodic check runs it for all, a disable or re-enable for one.
+   */
+  settleWaitingDeliveries(settle: {
+    at: number;
+    windowStart: number;
+    reasons: { disabled: string; circuitOpen: string };
+    endpointIds?: readonly string[] | undefined;
+  }): Promise<{ waiting: number; failed: number; resumed: number }>;
+  /**
+   * The circuit (dispatch/circuit.ts; statements in store/circuit-sql.ts), each one conditional
+   * update with the deliveries it moves, in one transaction. openCircuit: closed → open with the
+   * first probe at `probeAt`, and the endpoint's pending deliveries wait; false when it was open
+   * already (or the endpoint is disabled or deleted). closeCircuit: open → closed, and all its
+   * pending deliveries are due at `at`, so they go oldest first. failCircuitProbe: the next probe at `probeAt`, failedProbes + 1.
+   * The claim gives an open circuit whose probeAt has come one delivery, and moves probeAt to the
+   * claim's lease end.
+   */
+  openCircuit(endpointId: string, change: { at: number; probeAt: number }): Promise<boolean>;
+  closeCircuit(endpointId: string, at: number): Promise<boolean>;
+  failCircuitProbe(endpointId: string, probeAt: number): Promise<void>;
   /** Enabled, not deleted endpoints of every account whose failingSince is at or before `failingSince`. */
   listFailingEndpoints(failingSince: number): Promise<EndpointRecord[]>;
 
@@ -506,13 +563,13 @@ export interface Store {
 
   /**
    * The pending count, the oldest due delivery and the last attempt, cheaply enough to run on every
-   * scrape: the due part walks the partial index deliveries_due (pending rows only), the last
-   * attempt is the top of attempts_started.
+   * scrape: the oldest due is one probe of deliveries_endpoint_due per enabled endpoint, the count a
+   * scan of that partial index (pending rows only), the last attempt the top of attempts_started.
    */
   deliveryHealth(now: number): Promise<DeliveryHealth>;
   /**
    * Per account, the oldest delivery whose endpoint is enabled and that has been due since at or
-   * before `dueAtOrBefore` (the backlog alert). A range on deliveries_due: a healthy store reads no row.
+   * before `dueAtOrBefore` (the backlog alert). One probe of deliveries_endpoint_due per enabled endpoint.
    */
   overdueByAccount(dueAtOrBefore: number): Promise<Array<{ accountId: string; oldestDueAt: number }>>;
   /** Attempts (automatic and manual) started at or after `since`, per endpoint that had any. */

@@ -1,4 +1,5 @@
 import { generateSecret, newId } from '@herald/protocol';
+import { settleWaitingDeliveries } from '../../dispatch/waiting-deliveries.js';
 import type { EndpointRecord } from '../../store/types.js';
 import { callerOf, requireAdmin } from '../auth.js';
 import { checkEndpointUrl, checkHeaders, checkSecret, endpointPatch } from '../endpoint-input.js';
@@ -61,7 +62,7 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
         disabled: false,
         createdAt: now,
       });
-      return reply.code(201).send(withSecret(endpoint));
+      return reply.code(201).send(withSecret(endpoint, now));
     },
   );
 
@@ -83,7 +84,8 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
         cursor: request.query.cursor,
         limit: request.query.limit ?? DEFAULT_PAGE,
       });
-      return { data: page.data.map((ep) => presentEndpoint(ep, role)), next_cursor: page.nextCursor };
+      const now = config.clock.now();
+      return { data: page.data.map((ep) => presentEndpoint(ep, role, now)), next_cursor: page.nextCursor };
     },
   );
 
@@ -102,7 +104,7 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
     },
     async (request) => {
       const { accountId, role } = callerOf(request);
-      return presentEndpoint(await find(accountId, request.params.id), role);
+      return presentEndpoint(await find(accountId, request.params.id), role, config.clock.now());
     },
   );
 
@@ -129,7 +131,9 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
       if (request.body.secret !== undefined) Object.assign(patch, rotation(checkSecret(request.body.secret), now));
       const updated = await store.updateEndpoint(accountId, request.params.id, patch, now);
       if (!updated) throw notFound('endpoint', request.params.id);
-      return presentEndpoint(updated, 'admin');
+      // Disabled: its deliveries wait. Re-enabled: those inside their window resume, the others fail.
+      if (patch.disabled !== undefined) await settleWaitingDeliveries({ store, config }, now, [updated.id]);
+      return presentEndpoint(updated, 'admin', now);
     },
   );
 
@@ -198,7 +202,7 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
       const now = config.clock.now();
       const updated = await store.updateEndpoint(accountId, request.params.id, rotation(generateSecret(), now), now);
       if (!updated) throw notFound('endpoint', request.params.id);
-      return { ...withSecret(updated), previous_secret_expires_at: iso(now + SECRET_OVERLAP_MS) };
+      return { ...withSecret(updated, now), previous_secret_expires_at: iso(now + SECRET_OVERLAP_MS) };
     },
   );
 }
