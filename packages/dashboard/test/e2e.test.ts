@@ -115,11 +115,15 @@ suite('the dashboard, in a browser, against a running Herald', () => {
     if (!HAVE_CHROMIUM) throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run must install it.`);
     // Failed deliveries within a second: retries 100 ms apart, none scheduled 1 s after creation.
     // The alert check runs once, at start: test 5's seeded alerts stay open however long the run.
+    // The circuit stays closed, so each of test 3's 200 deliveries fails on its own schedule (an
+    // open circuit would hold 195 of them back until their window closes on a check that never
+    // comes here); system-circuit.test.ts shows the circuit.
     h = await startTestHerald({
       retryBaseMs: 100,
       retryMaxAgeMs: 1000,
       rateLimitPerS: 100_000,
       checkIntervalMs: 24 * 60 * 60 * 1000,
+      circuitFailures: 0,
     });
     const index = await fetch(`${h.url}/dashboard/`);
     if (index.status !== 200) throw new Error(`GET /dashboard/ answered ${index.status}: run \`npm run build\` first.`);

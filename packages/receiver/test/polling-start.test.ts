@@ -25,8 +25,9 @@ const HOUR_AGO = Date.now() - 3_600_000;
 const FIRST_SEEN_WAIT_MS = 20_000;
 
 beforeAll(async () => {
-  // Retries an hour apart: what a cut-off receiver gets in these tests came by polling.
-  herald = await startHerald(['--retry-base', '1h']);
+  // Retries an hour apart: what a cut-off receiver gets in these tests came by polling. The circuit
+  // stays closed: five cut deliveries would open it, and event 6 would wait for an hourly probe.
+  herald = await startHerald(['--retry-base', '1h', '--circuit-failures', '0']);
   readKey = (await herald.api<{ key: string }>('POST', '/v1/api-keys', { role: 'read' })).key;
 });
 afterAll(async () => {
