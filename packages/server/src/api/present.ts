@@ -7,6 +7,7 @@ import type {
   EndpointRecord,
   EventRecord,
   JobRecord,
+  TenantRecord,
 } from '../store/types.js';
 
 /** Records → the JSON shapes of DESIGN.md. Times are ISO-8601 UTC strings; names are snake_case. */
@@ -21,6 +22,7 @@ export function iso(ms: number | null): string | null {
 export function presentEndpoint(ep: EndpointRecord) {
   return {
     id: ep.id,
+    tenant_id: ep.tenantId,
     url: ep.url,
     description: ep.description,
     event_types: ep.eventTypes,
@@ -42,6 +44,7 @@ export function withSecret(ep: EndpointRecord) {
 export function presentEvent(event: EventRecord) {
   return {
     id: event.id,
+    tenant_id: event.tenantId,
     type: event.type,
     occurred_at: iso(event.occurredAt),
     connection_id: event.connectionId,
@@ -67,6 +70,7 @@ export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord) 
 export function presentDelivery(d: DeliveryRecord) {
   return {
     id: d.id,
+    tenant_id: d.tenantId,
     event_id: d.eventId,
     endpoint_id: d.endpointId,
     status: d.status,
@@ -100,6 +104,7 @@ export function presentApiKey(key: ApiKeyRecord) {
 export function presentJob(job: JobRecord) {
   return {
     id: job.id,
+    tenant_id: job.tenantId,
     kind: job.kind,
     state: job.state,
     total: job.total,
@@ -115,10 +120,21 @@ export function presentJob(job: JobRecord) {
 export function presentConnection(c: ConnectionRecord) {
   return {
     connection_id: c.id,
+    tenant_id: c.tenantId,
     status: c.status,
     last_successful_sync_at: iso(c.lastSuccessfulSyncAt),
     last_error: c.lastError,
     next_scheduled_sync_at: iso(c.nextScheduledSyncAt),
     updated_at: iso(c.updatedAt),
+  };
+}
+
+export function presentTenant(t: TenantRecord) {
+  return {
+    id: t.id,
+    name: t.name,
+    metadata: t.metadata,
+    created_at: iso(t.createdAt),
+    updated_at: iso(t.updatedAt),
   };
 }

@@ -9,7 +9,7 @@ import type { JobRunner } from '../jobs/bulk-retry.js';
 import type { Metrics } from '../metrics.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { PublishInput, PublishResult, Store } from '../store/types.js';
-import { type Authenticator, createAuthenticator, setCaller } from './auth.js';
+import { type Authenticator, createAuthenticator, requireOperator, setCaller } from './auth.js';
 import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
 import { createRateLimiter } from './rate-limit.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -23,6 +23,7 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { statsRoutes } from './routes/stats.js';
+import { tenantRoutes } from './routes/tenants.js';
 
 export interface ApiDeps {
   config: Config;
@@ -101,6 +102,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
     if (request.url.startsWith('/v1/')) {
       const caller = await auth.authenticate(request);
+      requireOperator(request, caller);
       limiter.take(caller.keyId);
       setCaller(request, caller);
     }
@@ -140,6 +142,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   apiKeyRoutes(app, routeDeps);
   jobRoutes(app, routeDeps);
   connectionRoutes(app, routeDeps);
+  tenantRoutes(app, routeDeps);
   eventTypeRoutes(app, routeDeps);
   dashboardRoutes(app, routeDeps);
 

@@ -117,6 +117,7 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .values({
           id: ep.id,
           account_id: ep.accountId,
+          tenant_id: ep.tenantId ?? null,
           url: ep.url,
           description: ep.description,
           event_types: JSON.stringify(ep.eventTypes),
@@ -138,12 +139,14 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
       return (await getEndpoint(ep.accountId, ep.id)) as EndpointRecord;
     },
     getEndpoint,
-    async listEndpoints(accountId, { cursor, limit }) {
+    async listEndpoints(accountId, { cursor, limit, tenantId }) {
       let query = db
         .selectFrom('endpoints')
         .selectAll()
         .where('account_id', '=', accountId)
         .where('deleted_at', 'is', null);
+      // endpoints_tenant with a tenant.
+      if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
       if (cursor) query = query.where('id', '>', cursor);
       const rows = await query
         .orderBy('id')
@@ -188,13 +191,15 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .executeTakeFirst();
       return row && eventFromRow(row);
     },
-    async listEvents(accountId, { type, connectionId, after, limit }) {
+    async listEvents(accountId, { type, connectionId, after, limit, tenantId }) {
       // Uses events_account_feed (account_id, feed_seq). Each store hands feed_seq out in commit
       // order (see its publish), so a cursor can never pass an event that commits later.
       let query = db.selectFrom('events').selectAll().where('account_id', '=', accountId);
       if (after) query = query.where('feed_seq', '>', Number(after));
       if (type) query = query.where('type', '=', type);
       if (connectionId) query = query.where('connection_id', '=', connectionId);
+      // events_tenant_feed with a tenant.
+      if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
       const rows = (await query.orderBy('feed_seq').limit(limit).execute()).map(eventFromRow);
       const last = rows[rows.length - 1];
       return { data: rows, nextCursor: last ? String(last.feedSeq) : (after ?? '0') };
@@ -225,6 +230,7 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
           feed_seq: r.e_feed_seq,
           id: r.event_id,
           account_id: r.account_id,
+          tenant_id: r.tenant_id,
           type: r.e_type,
           occurred_at: r.e_occurred_at,
           connection_id: r.e_connection_id,
@@ -234,12 +240,14 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
       }));
     },
 
-    async listDeliveries(accountId, { status, endpointId, eventId, cursor, limit }) {
+    async listDeliveries(accountId, { status, endpointId, eventId, cursor, limit, tenantId }) {
       // Newest first. Uses deliveries_account_status with a status, deliveries_account without.
       let query = db.selectFrom('deliveries').selectAll().where('account_id', '=', accountId);
       if (status) query = query.where('status', '=', status);
       if (endpointId) query = query.where('endpoint_id', '=', endpointId);
       if (eventId) query = query.where('event_id', '=', eventId);
+      // deliveries_tenant with a tenant and no status.
+      if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
       if (cursor) query = query.where('id', '<', cursor);
       const rows = await query
         .orderBy('id', 'desc')
@@ -247,13 +255,15 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .execute();
       return page(rows.map(deliveryFromRow), limit);
     },
-    async deliveryStats(accountId, { since, until, bucketMs }) {
-      // deliveries_account (account_id, id): ids sort by creation time, so the window is an id range.
-      const inWindow = db
+    async deliveryStats(accountId, { since, until, bucketMs, tenantId }) {
+      // deliveries_account (account_id, id): ids sort by creation time, so the window is an id range
+      // (deliveries_tenant, the same range, for one tenant).
+      let inWindow = db
         .selectFrom('deliveries')
         .where('account_id', '=', accountId)
         .where('id', '>=', firstIdAt('delivery', since))
         .where('id', '<', firstIdAt('delivery', until));
+      if (tenantId !== undefined) inWindow = inWindow.where('tenant_id', '=', tenantId);
       // A literal, not a parameter: PostgreSQL must see the SELECT and GROUP BY expressions as one.
       const width = sql.lit(Math.max(1, Math.floor(bucketMs)));
       const bucket = sql<number>`(created_at / ${width}) * ${width}`;
