@@ -12,6 +12,7 @@ import type { PublishInput, PublishResult, Store } from '../store/types.js';
 import { type Authenticator, createAuthenticator, requireOperator, setCaller } from './auth.js';
 import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
 import { createRateLimiter } from './rate-limit.js';
+import { recordRoutes } from './route-list.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { connectionRoutes } from './routes/connections.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -80,6 +81,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (body === '') done(null, undefined);
     else parseJson(request, body as string, done);
   });
+
+  recordRoutes(app as unknown as FastifyInstance);
 
   const auth = createAuthenticator(deps.store, deps.config.clock);
   const limiter = createRateLimiter(deps.config.rateLimitPerS);
