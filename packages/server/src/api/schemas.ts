@@ -53,19 +53,25 @@ export const PutTenantBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const PortalSessionBody = Type.Union([
-  Type.Null(),
-  Type.Object(
-    {
-      expires_in: Type.Optional(Type.Integer({ minimum: 300, maximum: 604_800 })),
-      read_only: Type.Optional(Type.Boolean()),
-    },
-    { additionalProperties: false },
-  ),
-]);
+/** Every field optional: an empty body (or none) is a read-write session for a day. */
+export const PortalSessionBody = Type.Object(
+  {
+    expires_in: Type.Optional(Type.Integer({ minimum: 300, maximum: 604_800 })),
+    read_only: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
 
-/** The body of a POST that takes none: nothing, or `{}`. */
-export const EmptyBody = Type.Union([Type.Null(), Type.Object({}, { additionalProperties: false })]);
+/** The body of a POST that takes none: nothing, or `{}` (with `bodyMayBeLeftOut`). */
+export const EmptyBody = Type.Object({}, { additionalProperties: false });
+
+/**
+ * preValidation of a route whose body fields are all optional: no body at all reads as `{}`, so the
+ * schema (an object, whose errors name the field) checks what was sent.
+ */
+export async function bodyMayBeLeftOut(request: { body: unknown }): Promise<void> {
+  request.body ??= {};
+}
 
 export const CreateEndpointBody = Type.Object(
   { url: endpointFields.url, ...optionalEndpointFields, tenant_id: Type.Optional(Type.Union([TenantId, Type.Null()])) },

@@ -5,6 +5,7 @@ import { checkEndpointUrl, checkHeaders, checkSecret, endpointPatch } from '../e
 import { invalid, notFound } from '../errors.js';
 import { iso, presentEndpoint, withSecret } from '../present.js';
 import {
+  bodyMayBeLeftOut,
   CreateEndpointBody,
   DEFAULT_PAGE,
   EmptyBody,
@@ -131,7 +132,7 @@ export function endpointRoutes(app: Api, { store, config, publisher, dispatcher 
    */
   app.post(
     '/v1/endpoints/:id/test',
-    { config: tenantScoped, schema: { params: IdParams, body: EmptyBody } },
+    { config: tenantScoped, preValidation: bodyMayBeLeftOut, schema: { params: IdParams, body: EmptyBody } },
     async (request, reply) => {
       const scoped = scopedStore(store, request);
       const endpoint = await find(scoped, request.params.id);

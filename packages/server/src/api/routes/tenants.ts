@@ -3,7 +3,14 @@ import { newPortalSession, PORTAL_SESSION_DEFAULT_S } from '../../portal-session
 import { callerOf, requireAdmin } from '../auth.js';
 import { notFound } from '../errors.js';
 import { iso, presentTenant } from '../present.js';
-import { DEFAULT_PAGE, PageQuery, PortalSessionBody, PutTenantBody, TenantParams } from '../schemas.js';
+import {
+  bodyMayBeLeftOut,
+  DEFAULT_PAGE,
+  PageQuery,
+  PortalSessionBody,
+  PutTenantBody,
+  TenantParams,
+} from '../schemas.js';
 import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 
@@ -53,7 +60,7 @@ export function tenantRoutes(app: Api, { store, config, auth }: RouteDeps): void
    */
   app.post(
     '/v1/tenants/:id/portal-sessions',
-    { schema: { params: TenantParams, body: PortalSessionBody } },
+    { preValidation: bodyMayBeLeftOut, schema: { params: TenantParams, body: PortalSessionBody } },
     async (request, reply) => {
       const { accountId } = requireAdmin(request);
       const tenant = await store.getTenant(accountId, request.params.id);
@@ -61,9 +68,9 @@ export function tenantRoutes(app: Api, { store, config, auth }: RouteDeps): void
       const { token, record } = newPortalSession({
         accountId,
         tenantId: tenant.id,
-        readOnly: request.body?.read_only ?? false,
+        readOnly: request.body.read_only ?? false,
         now: config.clock.now(),
-        expiresInS: request.body?.expires_in ?? PORTAL_SESSION_DEFAULT_S,
+        expiresInS: request.body.expires_in ?? PORTAL_SESSION_DEFAULT_S,
       });
       await store.createPortalSession(record);
       return reply.code(201).send({
