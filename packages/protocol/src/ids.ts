@@ -16,6 +16,7 @@ export const ID_PREFIXES = {
   account: 'acct',
   job: 'job',
   connection: 'con',
+  portalSession: 'ps',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

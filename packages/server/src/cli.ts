@@ -39,6 +39,20 @@ function port(value: string): number {
   return n;
 }
 
+/** An http(s) URL without query or fragment; a trailing slash is dropped. */
+function publicUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a URL such as https://hooks.example.com.`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+    throw new InvalidArgumentError(`"${value}" must be an http(s) URL without a query or fragment.`);
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
 interface Flags {
   port: number;
   host: string;
@@ -56,12 +70,21 @@ interface Flags {
   alertFailureRate: number;
   alertDueAge: number;
   logLevel: string;
+  publicUrl?: string;
 }
 
 function withServerFlags(command: Command): Command {
   return command
     .addOption(new Option('--port <port>', 'port of the API').env('PORT').argParser(port).default(DEFAULTS.port))
     .option('--host <host>', 'address to listen on', DEFAULTS.host)
+    .addOption(
+      new Option(
+        '--public-url <url>',
+        'where people reach Herald; portal links start with it (default: the listening address)',
+      )
+        .env('HERALD_PUBLIC_URL')
+        .argParser(publicUrl),
+    )
     .addOption(
       new Option('--db <path-or-url>', 'SQLite file, or a postgres:// URL').env('HERALD_DB').default(DEFAULTS.db),
     )
@@ -133,6 +156,7 @@ async function run(role: Role, flags: Flags): Promise<void> {
     alertFailureRate: flags.alertFailureRate,
     alertDueAgeMs: flags.alertDueAge,
     logLevel: flags.logLevel,
+    publicUrl: flags.publicUrl,
     bootstrapKey: process.env.HERALD_BOOTSTRAP_KEY || undefined,
     secretKey: process.env.HERALD_SECRET_KEY || undefined,
   });

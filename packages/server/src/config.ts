@@ -48,6 +48,12 @@ export interface Config {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   bootstrapKey: string | undefined;
+  /**
+   * Where people reach this Herald (`--public-url`, env HERALD_PUBLIC_URL), e.g.
+   * `https://hooks.example.com`: portal links are `<public url>/portal/#token=…`.
+   * @default the address the API listens on
+   */
+  publicUrl?: string | undefined;
   secretKey: string | undefined;
   /** pino log level; `silent` in tests. */
   logLevel: string;

@@ -9,6 +9,7 @@ import type {
   EventRecord,
   JobRecord,
   Role,
+  TenantRecord,
 } from '../store/types.js';
 
 /** Records → the JSON shapes of DESIGN.md. Times are ISO-8601 UTC strings; names are snake_case. */
@@ -27,6 +28,7 @@ export function presentEndpoint(ep: EndpointRecord, role: Role) {
   const revealed = role === 'admin';
   return {
     id: ep.id,
+    tenant_id: ep.tenantId,
     url: revealed ? ep.url : redactedUrl(ep.url),
     description: ep.description,
     event_types: ep.eventTypes,
@@ -49,6 +51,7 @@ export function withSecret(ep: EndpointRecord) {
 export function presentEvent(event: EventRecord) {
   return {
     id: event.id,
+    tenant_id: event.tenantId,
     type: event.type,
     occurred_at: iso(event.occurredAt),
     connection_id: event.connectionId,
@@ -74,6 +77,7 @@ export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord) 
 export function presentDelivery(d: DeliveryRecord) {
   return {
     id: d.id,
+    tenant_id: d.tenantId,
     event_id: d.eventId,
     endpoint_id: d.endpointId,
     status: d.status,
@@ -107,6 +111,7 @@ export function presentApiKey(key: ApiKeyRecord) {
 export function presentJob(job: JobRecord) {
   return {
     id: job.id,
+    tenant_id: job.tenantId,
     kind: job.kind,
     state: job.state,
     total: job.total,
@@ -122,10 +127,21 @@ export function presentJob(job: JobRecord) {
 export function presentConnection(c: ConnectionRecord) {
   return {
     connection_id: c.id,
+    tenant_id: c.tenantId,
     status: c.status,
     last_successful_sync_at: iso(c.lastSuccessfulSyncAt),
     last_error: c.lastError,
     next_scheduled_sync_at: iso(c.nextScheduledSyncAt),
     updated_at: iso(c.updatedAt),
+  };
+}
+
+export function presentTenant(t: TenantRecord) {
+  return {
+    id: t.id,
+    name: t.name,
+    metadata: t.metadata,
+    created_at: iso(t.createdAt),
+    updated_at: iso(t.updatedAt),
   };
 }

@@ -52,13 +52,53 @@ const optionalEndpointFields = {
   rate_limit_per_s: Type.Optional(endpointFields.rate_limit_per_s),
 };
 
+/** A tenant's id: the producer's own, 1–255 of `A-Za-z0-9._:-`. */
+export const TenantId = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9._:-]{1,255}$' });
+const TenantFilterQuery = { tenant_id: Type.Optional(TenantId) };
+
+export const TenantParams = Type.Object({ id: TenantId });
+
+export const PutTenantBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 255 }),
+    metadata: Type.Optional(Type.Record(Type.String({ maxLength: 255 }), Type.Unknown(), { maxProperties: 50 })),
+  },
+  { additionalProperties: false },
+);
+
+/** Every field optional: an empty body (or none) is a read-write session for a day. */
+export const PortalSessionBody = Type.Object(
+  {
+    expires_in: Type.Optional(Type.Integer({ minimum: 300, maximum: 604_800 })),
+    read_only: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+/** The body of a POST that takes none: nothing, or `{}` (with `bodyMayBeLeftOut`). */
+export const EmptyBody = Type.Object({}, { additionalProperties: false });
+
+/**
+ * preValidation of a route whose body fields are all optional: no body at all reads as `{}`, so the
+ * schema (an object, whose errors name the field) checks what was sent.
+ */
+export async function bodyMayBeLeftOut(request: { body: unknown }): Promise<void> {
+  request.body ??= {};
+}
+
 export const CreateEndpointBody = Type.Object(
-  { url: endpointFields.url, ...optionalEndpointFields },
+  { url: endpointFields.url, ...optionalEndpointFields, tenant_id: Type.Optional(Type.Union([TenantId, Type.Null()])) },
   { additionalProperties: false },
 );
 
 export const PatchEndpointBody = Type.Object(
-  { url: Type.Optional(endpointFields.url), ...optionalEndpointFields, disabled: Type.Optional(Type.Boolean()) },
+  {
+    url: Type.Optional(endpointFields.url),
+    ...optionalEndpointFields,
+    disabled: Type.Optional(Type.Boolean()),
+    /** Accepted only when it is the endpoint's tenant already: a tenant is fixed once set. */
+    tenant_id: Type.Optional(Type.Union([TenantId, Type.Null()])),
+  },
   { additionalProperties: false },
 );
 
@@ -67,12 +107,20 @@ export const PageQuery = Type.Object({
   limit: Type.Optional(Limit),
 });
 
+/** A list that `?tenant_id=` narrows to one tenant. */
+export const TenantPageQuery = Type.Object({
+  cursor: Type.Optional(Type.String({ maxLength: 255 })),
+  limit: Type.Optional(Limit),
+  ...TenantFilterQuery,
+});
+
 export const PublishBody = Type.Object(
   {
     type: EventType,
     data: Type.Record(Type.String(), Type.Unknown()),
     connection_id: Type.Optional(Type.Union([ConnectionId, Type.Null()])),
     occurred_at: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    tenant_id: Type.Optional(Type.Union([TenantId, Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -83,6 +131,7 @@ export const EventsQuery = Type.Object({
   endpoint_id: Type.Optional(Id),
   after: Type.Optional(Type.String({ pattern: '^\\d{1,15}$' })),
   limit: Type.Optional(Limit),
+  ...TenantFilterQuery,
 });
 
 export const DeliveriesQuery = Type.Object({
@@ -91,12 +140,14 @@ export const DeliveriesQuery = Type.Object({
   event_id: Type.Optional(Id),
   cursor: Type.Optional(Type.String({ maxLength: 64, pattern: NO_CONTROL })),
   limit: Type.Optional(Limit),
+  ...TenantFilterQuery,
 });
 
 export const StatsQuery = Type.Object({
   /** An ISO-8601 time: the window starts at the bucket holding it. */
   since: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   bucket_seconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400 })),
+  ...TenantFilterQuery,
 });
 
 export const CreateApiKeyBody = Type.Object(
@@ -125,6 +176,7 @@ export const SyncReportBody = Type.Object(
     status: Type.Union([Type.Literal('started'), Type.Literal('completed'), Type.Literal('failed')]),
     error: Type.Optional(Type.Union([Type.String({ maxLength: 4096, pattern: NO_NUL }), Type.Null()])),
     next_scheduled_at: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()])),
+    tenant_id: Type.Optional(Type.Union([TenantId, Type.Null()])),
   },
   { additionalProperties: false },
 );

@@ -9,11 +9,12 @@ import type { JobRunner } from '../jobs/bulk-retry.js';
 import type { Metrics } from '../metrics.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { PublishInput, PublishResult, Store } from '../store/types.js';
-import { type Authenticator, createAuthenticator, setCaller } from './auth.js';
+import { type Authenticator, createAuthenticator, requireOperator, setCaller } from './auth.js';
 import { answerClientError } from './client-error.js';
 import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
 import { depthError } from './json-depth.js';
 import { createRateLimiter } from './rate-limit.js';
+import { recordRoutes } from './route-list.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { connectionRoutes } from './routes/connections.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -25,6 +26,7 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { statsRoutes } from './routes/stats.js';
+import { tenantRoutes } from './routes/tenants.js';
 
 export interface ApiDeps {
   config: Config;
@@ -109,6 +111,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
 
+  recordRoutes(app as unknown as FastifyInstance);
+
   const auth = createAuthenticator(deps.store, deps.config.clock);
   const limiter = createRateLimiter(deps.config.rateLimitPerS);
   let closing = false;
@@ -133,6 +137,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // A path that matches no route gets its 404 without one.
     if (!request.is404 && request.routeOptions.config.public !== true) {
       const caller = await auth.authenticate(request);
+      requireOperator(request, caller);
       limiter.take(caller.keyId);
       setCaller(request, caller);
     }
@@ -172,6 +177,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   apiKeyRoutes(app, routeDeps);
   jobRoutes(app, routeDeps);
   connectionRoutes(app, routeDeps);
+  tenantRoutes(app, routeDeps);
   eventTypeRoutes(app, routeDeps);
   dashboardRoutes(app, routeDeps);
 

@@ -114,6 +114,7 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .values({
           id: ep.id,
           account_id: ep.accountId,
+          tenant_id: ep.tenantId ?? null,
           url: sealed.url ?? ep.url,
           headers: sealed.headers ?? '{}',
           description: ep.description,
@@ -135,12 +136,14 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
       return (await getEndpoint(ep.accountId, ep.id)) as EndpointRecord;
     },
     getEndpoint,
-    async listEndpoints(accountId, { cursor, limit }) {
+    async listEndpoints(accountId, { cursor, limit, tenantId }) {
       let query = db
         .selectFrom('endpoints')
         .selectAll()
         .where('account_id', '=', accountId)
         .where('deleted_at', 'is', null);
+      // endpoints_tenant with a tenant.
+      if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
       if (cursor) query = query.where('id', '>', cursor);
       const rows = await query
         .orderBy('id')
@@ -191,13 +194,15 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .executeTakeFirst();
       return row && eventFromRow(row);
     },
-    async listEvents(accountId, { type, connectionId, after, limit }) {
+    async listEvents(accountId, { type, connectionId, after, limit, tenantId }) {
       // Uses events_account_feed (account_id, feed_seq). Each store hands feed_seq out in commit
       // order (see its publish), so a cursor can never pass an event that commits later.
       let query = db.selectFrom('events').selectAll().where('account_id', '=', accountId);
       if (after) query = query.where('feed_seq', '>', Number(after));
       if (type) query = query.where('type', '=', type);
       if (connectionId) query = query.where('connection_id', '=', connectionId);
+      // events_tenant_feed with a tenant.
+      if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
       const rows = (await query.orderBy('feed_seq').limit(limit).execute()).map(eventFromRow);
       const last = rows[rows.length - 1];
       return { data: rows, nextCursor: last ? String(last.feedSeq) : (after ?? '0') };
@@ -228,6 +233,7 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
           feed_seq: r.e_feed_seq,
           id: r.event_id,
           account_id: r.account_id,
+          tenant_id: r.tenant_id,
           type: r.e_type,
           occurred_at: r.e_occurred_at,
           connection_id: r.e_connection_id,
@@ -237,12 +243,14 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
       }));
     },
 
-    async listDeliveries(accountId, { status, endpointId, eventId, cursor, limit }) {
+    async listDeliveries(accountId, { status, endpointId, eventId, cursor, limit, tenantId }) {
       // Newest first. Uses deliveries_account_status with a status, deliveries_account without.
       let query = db.selectFrom('deliveries').selectAll().where('account_id', '=', accountId);
       if (status) query = query.where('status', '=', status);
       if (endpointId) query = query.where('endpoint_id', '=', endpointId);
       if (eventId) query = query.where('event_id', '=', eventId);
+      // deliveries_tenant with a tenant and no status.
+      if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
       if (cursor) query = query.where('id', '<', cursor);
       const rows = await query
         .orderBy('id', 'desc')
@@ -250,13 +258,15 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .execute();
       return page(rows.map(deliveryFromRow), limit);
     },
-    async deliveryStats(accountId, { since, until, bucketMs }) {
-      // deliveries_account (account_id, id): ids sort by creation time, so the window is an id range.
-      const inWindow = db
+    async deliveryStats(accountId, { since, until, bucketMs, tenantId }) {
+      // deliveries_account (account_id, id): ids sort by creation time, so the window is an id range
+      // (deliveries_tenant, the same range, for one tenant).
+      let inWindow = db
         .selectFrom('deliveries')
         .where('account_id', '=', accountId)
         .where('id', '>=', firstIdAt('delivery', since))
         .where('id', '<', firstIdAt('delivery', until));
+      if (tenantId !== undefined) inWindow = inWindow.where('tenant_id', '=', tenantId);
       // A literal, not a parameter: PostgreSQL must see the SELECT and GROUP BY expressions as one.
       const width = sql.lit(Math.max(1, Math.floor(bucketMs)));
       const bucket = sql<number>`(created_at / ${width}) * ${width}`;
@@ -329,9 +339,10 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .executeTakeFirst();
       return row && connectionFromRow(row);
     },
-    async listConnections(accountId, { cursor, limit }) {
-      // Primary key (account_id, id).
+    async listConnections(accountId, { cursor, limit, tenantId }) {
+      // Primary key (account_id, id); connections_tenant with a tenant.
       let query = db.selectFrom('connections').selectAll().where('account_id', '=', accountId);
+      if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
       if (cursor) query = query.where('id', '>', cursor);
       const rows = await query
         .orderBy('id')

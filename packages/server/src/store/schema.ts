@@ -11,6 +11,7 @@ export interface Database {
     revoked_at: number | null;
   };
   endpoints: {
+    tenant_id: string | null;
     id: string;
     account_id: string;
     url: string;
@@ -32,6 +33,7 @@ export interface Database {
     deleted_at: number | null;
   };
   events: {
+    tenant_id: string | null;
     feed_seq: number;
     id: string;
     account_id: string;
@@ -42,6 +44,7 @@ export interface Database {
     created_at: number;
   };
   deliveries: {
+    tenant_id: string | null;
     id: string;
     account_id: string;
     event_id: string;
@@ -69,6 +72,7 @@ export interface Database {
     manual: number;
   };
   jobs: {
+    tenant_id: string | null;
     id: string;
     account_id: string;
     kind: string;
@@ -88,6 +92,7 @@ export interface Database {
     finished_at: number | null;
   };
   connections: {
+    tenant_id: string | null;
     account_id: string;
     id: string;
     status: string;
@@ -110,6 +115,23 @@ export interface Database {
     value: number;
     threshold: number;
     opened_at: number;
+  };
+  tenants: {
+    account_id: string;
+    id: string;
+    name: string;
+    metadata: string;
+    created_at: number;
+    updated_at: number;
+  };
+  portal_sessions: {
+    id: string;
+    account_id: string;
+    tenant_id: string;
+    hash: string;
+    read_only: number;
+    created_at: number;
+    expires_at: number;
   };
   idempotency_keys: {
     account_id: string;

@@ -2,10 +2,23 @@ import { generateSecret, newId } from '@herald/protocol';
 import type { EndpointRecord } from '../../store/types.js';
 import { callerOf, requireAdmin } from '../auth.js';
 import { checkEndpointUrl, checkHeaders, checkSecret, endpointPatch } from '../endpoint-input.js';
-import { notFound } from '../errors.js';
+import { invalid, notFound } from '../errors.js';
 import { iso, presentEndpoint, withSecret } from '../present.js';
-import { CreateEndpointBody, DEFAULT_PAGE, IdParams, NoBody, PageQuery, PatchEndpointBody } from '../schemas.js';
+import {
+  bodyMayBeLeftOut,
+  CreateEndpointBody,
+  DEFAULT_PAGE,
+  EmptyBody,
+  IdParams,
+  NoBody,
+  PatchEndpointBody,
+  TenantPageQuery,
+} from '../schemas.js';
+import { type ScopedStore, scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
+
+/** The type of the event `POST /v1/endpoints/:id/test` sends. */
+export const TEST_EVENT_TYPE = 'herald.test';
 
 /** After a rotation the old secret keeps signing beside the new one for this long. */
 export const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
@@ -15,20 +28,23 @@ function rotation(next: string, now: number) {
   return { rotateSecret: { to: next, previousExpiresAt: now + SECRET_OVERLAP_MS } };
 }
 
-export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
-  async function find(accountId: string, id: string): Promise<EndpointRecord> {
-    const endpoint = await store.getEndpoint(accountId, id);
+export function endpointRoutes(app: Api, { store, config, publisher, dispatcher }: RouteDeps): void {
+  async function find(scoped: ScopedStore, id: string): Promise<EndpointRecord> {
+    const endpoint = await scoped.getEndpoint(id);
     if (!endpoint) throw notFound('endpoint', id);
     return endpoint;
   }
+  // Every route here works through the request's scope: a portal session may call each of them.
+  const tenantScoped = { tenantScoped: true };
 
-  app.post('/v1/endpoints', { schema: { body: CreateEndpointBody } }, async (request, reply) => {
-    const { accountId } = callerOf(request);
+  app.post('/v1/endpoints', { config: tenantScoped, schema: { body: CreateEndpointBody } }, async (request, reply) => {
+    const scoped = scopedStore(store, request);
     const body = request.body;
     const now = config.clock.now();
-    const endpoint = await store.createEndpoint({
+    const tenantId = await scoped.requireTenant(body.tenant_id);
+    const endpoint = await scoped.createEndpoint({
       id: newId('endpoint', now),
-      accountId,
+      tenantId,
       url: checkEndpointUrl(body.url, config),
       description: body.description ?? '',
       eventTypes: [...new Set(body.event_types ?? [])],
@@ -43,42 +59,51 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
     return reply.code(201).send(withSecret(endpoint));
   });
 
-  app.get('/v1/endpoints', { schema: { querystring: PageQuery } }, async (request) => {
-    const { accountId, role } = callerOf(request);
-    const page = await store.listEndpoints(accountId, {
+  app.get('/v1/endpoints', { config: tenantScoped, schema: { querystring: TenantPageQuery } }, async (request) => {
+    const { role } = callerOf(request);
+    const page = await scopedStore(store, request).listEndpoints({
       cursor: request.query.cursor,
       limit: request.query.limit ?? DEFAULT_PAGE,
+      tenantId: request.query.tenant_id,
     });
     return { data: page.data.map((ep) => presentEndpoint(ep, role)), next_cursor: page.nextCursor };
   });
 
-  app.get('/v1/endpoints/:id', { schema: { params: IdParams } }, async (request) => {
-    const { accountId, role } = callerOf(request);
-    return presentEndpoint(await find(accountId, request.params.id), role);
+  app.get('/v1/endpoints/:id', { config: tenantScoped, schema: { params: IdParams } }, async (request) => {
+    const { role } = callerOf(request);
+    return presentEndpoint(await find(scopedStore(store, request), request.params.id), role);
   });
 
-  app.patch('/v1/endpoints/:id', { schema: { params: IdParams, body: PatchEndpointBody } }, async (request) => {
-    const { accountId } = callerOf(request);
-    const now = config.clock.now();
-    await find(accountId, request.params.id); // an unknown endpoint is a 404 before any 400 about the body
-    const patch = endpointPatch(request.body, config);
-    // A secret set by PATCH is a rotation with a secret of the caller's choosing.
-    if (request.body.secret !== undefined) Object.assign(patch, rotation(checkSecret(request.body.secret), now));
-    const updated = await store.updateEndpoint(accountId, request.params.id, patch, now);
-    if (!updated) throw notFound('endpoint', request.params.id);
-    return presentEndpoint(updated, 'admin');
-  });
+  app.patch(
+    '/v1/endpoints/:id',
+    { config: tenantScoped, schema: { params: IdParams, body: PatchEndpointBody } },
+    async (request) => {
+      const scoped = scopedStore(store, request);
+      const now = config.clock.now();
+      const current = await find(scoped, request.params.id); // a 404 before any 400 about the body
+      const { tenant_id: tenantId, ...fields } = request.body;
+      // A tenant is fixed once set: naming the one it has is allowed (a client sending the whole shape back).
+      if (tenantId !== undefined && tenantId !== current.tenantId) {
+        throw invalid('tenant_id', 'cannot be changed: an endpoint keeps the tenant it was created with.');
+      }
+      const patch = endpointPatch(fields, config);
+      // A secret set by PATCH is a rotation with a secret of the caller's choosing.
+      if (request.body.secret !== undefined) Object.assign(patch, rotation(checkSecret(request.body.secret), now));
+      const updated = await scoped.updateEndpoint(current.id, patch, now);
+      if (!updated) throw notFound('endpoint', request.params.id);
+      return presentEndpoint(updated, 'admin');
+    },
+  );
 
-  app.delete('/v1/endpoints/:id', { schema: { params: IdParams } }, async (request) => {
-    const { accountId } = callerOf(request);
-    const deleted = await store.deleteEndpoint(accountId, request.params.id, config.clock.now());
+  app.delete('/v1/endpoints/:id', { config: tenantScoped, schema: { params: IdParams } }, async (request) => {
+    const deleted = await scopedStore(store, request).deleteEndpoint(request.params.id, config.clock.now());
     if (!deleted) throw notFound('endpoint', request.params.id);
     return { id: request.params.id, deleted: true };
   });
 
-  app.get('/v1/endpoints/:id/secret', { schema: { params: IdParams } }, async (request) => {
-    const { accountId } = requireAdmin(request);
-    const endpoint = await find(accountId, request.params.id);
+  app.get('/v1/endpoints/:id/secret', { config: tenantScoped, schema: { params: IdParams } }, async (request) => {
+    requireAdmin(request);
+    const endpoint = await find(scopedStore(store, request), request.params.id);
     const overlapping =
       endpoint.previousSecretExpiresAt !== null && endpoint.previousSecretExpiresAt > config.clock.now();
     return {
@@ -88,11 +113,46 @@ export function endpointRoutes(app: Api, { store, config }: RouteDeps): void {
     };
   });
 
-  app.post('/v1/endpoints/:id/secret/rotate', { schema: { params: IdParams, body: NoBody } }, async (request) => {
-    const { accountId } = callerOf(request);
-    const now = config.clock.now();
-    const updated = await store.updateEndpoint(accountId, request.params.id, rotation(generateSecret(), now), now);
-    if (!updated) throw notFound('endpoint', request.params.id);
-    return { ...withSecret(updated), previous_secret_expires_at: iso(now + SECRET_OVERLAP_MS) };
-  });
+  app.post(
+    '/v1/endpoints/:id/secret/rotate',
+    { config: tenantScoped, schema: { params: IdParams, body: NoBody } },
+    async (request) => {
+      const scoped = scopedStore(store, request);
+      const now = config.clock.now();
+      const current = await find(scoped, request.params.id);
+      const updated = await scoped.updateEndpoint(current.id, rotation(generateSecret(), now), now);
+      if (!updated) throw notFound('endpoint', request.params.id);
+      return { ...withSecret(updated), previous_secret_expires_at: iso(now + SECRET_OVERLAP_MS) };
+    },
+  );
+
+  /**
+   * Sends a `herald.test` event to this one endpoint, whatever its event_types: how a portal user
+   * (who may not publish) checks a receiver. The event belongs to the endpoint's tenant and is in
+   * the feed like any other. (The operator may still publish `herald.test` to every endpoint that
+   * subscribes to it with POST /v1/events.)
+   */
+  app.post(
+    '/v1/endpoints/:id/test',
+    { config: tenantScoped, preValidation: bodyMayBeLeftOut, schema: { params: IdParams, body: EmptyBody } },
+    async (request, reply) => {
+      const scoped = scopedStore(store, request);
+      const endpoint = await find(scoped, request.params.id);
+      if (endpoint.disabled) throw invalid('id', 'the endpoint is disabled: enable it before sending it a test event.');
+      const now = config.clock.now();
+      const result = await publisher.submit({
+        accountId: scoped.scope.accountId,
+        tenantId: endpoint.tenantId,
+        onlyEndpointId: endpoint.id,
+        id: newId('event', now),
+        type: TEST_EVENT_TYPE,
+        occurredAt: now,
+        connectionId: null,
+        data: { endpoint_id: endpoint.id, message: 'A test event sent from Herald.' },
+        createdAt: now,
+      });
+      dispatcher?.wake();
+      return reply.code(202).send({ id: result.id, deliveries: result.deliveries });
+    },
+  );
 }

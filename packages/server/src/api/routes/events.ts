@@ -5,6 +5,7 @@ import { invalid, notFound, validationMessage } from '../errors.js';
 import { presentDelivery, presentEvent, presentStreamItem } from '../present.js';
 import { publishIdempotently } from '../publish.js';
 import { DEFAULT_PAGE, EventsQuery, IdParams, PublishBody } from '../schemas.js';
+import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 
 /** An ISO-8601 time with a date, a time and a zone, e.g. `2026-11-27T05:51:30.123Z`. */
@@ -24,6 +25,8 @@ export function eventRoutes(app: Api, deps: RouteDeps): void {
     const { accountId } = callerOf(request);
     const body = request.body;
     const now = config.clock.now();
+    // Operator-only route (a portal session gets 403 before this): the tenant must exist.
+    const tenantId = await scopedStore(store, request).requireTenant(body.tenant_id);
     const occurredAt = body.occurred_at === undefined ? now : parseTime('occurred_at', body.occurred_at);
     // A built-in type's data must match its schema (event-types.ts); the message names the field.
     const issues = eventDataIssues(body.type, body.data);
@@ -43,6 +46,7 @@ export function eventRoutes(app: Api, deps: RouteDeps): void {
       reply,
       {
         accountId,
+        tenantId,
         id: newId('event', now),
         type: body.type,
         occurredAt,
@@ -55,8 +59,8 @@ export function eventRoutes(app: Api, deps: RouteDeps): void {
     return reply.code(202).send({ id: result.id, deliveries: result.deliveries });
   });
 
-  app.get('/v1/events', { schema: { querystring: EventsQuery } }, async (request) => {
-    const { accountId } = callerOf(request);
+  app.get('/v1/events', { config: { tenantScoped: true }, schema: { querystring: EventsQuery } }, async (request) => {
+    const scoped = scopedStore(store, request);
     const query = request.query;
     const limit = query.limit ?? DEFAULT_PAGE;
     if (query.endpoint_id !== undefined) {
@@ -64,16 +68,18 @@ export function eventRoutes(app: Api, deps: RouteDeps): void {
       if (query.type !== undefined || query.connection_id !== undefined) {
         throw invalid(query.type !== undefined ? 'type' : 'connection_id', 'cannot be combined with endpoint_id.');
       }
-      if (!(await store.getEndpoint(accountId, query.endpoint_id))) throw notFound('endpoint', query.endpoint_id);
+      if (query.tenant_id !== undefined) throw invalid('tenant_id', 'cannot be combined with endpoint_id.');
       const after = Number(query.after ?? '0');
-      const items = await store.listEndpointStream(accountId, query.endpoint_id, after, limit);
+      const items = await scoped.listEndpointStream(query.endpoint_id, after, limit);
+      if (!items) throw notFound('endpoint', query.endpoint_id);
       const last = items[items.length - 1];
       return {
         data: items.map(({ delivery, event }) => presentStreamItem(delivery, event)),
         next_cursor: String(last ? last.delivery.sequence : after),
       };
     }
-    const page = await store.listEvents(accountId, {
+    const page = await scoped.listEvents({
+      tenantId: query.tenant_id,
       type: query.type,
       connectionId: query.connection_id,
       after: query.after,
@@ -83,11 +89,11 @@ export function eventRoutes(app: Api, deps: RouteDeps): void {
     return { data: page.data.map(presentEvent), next_cursor: page.nextCursor ?? query.after ?? '0' };
   });
 
-  app.get('/v1/events/:id', { schema: { params: IdParams } }, async (request) => {
-    const { accountId } = callerOf(request);
-    const event = await store.getEvent(accountId, request.params.id);
+  app.get('/v1/events/:id', { config: { tenantScoped: true }, schema: { params: IdParams } }, async (request) => {
+    const scoped = scopedStore(store, request);
+    const event = await scoped.getEvent(request.params.id);
     if (!event) throw notFound('event', request.params.id);
-    const deliveries = await store.listDeliveriesOfEvent(accountId, event.id);
+    const deliveries = await scoped.listDeliveriesOfEvent(event.id);
     return { ...presentEvent(event), deliveries: deliveries.map(presentDelivery) };
   });
 }

@@ -1,9 +1,9 @@
 import { newId } from '@herald/protocol';
 import type { BulkRetryFilter } from '../../store/types.js';
-import { callerOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
 import { presentJob } from '../present.js';
 import { BulkRetryBody, IdParams } from '../schemas.js';
+import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 import { parseTime } from './events.js';
 
@@ -13,34 +13,38 @@ export function jobRoutes(app: Api, { store, config, jobs }: RouteDeps): void {
    * with the job, so `total` never moves. Without a runner in this process (`herald api`), a worker
    * picks the job up at its next poll.
    */
-  app.post('/v1/deliveries/retry', { schema: { body: BulkRetryBody } }, async (request, reply) => {
-    const { accountId } = callerOf(request);
-    const body = request.body ?? {};
-    const now = config.clock.now();
-    const filter: BulkRetryFilter = {
-      endpointId: body.endpoint_id,
-      since: body.since === undefined ? undefined : parseTime('since', body.since),
-      until: body.until === undefined ? undefined : parseTime('until', body.until),
-    };
-    if (filter.since !== undefined && filter.until !== undefined && filter.until <= filter.since) {
-      throw invalid('until', 'must be later than since.');
-    }
-    if (filter.endpointId !== undefined && !(await store.getEndpoint(accountId, filter.endpointId))) {
-      throw notFound('endpoint', filter.endpointId);
-    }
-    const job = await store.createBulkRetryJob({
-      id: newId('job', now),
-      accountId,
-      filter,
-      params: body,
-      createdAt: now,
-    });
-    jobs?.wake();
-    return reply.code(202).send({ job_id: job.id, total: job.total, state: job.state });
-  });
+  app.post(
+    '/v1/deliveries/retry',
+    { config: { tenantScoped: true }, schema: { body: BulkRetryBody } },
+    async (request, reply) => {
+      const scoped = scopedStore(store, request);
+      const body = request.body ?? {};
+      const now = config.clock.now();
+      const filter: BulkRetryFilter = {
+        endpointId: body.endpoint_id,
+        since: body.since === undefined ? undefined : parseTime('since', body.since),
+        until: body.until === undefined ? undefined : parseTime('until', body.until),
+      };
+      if (filter.since !== undefined && filter.until !== undefined && filter.until <= filter.since) {
+        throw invalid('until', 'must be later than since.');
+      }
+      if (filter.endpointId !== undefined && !(await scoped.getEndpoint(filter.endpointId))) {
+        throw notFound('endpoint', filter.endpointId);
+      }
+      // A portal session's job takes its tenant's failed deliveries only (the scope adds the filter).
+      const job = await scoped.createBulkRetryJob({
+        id: newId('job', now),
+        filter,
+        params: body,
+        createdAt: now,
+      });
+      jobs?.wake();
+      return reply.code(202).send({ job_id: job.id, total: job.total, state: job.state });
+    },
+  );
 
-  app.get('/v1/jobs/:id', { schema: { params: IdParams } }, async (request) => {
-    const job = await store.getJob(callerOf(request).accountId, request.params.id);
+  app.get('/v1/jobs/:id', { config: { tenantScoped: true }, schema: { params: IdParams } }, async (request) => {
+    const job = await scopedStore(store, request).getJob(request.params.id);
     if (!job) throw notFound('job', request.params.id);
     return presentJob(job);
   });

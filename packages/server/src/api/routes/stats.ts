@@ -1,6 +1,6 @@
-import { callerOf } from '../auth.js';
 import { invalid } from '../errors.js';
 import { StatsQuery } from '../schemas.js';
+import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 import { parseTime } from './events.js';
 
@@ -16,40 +16,44 @@ const MAX_BUCKETS = 1_440;
  * endpoint. What the dashboard's overview draws; DESIGN.md leaves the route to us.
  */
 export function statsRoutes(app: Api, { store, config }: RouteDeps): void {
-  app.get('/v1/stats/deliveries', { schema: { querystring: StatsQuery } }, async (request) => {
-    const { accountId } = callerOf(request);
-    const now = config.clock.now();
-    const bucketMs = (request.query.bucket_seconds ?? 60) * 1000;
-    const asked = request.query.since === undefined ? now - 60 * 60 * 1000 : parseTime('since', request.query.since);
-    if (asked >= now) throw invalid('since', 'must be in the past.');
-    if (now - asked > MAX_WINDOW_MS) throw invalid('since', 'must be at most 7 days ago.');
-    const since = Math.floor(asked / bucketMs) * bucketMs;
-    const count = Math.floor((now - since) / bucketMs) + 1;
-    if (count > MAX_BUCKETS) {
-      throw invalid(
-        'bucket_seconds',
-        `gives ${count} buckets over this window; at most ${MAX_BUCKETS}: choose a larger bucket or a later since.`,
-      );
-    }
-    const stats = await store.deliveryStats(accountId, { since, until: now + 1, bucketMs });
-    const buckets = Array.from({ length: count }, (_, i) => ({
-      start: new Date(since + i * bucketMs).toISOString(),
-      succeeded: 0,
-      failed: 0,
-      pending: 0,
-    }));
-    for (const c of stats.counts) {
-      const bucket = buckets[Math.round((c.bucketStart - since) / bucketMs)];
-      if (bucket) bucket[c.status] += c.count;
-    }
-    return {
-      since: new Date(since).toISOString(),
-      until: new Date(now).toISOString(),
-      bucket_seconds: bucketMs / 1000,
-      buckets,
-      failed_by_endpoint: stats.failedByEndpoint
-        .sort((a, b) => b.failed - a.failed || (a.endpointId < b.endpointId ? -1 : 1))
-        .map((e) => ({ endpoint_id: e.endpointId, failed: e.failed })),
-    };
-  });
+  app.get(
+    '/v1/stats/deliveries',
+    { config: { tenantScoped: true }, schema: { querystring: StatsQuery } },
+    async (request) => {
+      const scoped = scopedStore(store, request);
+      const now = config.clock.now();
+      const bucketMs = (request.query.bucket_seconds ?? 60) * 1000;
+      const asked = request.query.since === undefined ? now - 60 * 60 * 1000 : parseTime('since', request.query.since);
+      if (asked >= now) throw invalid('since', 'must be in the past.');
+      if (now - asked > MAX_WINDOW_MS) throw invalid('since', 'must be at most 7 days ago.');
+      const since = Math.floor(asked / bucketMs) * bucketMs;
+      const count = Math.floor((now - since) / bucketMs) + 1;
+      if (count > MAX_BUCKETS) {
+        throw invalid(
+          'bucket_seconds',
+          `gives ${count} buckets over this window; at most ${MAX_BUCKETS}: choose a larger bucket or a later since.`,
+        );
+      }
+      const stats = await scoped.deliveryStats({ since, until: now + 1, bucketMs, tenantId: request.query.tenant_id });
+      const buckets = Array.from({ length: count }, (_, i) => ({
+        start: new Date(since + i * bucketMs).toISOString(),
+        succeeded: 0,
+        failed: 0,
+        pending: 0,
+      }));
+      for (const c of stats.counts) {
+        const bucket = buckets[Math.round((c.bucketStart - since) / bucketMs)];
+        if (bucket) bucket[c.status] += c.count;
+      }
+      return {
+        since: new Date(since).toISOString(),
+        until: new Date(now).toISOString(),
+        bucket_seconds: bucketMs / 1000,
+        buckets,
+        failed_by_endpoint: stats.failedByEndpoint
+          .sort((a, b) => b.failed - a.failed || (a.endpointId < b.endpointId ? -1 : 1))
+          .map((e) => ({ endpoint_id: e.endpointId, failed: e.failed })),
+      };
+    },
+  );
 }
