@@ -225,6 +225,32 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect(await store.claimDueDeliveries({ now: t0 + 10 * 86_400_000, limit: 10, leaseMs: 1 })).toHaveLength(0);
     });
 
+    it("describes a page of deliveries with its event's type, its endpoint and its latest attempt", async () => {
+      const ep = endpoint({ description: 'Billing receiver', url: 'https://billing.example/hooks' });
+      await store.createEndpoint(ep);
+      const [one, two] = await store.publish([event({ type: 'invoice.paid' }), event({ type: 'invoice.voided' })]);
+      const attempted = one!.deliveries[0]!;
+      const untried = two!.deliveries[0]!;
+      const [first] = await store.claimDueDeliveries({ now: t0, limit: 1, leaseMs: 60_000 });
+      expect(first!.delivery.id).toBe(attempted);
+      await store.recordAttempts([failed(attempted, 1, t0 + 30_000, first!.claim)], t0 + 5);
+      const [second] = await store.claimDueDeliveries({ now: t0 + 30_000, limit: 1, leaseMs: 60_000 });
+      const last = failed(attempted, 2, null, second!.claim);
+      last.attempt = { ...last.attempt, startedAt: t0 + 30_001, responseStatus: null, error: 'refused' };
+      await store.recordAttempts([last], t0 + 30_005);
+
+      const page = await store.listDeliveries(account, { limit: 10 });
+      const described = await store.describeDeliveries(account, page.data);
+      expect(described.get(attempted)).toMatchObject({
+        eventType: 'invoice.paid',
+        endpointDescription: 'Billing receiver',
+        endpointUrl: 'https://billing.example/hooks',
+        lastAttempt: { attemptNo: 2, startedAt: t0 + 30_001, responseStatus: null, error: 'refused' },
+      });
+      expect(described.get(untried)).toMatchObject({ eventType: 'invoice.voided', lastAttempt: null });
+      expect((await store.describeDeliveries(account, [])).size).toBe(0);
+    });
+
     it('makes the first API key once, whichever of several processes starting at once asks', async () => {
       const key = (n: number) => ({
         id: newId('apiKey'),

@@ -4,6 +4,7 @@ import type {
   ApiKeyRecord,
   AttemptRecord,
   ConnectionRecord,
+  DeliveryContext,
   DeliveryRecord,
   EndpointRecord,
   EventRecord,
@@ -86,6 +87,22 @@ export function presentDelivery(d: DeliveryRecord) {
     next_attempt_at: iso(d.nextAttemptAt),
     created_at: iso(d.createdAt),
     updated_at: iso(d.updatedAt),
+  };
+}
+
+/**
+ * A delivery with what a person needs to act on it in a list: its event's type, where it goes (an
+ * endpoint's URL is redacted for a `read` caller, as in presentEndpoint) and its latest attempt.
+ */
+export function presentDescribedDelivery(d: DeliveryRecord, context: DeliveryContext | undefined, role: Role) {
+  const last = context?.lastAttempt ?? null;
+  const url = context?.endpointUrl ?? null;
+  return {
+    ...presentDelivery(d),
+    event_type: context?.eventType ?? null,
+    endpoint_description: context?.endpointDescription ?? null,
+    endpoint_url: url === null || role === 'admin' ? url : redactedUrl(url),
+    last_attempt: last && { at: iso(last.startedAt), response_status: last.responseStatus, error: last.error },
   };
 }
 

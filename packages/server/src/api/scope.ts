@@ -108,6 +108,8 @@ export function scoped(store: Store, scope: Scope) {
     deliveryStats: (window: { since: number; until: number; bucketMs: number } & TenantFilter) =>
       store.deliveryStats(accountId, narrowed(window)),
     getDelivery,
+    /** For deliveries this scope already sees: their endpoints and events are the same tenant's. */
+    describeDeliveries: (deliveries: DeliveryRecord[]) => store.describeDeliveries(accountId, deliveries),
     /** A delivery with its attempts, or undefined. */
     async getDeliveryWithAttempts(id: string) {
       const delivery = await getDelivery(id);

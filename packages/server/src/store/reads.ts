@@ -12,7 +12,7 @@ import {
 } from './rows.js';
 import type { Database } from './schema.js';
 import type { SecretBox } from './secret-box.js';
-import type { DeliveryStatus, EndpointRecord, Page, Store } from './types.js';
+import type { DeliveryContext, DeliveryStatus, EndpointRecord, Page, Store } from './types.js';
 
 /**
  * The Store methods that are plain Kysely queries, written once for any dialect: both stores keep
@@ -39,6 +39,7 @@ export type KyselyQueries = Pick<
   | 'getDelivery'
   | 'listAttempts'
   | 'listDeliveriesOfEvent'
+  | 'describeDeliveries'
   | 'claimPeriodicRun'
   | 'getConnection'
   | 'listConnections'
@@ -308,6 +309,59 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .orderBy('id')
         .execute();
       return rows.map(attemptFromRow);
+    },
+    async describeDeliveries(accountId, deliveries) {
+      const described = new Map<string, DeliveryContext>();
+      if (deliveries.length === 0) return described;
+      const eventIds = [...new Set(deliveries.map((d) => d.eventId))];
+      const endpointIds = [...new Set(deliveries.map((d) => d.endpointId))];
+      const [events, endpoints, attempts] = await Promise.all([
+        db
+          .selectFrom('events')
+          .select(['id', 'type'])
+          .where('account_id', '=', accountId)
+          .where('id', 'in', eventIds)
+          .execute(),
+        // Deleted endpoints too: a failed delivery of one still says where it was going.
+        db
+          .selectFrom('endpoints')
+          .selectAll()
+          .where('account_id', '=', accountId)
+          .where('id', 'in', endpointIds)
+          .execute(),
+        // Each delivery's latest attempt: one probe of attempts_delivery per delivery.
+        db
+          .selectFrom('attempts as a')
+          .selectAll('a')
+          .where(
+            'a.delivery_id',
+            'in',
+            deliveries.map((d) => d.id),
+          )
+          .where('a.id', '=', (eb) =>
+            eb
+              .selectFrom('attempts as b')
+              .select('b.id')
+              .whereRef('b.delivery_id', '=', 'a.delivery_id')
+              .orderBy('b.attempt_no', 'desc')
+              .orderBy('b.id', 'desc')
+              .limit(1),
+          )
+          .execute(),
+      ]);
+      const typeOf = new Map(events.map((e) => [e.id, e.type]));
+      const endpointOf = new Map(endpoints.map((r) => [r.id, endpointFromRow(r, box)]));
+      const attemptOf = new Map(attempts.map((r) => [r.delivery_id, attemptFromRow(r)]));
+      for (const d of deliveries) {
+        const endpoint = endpointOf.get(d.endpointId);
+        described.set(d.id, {
+          eventType: typeOf.get(d.eventId) ?? null,
+          endpointDescription: endpoint?.description ?? null,
+          endpointUrl: endpoint?.url ?? null,
+          lastAttempt: attemptOf.get(d.id) ?? null,
+        });
+      }
+      return described;
     },
     async endpointLeaseOwners() {
       const rows = await db.selectFrom('endpoint_leases').select('owner').distinct().execute();

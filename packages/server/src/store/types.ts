@@ -155,6 +155,14 @@ export interface DeliveryRecord {
   updatedAt: number;
 }
 
+/** Store.describeDeliveries: a delivery's event type, endpoint and latest attempt (null when none). */
+export interface DeliveryContext {
+  eventType: string | null;
+  endpointDescription: string | null;
+  endpointUrl: string | null;
+  lastAttempt: AttemptRecord | null;
+}
+
 export type AttemptError = 'timeout' | 'refused' | 'reset' | 'dns' | 'tls' | 'blocked' | 'http_status';
 
 export interface AttemptRecord {
@@ -451,6 +459,12 @@ export interface Store {
   ): Promise<DeliveryStats>;
   getDelivery(accountId: string, id: string): Promise<DeliveryRecord | undefined>;
   listAttempts(deliveryId: string): Promise<AttemptRecord[]>;
+  /**
+   * What a person needs to act on a page of deliveries without opening each one: its event's type,
+   * its endpoint's description and URL, and its latest attempt. Three indexed reads for the whole
+   * page (events and endpoints by primary key, attempts by attempts_delivery), whatever its size.
+   */
+  describeDeliveries(accountId: string, deliveries: DeliveryRecord[]): Promise<Map<string, DeliveryContext>>;
   listDeliveriesOfEvent(accountId: string, eventId: string): Promise<DeliveryRecord[]>;
 
   /**

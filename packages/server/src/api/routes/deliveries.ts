@@ -1,6 +1,7 @@
 import { HeraldError } from '@herald/protocol';
+import { callerOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
-import { presentAttempt, presentDelivery } from '../present.js';
+import { presentAttempt, presentDescribedDelivery } from '../present.js';
 import { DEFAULT_PAGE, DeliveriesQuery, IdParams, NoBody } from '../schemas.js';
 import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
@@ -11,7 +12,8 @@ export function deliveryRoutes(app: Api, { store, dispatcher }: RouteDeps): void
 
   app.get('/v1/deliveries', { config: tenantScoped, schema: { querystring: DeliveriesQuery } }, async (request) => {
     const q = request.query;
-    const page = await scopedStore(store, request).listDeliveries({
+    const scoped = scopedStore(store, request);
+    const page = await scoped.listDeliveries({
       tenantId: q.tenant_id,
       status: q.status,
       endpointId: q.endpoint_id,
@@ -19,14 +21,24 @@ export function deliveryRoutes(app: Api, { store, dispatcher }: RouteDeps): void
       cursor: q.cursor,
       limit: q.limit ?? DEFAULT_PAGE,
     });
-    return { data: page.data.map(presentDelivery), next_cursor: page.nextCursor };
+    const described = await scoped.describeDeliveries(page.data);
+    const { role } = callerOf(request);
+    return {
+      data: page.data.map((d) => presentDescribedDelivery(d, described.get(d.id), role)),
+      next_cursor: page.nextCursor,
+    };
   });
 
   app.get('/v1/deliveries/:id', { config: tenantScoped, schema: { params: IdParams } }, async (request) => {
-    const found = await scopedStore(store, request).getDeliveryWithAttempts(request.params.id);
+    const scoped = scopedStore(store, request);
+    const found = await scoped.getDeliveryWithAttempts(request.params.id);
     if (!found) throw notFound('delivery', request.params.id);
     const { delivery, attempts } = found;
-    return { ...presentDelivery(delivery), attempts: attempts.map(presentAttempt) };
+    const described = await scoped.describeDeliveries([delivery]);
+    return {
+      ...presentDescribedDelivery(delivery, described.get(delivery.id), callerOf(request).role),
+      attempts: attempts.map(presentAttempt),
+    };
   });
 
   /** One immediate attempt, whatever the status; it does not restart the automatic schedule. */
@@ -53,7 +65,11 @@ export function deliveryRoutes(app: Api, { store, dispatcher }: RouteDeps): void
       if (!after) throw notFound('delivery', request.params.id);
       const attempts = await store.listAttempts(after.id);
       const last = attempts[attempts.length - 1];
-      return reply.code(202).send({ ...presentDelivery(after), attempt: last ? presentAttempt(last) : null });
+      const described = await scoped.describeDeliveries([after]);
+      return reply.code(202).send({
+        ...presentDescribedDelivery(after, described.get(after.id), callerOf(request).role),
+        attempt: last ? presentAttempt(last) : null,
+      });
     },
   );
 }
