@@ -2,6 +2,7 @@ import { HERALD_VERSION, parseDuration } from '@herald/protocol';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type Role, startHerald } from './app.js';
 import { DEFAULTS, makeConfig, parseByteSize } from './config.js';
+import { parseAccent, parseBrandName, parseFrameAncestors, parseReturnUrl } from './portal-settings.js';
 
 function duration(value: string): number {
   try {
@@ -71,6 +72,21 @@ interface Flags {
   alertDueAge: number;
   logLevel: string;
   publicUrl?: string;
+  portalFrameAncestors?: string[];
+  portalReturnUrl?: string;
+  portalBrandName?: string;
+  portalAccent?: string;
+}
+
+/** A RangeError of portal-settings.ts as commander's error for a bad flag value. */
+function flag<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
 }
 
 function withServerFlags(command: Command): Command {
@@ -84,6 +100,29 @@ function withServerFlags(command: Command): Command {
       )
         .env('HERALD_PUBLIC_URL')
         .argParser(publicUrl),
+    )
+    .addOption(
+      new Option(
+        '--portal-frame-ancestors <origins>',
+        "origins that may embed the customer portal in a frame, space- or comma-separated (default: 'self')",
+      )
+        .env('HERALD_PORTAL_FRAME_ANCESTORS')
+        .argParser(flag(parseFrameAncestors)),
+    )
+    .addOption(
+      new Option('--portal-return-url <url>', 'where the portal\'s "session expired" notice links back to')
+        .env('HERALD_PORTAL_RETURN_URL')
+        .argParser(flag(parseReturnUrl)),
+    )
+    .addOption(
+      new Option('--portal-brand-name <name>', "the portal header's name (a tenant's metadata.brand_name overrides it)")
+        .env('HERALD_PORTAL_BRAND_NAME')
+        .argParser(flag(parseBrandName)),
+    )
+    .addOption(
+      new Option('--portal-accent <#rrggbb>', "the portal's accent colour (a tenant's metadata.accent overrides it)")
+        .env('HERALD_PORTAL_ACCENT')
+        .argParser(flag(parseAccent)),
     )
     .addOption(
       new Option('--db <path-or-url>', 'SQLite file, or a postgres:// URL').env('HERALD_DB').default(DEFAULTS.db),
@@ -157,6 +196,10 @@ async function run(role: Role, flags: Flags): Promise<void> {
     alertDueAgeMs: flags.alertDueAge,
     logLevel: flags.logLevel,
     publicUrl: flags.publicUrl,
+    portalFrameAncestors: flags.portalFrameAncestors,
+    portalReturnUrl: flags.portalReturnUrl,
+    portalBrandName: flags.portalBrandName,
+    portalAccent: flags.portalAccent,
     bootstrapKey: process.env.HERALD_BOOTSTRAP_KEY || undefined,
     secretKey: process.env.HERALD_SECRET_KEY || undefined,
   });
