@@ -3,6 +3,7 @@ import { type Delivery, type HeraldEvent, type Page, query } from '../api.js';
 import { Empty, ErrorNotice, Json, Link, LoadMore, StatusBadge, Time, useAsync, usePages } from '../components.js';
 import { navigate, useLocation } from '../router.js';
 import { useSession } from '../session.js';
+import { DeliveryColumnHeads, DeliveryColumns } from './delivery-columns.js';
 
 const LIMIT = 50;
 
@@ -99,32 +100,24 @@ export function DeliveryTable({ deliveries }: { deliveries: Delivery[] }) {
         <thead>
           <tr>
             <th scope="col">Delivery</th>
-            <th scope="col" className="hide-narrow">
-              Endpoint
-            </th>
             <th scope="col">Status</th>
-            <th scope="col">Attempts</th>
+            <DeliveryColumnHeads />
             <th scope="col" className="hide-narrow">
-              Created
+              Attempts
             </th>
           </tr>
         </thead>
         <tbody>
           {deliveries.map((d) => (
-            <tr key={d.id}>
+            <tr key={d.id} data-delivery={d.id}>
               <td>
                 <Link to={`/deliveries/${d.id}`}>{d.id}</Link>
               </td>
-              <td className="hide-narrow">
-                <Link to={`/endpoints/${d.endpoint_id}`}>{d.endpoint_id}</Link>
-              </td>
-              <td>
+              <td data-testid="status">
                 <StatusBadge status={d.status} />
               </td>
-              <td>{d.attempt_count}</td>
-              <td className="hide-narrow">
-                <Time iso={d.created_at} />
-              </td>
+              <DeliveryColumns d={d} />
+              <td className="hide-narrow">{d.attempt_count}</td>
             </tr>
           ))}
         </tbody>

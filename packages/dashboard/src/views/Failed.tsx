@@ -1,8 +1,9 @@
 import { type FormEvent, useState } from 'react';
 import { type Delivery, type Job, type Page, query } from '../api.js';
-import { Empty, ErrorNotice, Link, LoadMore, StatusBadge, Time, usePages, WriteButton } from '../components.js';
+import { Empty, ErrorNotice, Link, LoadMore, StatusBadge, usePages, WriteButton } from '../components.js';
 import { navigate, useLocation } from '../router.js';
 import { useSession } from '../session.js';
+import { DeliveryColumnHeads, DeliveryColumns } from './delivery-columns.js';
 
 const POLL_MS = 400;
 
@@ -200,14 +201,8 @@ export function FailedList() {
                   />
                 </th>
                 <th scope="col">Delivery</th>
-                <th scope="col" className="hide-narrow">
-                  Endpoint
-                </th>
                 <th scope="col">Status</th>
-                <th scope="col">Attempts</th>
-                <th scope="col" className="hide-narrow">
-                  Created
-                </th>
+                <DeliveryColumnHeads />
                 <th scope="col">
                   <span className="sr-only">Actions</span>
                 </th>
@@ -227,16 +222,10 @@ export function FailedList() {
                   <td>
                     <Link to={`/deliveries/${d.id}`}>{d.id}</Link>
                   </td>
-                  <td className="hide-narrow">
-                    <Link to={`/endpoints/${d.endpoint_id}`}>{d.endpoint_id}</Link>
-                  </td>
                   <td data-testid="status">
                     <StatusBadge status={d.status} />
                   </td>
-                  <td>{d.attempt_count}</td>
-                  <td className="hide-narrow">
-                    <Time iso={d.created_at} />
-                  </td>
+                  <DeliveryColumns d={d} />
                   <td>
                     <WriteButton
                       onClick={() => retryOne(d.id)}
