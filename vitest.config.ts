@@ -24,6 +24,7 @@ const SYSTEM = [
   'packages/receiver/test/postgres-outage.test.ts',
   'packages/receiver/test/readonly-inbox.test.ts',
   'packages/dashboard/test/e2e.test.ts',
+  'packages/dashboard/test/portal-e2e.test.ts',
 ];
 
 export default defineConfig({

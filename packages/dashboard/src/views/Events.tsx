@@ -99,7 +99,9 @@ export function DeliveryTable({ deliveries }: { deliveries: Delivery[] }) {
       <table>
         <thead>
           <tr>
-            <th scope="col">Delivery</th>
+            <th scope="col" className="hide-narrow">
+              Delivery
+            </th>
             <th scope="col">Status</th>
             <DeliveryColumnHeads />
             <th scope="col" className="hide-narrow">
@@ -110,7 +112,7 @@ export function DeliveryTable({ deliveries }: { deliveries: Delivery[] }) {
         <tbody>
           {deliveries.map((d) => (
             <tr key={d.id} data-delivery={d.id}>
-              <td>
+              <td className="hide-narrow">
                 <Link to={`/deliveries/${d.id}`}>{d.id}</Link>
               </td>
               <td data-testid="status">

@@ -200,7 +200,9 @@ export function FailedList() {
                     onChange={() => setSelected(allOnPage ? new Set() : new Set(pageIds))}
                   />
                 </th>
-                <th scope="col">Delivery</th>
+                <th scope="col" className="hide-narrow">
+                  Delivery
+                </th>
                 <th scope="col">Status</th>
                 <DeliveryColumnHeads />
                 <th scope="col">
@@ -219,7 +221,7 @@ export function FailedList() {
                       onChange={() => toggle(d.id)}
                     />
                   </td>
-                  <td>
+                  <td className="hide-narrow">
                     <Link to={`/deliveries/${d.id}`}>{d.id}</Link>
                   </td>
                   <td data-testid="status">

@@ -37,7 +37,10 @@ export function DeliveryColumns({ d }: { d: Delivery }) {
   const ok = d.last_attempt?.response_status != null && d.last_attempt.response_status < 300;
   return (
     <>
-      <td data-testid="event-type">{d.event_type ?? <span className="muted">—</span>}</td>
+      {/* On a phone the id column is hidden: the event type opens the delivery. */}
+      <td data-testid="event-type">
+        <Link to={`/deliveries/${d.id}`}>{d.event_type ?? d.id}</Link>
+      </td>
       <td className="hide-narrow">
         <Link to={`/endpoints/${d.endpoint_id}`}>{d.endpoint_description || d.endpoint_url || d.endpoint_id}</Link>
       </td>
