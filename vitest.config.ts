@@ -16,11 +16,15 @@ const SYSTEM = [
   'packages/server/test/postgres-worker-crash.test.ts',
   'packages/server/test/postgres-claim-plan.test.ts',
   'packages/server/test/fleet-coordination.test.ts',
+  'packages/server/test/cli-system.test.ts',
+  'packages/server/test/listen-system.test.ts',
   'packages/receiver/test/crash.test.ts',
   'packages/receiver/test/latency.test.ts',
   'packages/receiver/test/package.test.ts',
   'packages/receiver/test/order-sender.test.ts',
   'packages/receiver/test/polling-start.test.ts',
+  'packages/receiver/test/postgres-outage.test.ts',
+  'packages/receiver/test/readonly-inbox.test.ts',
   'packages/dashboard/test/e2e.test.ts',
 ];
 
@@ -31,6 +35,7 @@ export default defineConfig({
       '@herald/protocol': src('protocol'),
       '@herald/server': src('server'),
       '@herald/receiver': src('receiver'),
+      '@herald/client': src('client'),
     },
   },
   test: {

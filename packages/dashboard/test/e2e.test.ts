@@ -101,6 +101,15 @@ suite('the dashboard, in a browser, against a running Herald', () => {
     await p.setViewportSize({ width: 1280, height: 900 });
   }
 
+  /** What Chromium reports the dashboard's Content-Security-Policy refused (see routes/dashboard.ts). */
+  const cspViolations: string[] = [];
+  function watchCsp(context: BrowserContext): BrowserContext {
+    context.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
+    return context;
+  }
+
   beforeAll(async () => {
     if (!HAVE_CHROMIUM) throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run must install it.`);
     // Failed deliveries within a second: retries 100 ms apart, none scheduled 1 s after creation.
@@ -120,7 +129,7 @@ suite('the dashboard, in a browser, against a running Herald', () => {
         '--disable-quic',
       ],
     });
-    admin = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Europe/Paris' });
+    admin = watchCsp(await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Europe/Paris' }));
     page = await admin.newPage();
     page.setDefaultTimeout(10_000);
   }, 60_000);
@@ -354,7 +363,7 @@ suite('the dashboard, in a browser, against a running Herald', () => {
   it('7. a read key sees everything, and every write control is disabled with the reason shown', async () => {
     const made = await h.request('POST', '/v1/api-keys', { role: 'read' });
     expect(made.status).toBe(201);
-    const reader = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const reader = watchCsp(await browser.newContext({ viewport: { width: 1280, height: 900 } }));
     const p = await reader.newPage();
     p.setDefaultTimeout(10_000);
     try {
@@ -400,5 +409,9 @@ suite('the dashboard, in a browser, against a running Herald', () => {
     } finally {
       await reader.close();
     }
+  });
+
+  it('8. nothing the dashboard did above broke its Content-Security-Policy', () => {
+    expect(cspViolations).toEqual([]);
   });
 });

@@ -30,6 +30,24 @@ describe('the server serves the dashboard at /dashboard/', () => {
     expect(bare.headers.get('location')).toBe('/dashboard/');
   });
 
+  it('sends security headers with the app and with its assets: no framing, no sniffing, no inline script', async () => {
+    const script = readdirSync(join(DASHBOARD_DIST, 'assets')).find((f) => f.endsWith('.js'));
+    for (const path of ['/dashboard/', '/dashboard/failed', `/dashboard/assets/${script}`, '/dashboard']) {
+      const response = await fetch(h.url + path, { redirect: 'manual' });
+      const csp = response.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("default-src 'none'");
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).not.toContain('unsafe-inline');
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(response.headers.get('x-frame-options'), path).toBe('DENY');
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(response.headers.get('referrer-policy'), path).toBe('no-referrer');
+    }
+    // The build has no inline script for the policy to allow.
+    const html = await (await fetch(`${h.url}/dashboard/`)).text();
+    expect(html.match(/<script(?![^>]*\bsrc=)[^>]*>/g) ?? []).toEqual([]);
+  });
+
   it('serves fingerprinted assets as immutable, and a missing asset as 404 (not the app)', async () => {
     const script = readdirSync(join(DASHBOARD_DIST, 'assets')).find((f) => f.endsWith('.js'));
     expect(script).toBeDefined();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Envelope } from '@herald/protocol';
+import { canonicalJson, type Envelope } from '@herald/protocol';
 
 /**
  * What a handler receives: Herald's envelope, read by `readEnvelope` of `@herald/protocol`. `id`
@@ -13,19 +13,6 @@ export function hashBody(body: string): string {
   return createHash('sha256').update(body).digest('base64');
 }
 
-/** JSON text with object keys sorted, so two serialisations of one value compare equal. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    const keys = Object.keys(record)
-      .filter((k) => record[k] !== undefined)
-      .sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(record[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 /**
  * Whether two bodies under one id carry the same event. Bytes usually match (a retry sends the same
  * body); a polled copy may be serialised differently, so unequal bytes are compared as JSON values.
@@ -33,7 +20,7 @@ function canonical(value: unknown): string {
 export function sameEventBody(a: string, b: string): boolean {
   if (a === b) return true;
   try {
-    return canonical(JSON.parse(a)) === canonical(JSON.parse(b));
+    return canonicalJson(JSON.parse(a)) === canonicalJson(JSON.parse(b));
   } catch {
     return false;
   }

@@ -1,8 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { type Clock, readEnvelope } from '@herald/protocol';
+import { type Clock, isEndedLocalOwner, newOwnerId, readEnvelope } from '@herald/protocol';
 import { type Alert, type FailureRateOptions, failureRateMonitor } from './alerts.js';
 import type { ReceivedEvent } from './event.js';
-import type { EventSource, Inbox, InboxEvent, InboxTransaction, KeyPosition } from './inbox/types.js';
+import {
+  type EventSource,
+  HandlerWriteError,
+  type Inbox,
+  type InboxEvent,
+  type InboxTransaction,
+  type KeyPosition,
+} from './inbox/types.js';
 import { describeError, type Logger } from './log.js';
 import type { ReceiverMetrics } from './metrics.js';
 
@@ -55,6 +61,8 @@ export interface ProcessorOptions {
   concurrency: number;
   leaseMs: number;
   pollIntervalMs: number;
+  /** How long stop() waits for running handlers before it lets go of their events. */
+  stopTimeoutMs: number;
   clock: Clock;
   logger: Logger;
   metrics: ReceiverMetrics;
@@ -79,14 +87,22 @@ export function isStale(event: InboxEvent, position: KeyPosition | null): boolea
   return !Number.isNaN(newest) && at < newest;
 }
 
+/** The workers this process runs now: any other claimant with this process's pid has ended. */
+const liveWorkers = new Set<string>();
+
 /**
  * Claims due events from the inbox and runs their handlers, `concurrency` at a time, at most one
  * per order key. Every outcome is written back to the inbox: processed, stale, retry later, dead.
  */
 export function createProcessor(options: ProcessorOptions) {
   const { inbox, clock, logger, metrics } = options;
-  const workerId = `wrk_${randomUUID()}`;
-  const inFlight = new Set<Promise<void>>();
+  /**
+   * The claimant of this run of the processor: new at each start(), so that a handler left behind by
+   * stop() can never record its outcome over the claim of a later run.
+   */
+  let workerId = newOwnerId();
+  /** Running handlers, by event id. */
+  const inFlight = new Map<string, Promise<void>>();
   let running = false;
   let loopDone: Promise<void> | undefined;
   let woken = false;
@@ -122,7 +138,39 @@ export function createProcessor(options: ProcessorOptions) {
     });
   }
 
-  async function loop(): Promise<void> {
+  /**
+   * Claims of processes on this host that have ended (killed with -9, or restarted in a container
+   * with the same pid) are let go at once rather than when their lease runs out (30 s by default).
+   * Claims of other hosts' processes cannot be judged from here: they wait for their lease.
+   */
+  async function releaseEndedClaims(): Promise<void> {
+    try {
+      for (const claimant of await inbox.claimants()) {
+        if (!isEndedLocalOwner(claimant, liveWorkers)) continue;
+        const released = await inbox.release(claimant);
+        if (released > 0) {
+          logger.info(
+            { claimant, released },
+            'herald receiver: let go of the claims of a process on this host that has ended',
+          );
+        }
+      }
+    } catch (error) {
+      // Their leases still run out: this only makes recovery faster.
+      logger.warn({ err: describeError(error) }, 'herald receiver: looking for claims of ended processes failed');
+    }
+  }
+
+  /**
+   * While claiming fails (a read-only or full disk, a database away), the wait between tries doubles
+   * from pollInterval up to this, and the failure is logged once, then once more when claiming works
+   * again, instead of once per poll. A webhook the route stores wakes the loop at once.
+   */
+  const maxClaimBackoffMs = 30_000;
+
+  async function loop(worker: string): Promise<void> {
+    await releaseEndedClaims();
+    let claimFailures = 0;
     while (running) {
       const room = options.concurrency - inFlight.size;
       let claimed: InboxEvent[] = [];
@@ -131,23 +179,67 @@ export function createProcessor(options: ProcessorOptions) {
         try {
           const now = clock.now();
           const settle = options.settle && { before: now - options.settle.afterMs, from: options.settle.from };
-          claimed = await inbox.claim({ workerId, now, leaseMs: options.leaseMs, limit: room, settle });
+          claimed = await inbox.claim({ workerId: worker, now, leaseMs: options.leaseMs, limit: room, settle });
+          if (claimFailures > 0) {
+            logger.info(
+              { inbox: inbox.where, failures: claimFailures },
+              'herald receiver: claiming from the inbox works again',
+            );
+            claimFailures = 0;
+          }
         } catch (error) {
-          logger.error({ err: describeError(error) }, 'herald receiver: claiming from the inbox failed');
+          claimFailures++;
+          if (claimFailures === 1) {
+            logger.error(
+              { inbox: inbox.where, err: describeError(error) },
+              'herald receiver: claiming from the inbox failed; no event is processed until it works again ' +
+                '(retried with backoff; logged again when it works)',
+            );
+          }
         }
         for (const event of claimed) {
-          const run = handle(event).finally(() => {
-            inFlight.delete(run);
+          const run = handle(event, worker).finally(() => {
+            inFlight.delete(event.id);
             wake();
           });
-          inFlight.add(run);
+          inFlight.set(event.id, run);
         }
       }
-      if (claimed.length === 0 || claimed.length === room) await waitForWake(options.pollIntervalMs);
+      if (claimFailures > 0) {
+        await waitForWake(
+          Math.max(
+            options.pollIntervalMs,
+            Math.min(options.pollIntervalMs * 2 ** (claimFailures - 1), maxClaimBackoffMs),
+          ),
+        );
+      } else if (claimed.length === 0 || claimed.length === room) {
+        await waitForWake(options.pollIntervalMs);
+      }
     }
   }
 
-  async function handle(event: InboxEvent): Promise<void> {
+  /**
+   * The inbox could not record a handler's outcome (its commit failed: a lost connection, a busy or
+   * full database), or the handler failed because ctx.transaction lost its connection. That is not
+   * the handler's failure: nothing of the run was kept, so the event is let go to run again, attempts
+   * unchanged. If letting go fails too, its lease runs out.
+   */
+  async function outcomeNotRecorded(event: InboxEvent, workerId: string, error: unknown): Promise<void> {
+    logger.error(
+      { eventId: event.id, inbox: inbox.where, err: describeError(error) },
+      'herald receiver: the inbox could not record the outcome of a handler run; the event runs again',
+    );
+    try {
+      await inbox.release(workerId, [event.id]);
+    } catch (releaseError) {
+      logger.warn(
+        { eventId: event.id, inbox: inbox.where, err: describeError(releaseError) },
+        'herald receiver: letting go of an event failed; it runs again when its lease has passed',
+      );
+    }
+  }
+
+  async function handle(event: InboxEvent, workerId: string): Promise<void> {
     const lease = setInterval(
       () => {
         inbox.extendLease([event.id], workerId, clock.now() + options.leaseMs).catch((error) => {
@@ -163,7 +255,14 @@ export function createProcessor(options: ProcessorOptions) {
         const newest = event.sequence > 0 ? null : await inbox.keyPosition(event.orderKey);
         const stale = isStale(event, newest);
         if (stale) {
-          if (await unit.commit({ id: event.id, workerId, status: 'stale', now: clock.now() })) {
+          let committed: boolean;
+          try {
+            committed = await unit.commit({ id: event.id, workerId, status: 'stale', now: clock.now() });
+          } catch (error) {
+            await outcomeNotRecorded(event, workerId, error);
+            return;
+          }
+          if (committed) {
             metrics.stale.inc();
             logger.info(
               { eventId: event.id, key: event.orderKey, newer: newest?.eventId },
@@ -203,13 +302,15 @@ export function createProcessor(options: ProcessorOptions) {
             transaction: unit.transaction,
           });
         }
-        const committed = await unit.commit({
-          id: event.id,
-          workerId,
-          status: 'processed',
-          now: clock.now(),
-          position,
-        });
+        let committed: boolean;
+        try {
+          committed = await unit.commit({ id: event.id, workerId, status: 'processed', now: clock.now(), position });
+        } catch (error) {
+          // A statement the handler queued that fails at commit (SQLite) is the handler's failure.
+          if (error instanceof HandlerWriteError) throw error.cause;
+          await outcomeNotRecorded(event, workerId, error);
+          return;
+        }
         if (committed) {
           metrics.processed.inc({ type: event.type });
         } else {
@@ -221,6 +322,10 @@ export function createProcessor(options: ProcessorOptions) {
         recordOutcome(false);
       } catch (error) {
         await unit.rollback();
+        if (unit.connectionLost) {
+          await outcomeNotRecorded(event, workerId, error);
+          return;
+        }
         const dead = attempt >= options.retry.attempts;
         const message = describeError(error);
         await inbox.fail({
@@ -258,19 +363,46 @@ export function createProcessor(options: ProcessorOptions) {
   }
 
   return {
-    workerId,
+    get workerId() {
+      return workerId;
+    },
     wake,
     start(): void {
       if (running) return;
       running = true;
-      loopDone = loop();
+      if (loopDone !== undefined) workerId = newOwnerId();
+      liveWorkers.add(workerId);
+      loopDone = loop(workerId);
     },
-    /** Stops claiming and waits for the handlers that run. */
+    /**
+     * Stops claiming and waits for the handlers that run, for at most stopTimeoutMs. The events of
+     * handlers still running then are let go, so that another process (or the next start) runs
+     * them at once; whatever those handlers do after that is not recorded.
+     */
     async stop(): Promise<void> {
       running = false;
       wakeWaiter?.();
       await loopDone;
-      await Promise.all([...inFlight]);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<true>((resolve) => {
+        timer = setTimeout(() => resolve(true), options.stopTimeoutMs);
+      });
+      const hung = await Promise.race([Promise.all(inFlight.values()).then(() => false), timedOut]);
+      clearTimeout(timer);
+      if (hung) {
+        const ids = [...inFlight.keys()];
+        logger.warn(
+          { eventIds: ids, stopTimeoutMs: options.stopTimeoutMs },
+          'herald receiver: handlers still running at the stop deadline; their events are let go to run again',
+        );
+        await inbox.release(workerId, ids).catch((error) => {
+          logger.warn(
+            { inbox: inbox.where, err: describeError(error) },
+            'herald receiver: letting go of the events of hung handlers failed; they run again when their lease has passed',
+          );
+        });
+      }
+      liveWorkers.delete(workerId);
     },
   };
 }

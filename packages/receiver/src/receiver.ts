@@ -116,6 +116,15 @@ export interface ReceiverOptions {
    */
   lease?: string | number;
   /**
+   * How long `stop()` waits for running handlers. Handlers still running then are left behind: their
+   * events are let go, to run again in another process or at the next start, and what they do
+   * afterwards is not recorded. Keep it under the time your platform gives a stopping process
+   * (Kubernetes: 30 s by default).
+   * @default '10s'
+   * @example stopTimeout: '25s'
+   */
+  stopTimeout?: string | number;
+  /**
    * How often the processor looks for due events when nothing wakes it (retries coming due, events
    * inserted by another process).
    * @default '1s'
@@ -148,7 +157,10 @@ export interface Receiver {
   fetch(request: Request): Promise<Response>;
   /** Opens the inbox and starts processing (and the watchdog, with `fallback`). */
   start(): Promise<void>;
-  /** Stops taking events, waits for running handlers, closes the inbox. */
+  /**
+   * Stops taking events (webhooks then get 503 with retry-after), waits for running handlers for
+   * at most `stopTimeout`, closes the inbox.
+   */
   stop(): Promise<void>;
   /** The inbox, to look at: `list({ status: 'dead' })`, `get(id)`, `conflicts()`. */
   inbox: {
@@ -245,6 +257,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   const concurrency = integer('concurrency', options.concurrency, 8);
   const leaseMs = duration('lease', options.lease, '30s', 1);
   const pollIntervalMs = duration('pollInterval', options.pollInterval, '1s', 1);
+  const stopTimeoutMs = duration('stopTimeout', options.stopTimeout, '10s');
   const failureRate = options.failureRate ?? {};
   if (
     failureRate.threshold !== undefined &&
@@ -273,14 +286,18 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   };
 
   let opening: Promise<void> | undefined;
+  /** Set by stop(), until start(): nothing may open the inbox again meanwhile. */
+  let stopped = false;
   const ready = () => {
-    opening ??= inbox.open().catch((error) => {
+    if (stopped)
+      return Promise.reject(new Error('The receiver is stopped: call receiver.start() to open its inbox again.'));
+    opening ??= inbox.open({ logger }).catch((error) => {
       opening = undefined;
       throw error;
     });
     return opening;
   };
-  const insert = groupCommit((events: NewInboxEvent[]) => inbox.insert(events));
+  const insert = groupCommit((events: NewInboxEvent[]) => inbox.insert(events), { writers: inbox.insertWriters });
 
   const start = readStart(options.startFrom, options.fallback);
   const processor = createProcessor({
@@ -290,6 +307,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     concurrency,
     leaseMs,
     pollIntervalMs,
+    stopTimeoutMs,
     clock,
     logger,
     metrics,
@@ -393,12 +411,18 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       metrics.rejected.inc({ reason: 'invalid_body' });
       return errorAnswer(400, 'invalid_body', error.message);
     }
+    if (stopped) {
+      return errorAnswer(503, 'inbox_unavailable', 'The receiver is stopped; retry later.', { 'retry-after': '5' });
+    }
     let outcome: InsertOutcome;
     try {
       await ready();
       outcome = await insert(event);
     } catch (error) {
-      logger.error({ eventId: event.id, err: describeError(error) }, 'herald receiver: the inbox refused a write');
+      logger.error(
+        { eventId: event.id, inbox: inbox.where, err: describeError(error) },
+        'herald receiver: the inbox refused a write',
+      );
       return errorAnswer(503, 'inbox_unavailable', 'The inbox is unavailable; retry later.', { 'retry-after': '5' });
     }
     count(event, outcome);
@@ -427,6 +451,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     fetch: fetchHandler(adapter),
     async start() {
       if (started) return;
+      stopped = false;
       await ready();
       started = true;
       await prune();
@@ -436,6 +461,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       processor.start();
     },
     async stop() {
+      stopped = true;
       clearInterval(pruneTimer);
       await watchdog?.stop();
       await processor.stop();

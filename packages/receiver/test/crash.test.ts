@@ -76,8 +76,12 @@ async function postgresStore(url: string, schema: string): Promise<Store> {
   };
 }
 
+/**
+ * With the default lease (30 s): the claims of the killed process must be let go when the next
+ * process starts on this host, not when they run out (acceptance 4: within 5 s of the restart).
+ */
 async function killWhileHandling(store: Store): Promise<void> {
-  const env = { ...store.env, SECRET, HANDLER_MS: '60', LEASE_MS: '500' };
+  const env = { ...store.env, SECRET, HANDLER_MS: '60', LEASE_MS: '30000' };
   const first = await spawnReceiver(env);
   processes.push(first);
   const events = Array.from({ length: 60 }, () => envelope());
@@ -91,12 +95,12 @@ async function killWhileHandling(store: Store): Promise<void> {
 
   const second = await spawnReceiver(env);
   processes.push(second);
-  await waitFor(async () => (await store.pending()) === 0, 20_000, 'every accepted event processed');
+  await waitFor(async () => (await store.pending()) === 0, 5_000, 'every accepted event processed within 5 s');
   expect(await store.count()).toEqual({ rows: events.length, distinct: events.length });
 }
 
 describe('a receiving process killed with SIGKILL while handlers run (acceptance 6)', () => {
-  it('SQLite: every accepted event is processed after restart, its ctx.transaction effects exactly once', async () => {
+  it('SQLite: every accepted event is processed within 5 s of the restart, its ctx.transaction effects exactly once', async () => {
     const store = await sqliteStore();
     try {
       await killWhileHandling(store);
@@ -114,7 +118,7 @@ describe('a receiving process killed with SIGKILL while handlers run (acceptance
       await schema?.drop();
     });
 
-    it('every accepted event is processed after restart, its ctx.transaction effects exactly once', async () => {
+    it('every accepted event is processed within 5 s of the restart, its ctx.transaction effects exactly once', async () => {
       const store = await postgresStore(pgUrl!, schema.schema);
       try {
         await killWhileHandling(store);

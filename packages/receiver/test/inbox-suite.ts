@@ -115,6 +115,24 @@ export function inboxSuite(name: string, fixture: InboxFixture): void {
       expect(reclaimed.map((e) => e.id)).toEqual([due.id]);
     });
 
+    it("names the workers holding claims and lets go of one worker's claims at once, leaving the rest", async () => {
+      const inbox = await open();
+      const [a1, a2, b1] = [newEvent(), newEvent(), newEvent()];
+      await inbox.insert([a1, a2]);
+      await claim(inbox, T0, 100, 'w1');
+      await inbox.insert([b1]);
+      await claim(inbox, T0, 100, 'w2');
+      expect((await inbox.claimants()).sort()).toEqual(['w1', 'w2']);
+      expect(await inbox.release('w1', [a1.id])).toBe(1);
+      expect((await claim(inbox, T0 + 1, 100, 'w3')).map((e) => e.id)).toEqual([a1.id]);
+      expect(await inbox.release('w1')).toBe(1);
+      expect(await inbox.release('w1')).toBe(0);
+      expect((await claim(inbox, T0 + 2, 100, 'w3')).map((e) => e.id)).toEqual([a2.id]);
+      // w2's claim stands: released claims go to the next claim, held ones do not.
+      expect((await inbox.get(b1.id))?.attempts).toBe(0);
+      expect((await inbox.claimants()).sort()).toEqual(['w2', 'w3']);
+    });
+
     it('hands out one event per key at a time, the lowest sequence first, whatever the arrival order', async () => {
       const inbox = await open();
       const [s3, s1, s2] = [3, 1, 2].map((sequence) => newEvent({ orderKey: 'con_a', sequence }));

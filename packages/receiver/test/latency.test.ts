@@ -2,11 +2,14 @@ import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresInbox } from '../src/inbox/postgres.js';
+import { findPostgres, testSchema } from './support/postgres.js';
 import { receiverFixture } from './support/receivers.js';
 import { envelope, signed } from './support/webhooks.js';
 
 const { make, serve, onCleanup } = receiverFixture();
+const pgUrl = await findPostgres();
 
 /**
  * A load generator in a worker thread, so that the client's work does not run on the server's event
@@ -113,3 +116,68 @@ describe('the route stays light whatever the handlers do (acceptance 3)', () => 
     expect((await receiver.inbox.list({ status: 'pending', limit: 2000 })).length).toBeGreaterThanOrEqual(600);
   });
 });
+
+describe.skipIf(pgUrl === null)(
+  'on PostgreSQL, handlers holding every transaction never slow the route (acceptance 3)',
+  () => {
+    let schema: { schema: string; drop(): Promise<void> };
+    beforeAll(async () => {
+      schema = await testSchema(pgUrl!);
+    });
+    afterAll(async () => {
+      await schema?.drop();
+    });
+
+    it('answers 200 concurrent requests with p99 under 50 ms (median of 3 bursts) while 24 handlers want the 20 connections', async () => {
+      const release = new AbortController();
+      let holding = 0;
+      const { receiver } = make({
+        inbox: postgresInbox({ connectionString: pgUrl!, schema: schema.schema, table: 'latency' }),
+        concurrency: 24,
+        on: {
+          '*': async (_event, ctx) => {
+            await ctx.transaction.run('SELECT 1');
+            holding++;
+            try {
+              await sleep(10_000, undefined, { signal: release.signal });
+            } catch {
+              // let go at the end of the test
+            }
+          },
+        },
+      });
+      setMaxListeners(0, release.signal);
+      onCleanup(() => release.abort());
+      const route = receiver.node();
+      const latencies: number[] = [];
+      const { url } = await serve((req: IncomingMessage, res: ServerResponse) => {
+        const start = process.hrtime.bigint();
+        res.once('finish', () => latencies.push(Number(process.hrtime.bigint() - start) / 1e6));
+        route(req, res);
+      });
+      await receiver.start();
+      const deliveries = (n: number) => Array.from({ length: n }, () => signed(envelope()));
+      const load = loadGenerator(url);
+      onCleanup(() => load.close());
+
+      for (let round = 0; round < 5; round++) await load.burst(deliveries(200));
+      await sleep(100);
+      // Every connection of the processing pool is held in an open transaction; 4 handlers wait for one.
+      expect(holding).toBe(20);
+      const p99s: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        latencies.length = 0;
+        const statuses = await load.burst(deliveries(200));
+        expect(statuses.filter((s) => s === 200)).toHaveLength(200);
+        p99s.push(percentile(latencies, 99));
+        console.info(
+          `route latency on PostgreSQL, 200 concurrent requests, every transaction held: p50 ` +
+            `${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, ` +
+            `max ${Math.max(...latencies).toFixed(1)} ms`,
+        );
+      }
+      expect(holding).toBe(20);
+      expect(percentile(p99s, 50)).toBeLessThan(50);
+    });
+  },
+);

@@ -18,6 +18,11 @@ const { serve, tempDir, onCleanup } = receiverFixture();
 let herald: Herald;
 let readKey: string;
 const HOUR_AGO = Date.now() - 3_600_000;
+/**
+ * A fresh stream whose first webhook is not sequence 1 holds it for the receiver's 10 s first-seen
+ * settle (a lower sequence may still come): waiting for such an event takes that long plus a claim.
+ */
+const FIRST_SEEN_WAIT_MS = 20_000;
 
 beforeAll(async () => {
   // Retries an hour apart: what a cut-off receiver gets in these tests came by polling.
@@ -87,7 +92,8 @@ describe('where a fresh inbox starts polling an endpoint with history', () => {
     expect(handled).toEqual([]);
     state.cut = false;
     await publish(6);
-    await waitFor(() => handled.length === 1, 10_000, 'event 6');
+    // Event 6 is not sequence 1: a fresh stream holds it for up to the 10 s first-seen settle.
+    await waitFor(() => handled.length === 1, FIRST_SEEN_WAIT_MS, 'event 6');
     // Past the 10 s in which a lower sequence would still count, with silence polls all along.
     await new Promise((r) => setTimeout(r, 11_000));
     await receiver.checkSilence();
@@ -118,14 +124,14 @@ describe('where a fresh inbox starts polling an endpoint with history', () => {
 });
 
 describe('during silence', () => {
-  it('warns once about a connection the sender does not know, not on every poll', async () => {
+  it('warns once about a connection the sender does not know, not on every poll', { timeout: 40_000 }, async () => {
     const { logger, handled, state } = await endpointWithHistory((endpointId) => ({
       fallback: fallback(endpointId),
     }));
     state.cut = false;
     // An event about a connection that never reported a sync: its sync status is 404.
     await herald.api('POST', '/v1/events', { type: 'history.made', connection_id: 'con_nobody', data: { n: 6 } });
-    await waitFor(() => handled.length === 1, 10_000, 'the sync event');
+    await waitFor(() => handled.length === 1, FIRST_SEEN_WAIT_MS, 'the sync event');
     // About ten silence polls (every 100 ms after 300 ms of silence).
     await new Promise((r) => setTimeout(r, 1500));
     const warnings = logger.lines.filter((l) => l.message.includes('reading sync status failed'));

@@ -29,12 +29,13 @@ export function apiKeyRecord(key: string, accountId: string, role: Role, created
 }
 
 /**
- * When no key exists yet: makes an account and its first admin key, from HERALD_BOOTSTRAP_KEY if
- * set, else a new one. Returns the key's text only when it was generated here, so the caller can
- * print it once. Several processes starting at once on one database make one account and one key.
+ * When no active admin key exists (none yet, or all revoked): makes an admin key, from
+ * HERALD_BOOTSTRAP_KEY if set, else a new one (see Store.createFirstApiKey for its account).
+ * Returns the key's text only when it was generated here, so the caller can print it once. Several
+ * processes starting at once on one database make one key.
  */
 export async function ensureFirstKey(store: Store, config: Config): Promise<string | undefined> {
-  if ((await store.countApiKeys()) > 0) return undefined;
+  if ((await store.countActiveAdminKeys()) > 0) return undefined;
   const now = config.clock.now();
   const key = config.bootstrapKey ?? generateApiKey();
   const made = await store.createFirstApiKey(apiKeyRecord(key, newId('account', now), 'admin', now));

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { isStoreUnavailable } from './api/errors.js';
 import { buildApi } from './api/server.js';
 import { ensureFirstKey } from './api-keys.js';
 import type { Config } from './config.js';
@@ -48,11 +49,14 @@ export async function startHerald(config: Config, role: Role = 'serve'): Promise
   const store = await openStore(config.db, { secretKey: config.secretKey });
   const metrics = createMetrics({ store, clock: config.clock });
   const generatedKey = await ensureFirstKey(store, config);
-  const publisher = createGroupCommit(async (events: Parameters<Store['publish']>[0]) => {
-    const results = await store.publish(events);
-    metrics.eventsPublished(results.filter((r) => r.idempotency === undefined).length);
-    return results;
-  });
+  const publisher = createGroupCommit(
+    async (events: Parameters<Store['publish']>[0]) => {
+      const results = await store.publish(events);
+      metrics.eventsPublished(results.filter((r, i) => r.idempotency === undefined && !events[i]?.eventless).length);
+      return results;
+    },
+    { splits: (error) => !isStoreUnavailable(error) },
+  );
 
   if (role !== 'api' && config.claimLeaseMs <= 2 * config.attemptTimeoutMs) {
     logger.warn(

@@ -40,6 +40,13 @@ export interface Config {
   endpointConcurrency: number;
   /** Attempt timeout, ms (10 s by the contract). */
   attemptTimeoutMs: number;
+  /**
+   * How long a client may take to send its request headers, ms (default 10 s), and its whole
+   * request, body included (default 30 s): a client that drips a byte every 2 s is cut off instead
+   * of holding a connection for minutes. 1 MiB at 30 s is 35 KB/s, slower than any real client.
+   */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
   bootstrapKey: string | undefined;
   /**
    * Where people reach this Herald (`--public-url`, env HERALD_PUBLIC_URL), e.g.
@@ -102,6 +109,8 @@ export function makeConfig(partial: Partial<Config> = {}): Config {
     alertDueAgeMs: parseDuration(DEFAULTS.alertDueAge),
     endpointConcurrency: DEFAULTS.endpointConcurrency,
     attemptTimeoutMs: 10_000,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
     bootstrapKey: undefined,
     secretKey: undefined,
     logLevel: 'info',

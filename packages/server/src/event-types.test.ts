@@ -1,11 +1,17 @@
+import { BUILT_IN_EVENT_TYPES as PROTOCOL_TYPES } from '@herald/protocol';
 import { describe, expect, it } from 'vitest';
-import { eventDataIssues, isBuiltInEventType } from './event-types.js';
+import { BUILT_IN_EVENT_TYPES, eventDataIssues, isBuiltInEventType } from './event-types.js';
 
 describe('event data schemas', () => {
   it('knows the built-in types and leaves producers’ own types alone', () => {
     expect(isBuiltInEventType('sync.completed')).toBe(true);
     expect(isBuiltInEventType('invoice.paid')).toBe(false);
     expect(eventDataIssues('invoice.paid', { whatever: true })).toEqual([]);
+  });
+
+  it('serves exactly the protocol’s built-in types, in its order, each with a schema', () => {
+    expect(BUILT_IN_EVENT_TYPES.map((t) => t.name)).toEqual([...PROTOCOL_TYPES]);
+    for (const t of BUILT_IN_EVENT_TYPES) expect(t.schema.type).toBe('object');
   });
 
   it('reports the field that does not match, as a JSON pointer into data', () => {

@@ -1,3 +1,4 @@
+import { BUILT_IN_EVENT_TYPES as BUILT_IN_NAMES, type BuiltInEventType } from '@herald/protocol';
 import { type Static, type TSchema, Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 
@@ -8,6 +9,9 @@ import { Compile } from 'typebox/compile';
  *
  * The schemas require only what a receiver cannot do without and type the fields they name; more
  * fields are allowed, so a producer can add detail without a new type.
+ *
+ * Which types are built in is @herald/protocol's list (BUILT_IN_EVENT_TYPES), the one source: this
+ * table is keyed by it, and the compiler refuses a type missing here or one the protocol lacks.
  */
 
 const Time = Type.String({ format: 'date-time', description: 'ISO-8601 UTC time' });
@@ -40,19 +44,16 @@ export const SyncFailedData = Type.Object(
 export type SyncCompletedData = Static<typeof SyncCompletedData>;
 export type SyncFailedData = Static<typeof SyncFailedData>;
 
-export const BUILT_IN_EVENT_TYPES = [
-  {
-    name: 'sync.completed',
+const DETAILS = {
+  'sync.completed': {
     description: 'A sync of a connection finished; the receiver may read what changed.',
     schema: SyncCompletedData,
   },
-  {
-    name: 'sync.failed',
+  'sync.failed': {
     description: 'A sync of a connection failed; `error` says why.',
     schema: SyncFailedData,
   },
-  {
-    name: 'connection.auth_required',
+  'connection.auth_required': {
     description: 'A connection needs its user to authorise it again before it can sync.',
     schema: Type.Object(
       {
@@ -63,8 +64,7 @@ export const BUILT_IN_EVENT_TYPES = [
       { additionalProperties: true },
     ),
   },
-  {
-    name: 'connection.status_changed',
+  'connection.status_changed': {
     description: "A connection's status changed (e.g. active → paused).",
     schema: Type.Object(
       {
@@ -76,8 +76,7 @@ export const BUILT_IN_EVENT_TYPES = [
       { additionalProperties: true },
     ),
   },
-  {
-    name: 'system.error',
+  'system.error': {
     description: 'Something went wrong on the producer’s side that a receiver should know about.',
     schema: Type.Object(
       {
@@ -88,8 +87,7 @@ export const BUILT_IN_EVENT_TYPES = [
       { additionalProperties: true },
     ),
   },
-  {
-    name: 'endpoint.disabled',
+  'endpoint.disabled': {
     description: 'Herald disabled an endpoint (it answered 410 Gone, or failed every attempt for days).',
     schema: Type.Object(
       {
@@ -102,8 +100,7 @@ export const BUILT_IN_EVENT_TYPES = [
       { additionalProperties: true },
     ),
   },
-  {
-    name: 'alert.triggered',
+  'alert.triggered': {
     description: 'An operational alert crossed its threshold, or recovered (`resolved: true`).',
     schema: Type.Object(
       {
@@ -117,9 +114,12 @@ export const BUILT_IN_EVENT_TYPES = [
       { additionalProperties: true },
     ),
   },
-] as const satisfies ReadonlyArray<{ name: string; description: string; schema: TSchema }>;
+} satisfies Record<BuiltInEventType, { description: string; schema: TSchema }>;
 
-export type BuiltInEventType = (typeof BUILT_IN_EVENT_TYPES)[number]['name'];
+/** The built-in types in the protocol's order, each with its description and schema (GET /v1/event-types). */
+export const BUILT_IN_EVENT_TYPES = BUILT_IN_NAMES.map((name) => ({ name, ...DETAILS[name] }));
+
+export type { BuiltInEventType };
 
 /** One schema problem, in the ajv-style shape api/errors.ts turns into a sentence. */
 export interface DataIssue {

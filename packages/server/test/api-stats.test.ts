@@ -19,6 +19,8 @@ function ended(deliveryId: string, status: 'succeeded' | 'failed', at: number): 
       error: status === 'succeeded' ? null : 'http_status',
       manual: false,
     },
+    // Not claimed: this test's deliveries were never handed to a dispatcher.
+    claim: null,
     status,
     nextAttemptAt: null,
   };

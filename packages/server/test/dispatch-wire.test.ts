@@ -75,15 +75,17 @@ describe('what a receiver gets on the wire', () => {
       });
     }
 
-    // The attempt log keeps the request headers, with the receiver's credential redacted.
+    // The attempt log keeps the request headers; custom header values are the receiver's secrets
+    // (sealed in the endpoint, hidden from read keys), so it keeps only their names.
     const [attempt] = await fx.attempts(id);
     expect(attempt?.requestHeaders).toMatchObject({
       'webhook-id': delivery.eventId,
       'webhook-signature': first.headers['webhook-signature'],
-      'x-tenant': 'acme',
+      'x-tenant': '[redacted]',
       authorization: '[redacted]',
     });
     expect(JSON.stringify(attempt?.requestHeaders)).not.toContain('receiver-token');
+    expect(JSON.stringify(attempt?.requestHeaders)).not.toContain('acme');
   });
 
   it('signs with both secrets while a rotation overlaps, and only the new one after', async () => {

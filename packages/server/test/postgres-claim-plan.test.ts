@@ -38,6 +38,7 @@ describe.skipIf(pgUrl === null)('claiming on PostgreSQL with a long history', ()
         ['ep_1'],
         500,
         'this-worker',
+        'a-claim',
       ]);
       const text = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
       expect(text).toContain('Index Scan using deliveries_due');

@@ -1,5 +1,6 @@
 import { manualClock } from '@herald/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PURGE_IDEMPOTENCY_SQL, type SqliteStore } from '../src/store/sqlite.js';
 import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver, until } from './harness.js';
 
 const DAY = 24 * 60 * 60_000;
@@ -49,5 +50,33 @@ describe('retention', () => {
     expect(kept.data).toEqual({ card: '1111' });
     const keptDelivery = (await h.request('GET', `/v1/deliveries/${fresh.deliveries[0]}`)).body;
     expect(keptDelivery.attempts[0].response_body).toBe('thanks, card 4242 saved');
+  });
+
+  it('deletes idempotency keys once they have expired, through the expiry index', async () => {
+    const clock = manualClock();
+    h = await startTestHerald({ clock });
+    const database = (h.herald.store as SqliteStore).database;
+    const keys = () =>
+      (database.prepare('SELECT key FROM idempotency_keys ORDER BY key').all() as Array<{ key: string }>).map(
+        (r) => r.key,
+      );
+    const publish = (key: string) =>
+      h!.request('POST', '/v1/events', { type: 'order.created', data: {} }, { headers: { 'idempotency-key': key } });
+    expect((await publish('first')).status).toBe(202);
+    clock.advance(DAY / 2);
+    expect((await publish('second')).status).toBe(202);
+
+    clock.advance(DAY / 2); // the first key is exactly 24 h old: expired
+    await h.herald.checks!.runOnce();
+    expect(keys()).toEqual(['second']);
+    clock.advance(DAY / 2);
+    await h.herald.checks!.runOnce();
+    expect(keys()).toEqual([]);
+    const plan = database.prepare(`EXPLAIN QUERY PLAN ${PURGE_IDEMPOTENCY_SQL}`).all(0, 10) as Array<{
+      detail: string;
+    }>;
+    const text = plan.map((r) => r.detail).join('\n');
+    expect(text).toContain('idempotency_keys_expiry');
+    expect(text).not.toMatch(/SCAN idempotency_keys(?! USING)/);
   });
 });

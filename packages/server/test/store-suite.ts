@@ -1,6 +1,15 @@
 import { newId } from '@herald/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AlertRecord, AttemptOutcome, NewEndpoint, PublishInput, Store } from '../src/store/types.js';
+import type {
+  AlertRecord,
+  AttemptOutcome,
+  ClaimedDelivery,
+  ConnectionSyncReport,
+  DeliveryStatus,
+  NewEndpoint,
+  PublishInput,
+  Store,
+} from '../src/store/types.js';
 
 /** A store-level endpoint to create in tests: enabled, catch-all, a fixed secret; `overrides` change any field. */
 export function newEndpoint(overrides: Partial<NewEndpoint> & { accountId: string }): NewEndpoint {
@@ -58,8 +67,14 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       };
     }
 
-    function failed(deliveryId: string, attemptNo: number, nextAttemptAt: number | null): AttemptOutcome {
+    function failed(
+      deliveryId: string,
+      attemptNo: number,
+      nextAttemptAt: number | null,
+      claim: string | null = null,
+    ): AttemptOutcome {
       return {
+        claim,
         attempt: {
           id: newId('attempt'),
           deliveryId,
@@ -190,11 +205,12 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       await store.createEndpoint(endpoint());
       const [published] = await store.publish([event()]);
       const id = published!.deliveries[0]!;
-      await store.claimDueDeliveries({ now: t0, limit: 10, leaseMs: 60_000 });
-      await store.recordAttempts([failed(id, 1, t0 + 30_000)], t0 + 5);
+      const [first] = await store.claimDueDeliveries({ now: t0, limit: 10, leaseMs: 60_000 });
+      await store.recordAttempts([failed(id, 1, t0 + 30_000, first!.claim)], t0 + 5);
       let delivery = await store.getDelivery(account, id);
       expect(delivery).toMatchObject({ status: 'pending', attemptCount: 1, nextAttemptAt: t0 + 30_000 });
-      await store.recordAttempts([failed(id, 2, null)], t0 + 30_005);
+      const [second] = await store.claimDueDeliveries({ now: t0 + 30_000, limit: 10, leaseMs: 60_000 });
+      await store.recordAttempts([failed(id, 2, null, second!.claim)], t0 + 30_005);
       delivery = await store.getDelivery(account, id);
       expect(delivery).toMatchObject({ status: 'failed', attemptCount: 2, nextAttemptAt: null });
       const attempts = await store.listAttempts(id);
@@ -221,7 +237,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       });
       const made = await Promise.all([1, 2, 3].map((n) => store.createFirstApiKey(key(n))));
       expect(made.filter(Boolean)).toHaveLength(1);
-      expect(await store.countApiKeys()).toBe(1);
+      expect(await store.countActiveAdminKeys()).toBe(1);
       expect(await store.createFirstApiKey(key(4))).toBe(false);
       expect(await store.findApiKeyByHash('hash-4')).toBeUndefined();
     });
@@ -273,7 +289,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       await store.createEndpoint(endpoint());
       await store.publish([event()]);
       const [claimed] = await store.claimDueDeliveries({ now: t0, limit: 10, leaseMs: 60_000 });
-      await store.releaseClaims([claimed!.delivery.id], t0 + 1);
+      await store.releaseClaims([{ deliveryId: claimed!.delivery.id, claim: claimed!.claim }], t0 + 1);
       expect(await store.claimDueDeliveries({ now: t0 + 1, limit: 10, leaseMs: 60_000 })).toHaveLength(1);
     });
 
@@ -319,6 +335,93 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect(await store.claimDueDeliveries({ now: t0 + 2, limit: 10, leaseMs: 1 })).toHaveLength(0);
     });
 
+    it('a delete or a success is never undone by an attempt that was in flight', async () => {
+      const outcome = (
+        claimed: ClaimedDelivery,
+        ok: boolean,
+        manual: boolean,
+        then: { status: DeliveryStatus; next: number | null },
+      ): AttemptOutcome => {
+        const o = failed(claimed.delivery.id, claimed.delivery.attemptCount + 1, then.next, claimed.claim);
+        return {
+          ...o,
+          attempt: { ...o.attempt, manual, ...(ok ? { error: null, responseStatus: 200 } : {}) },
+          status: then.status,
+        };
+      };
+      const statusOf = async (id: string) => (await store.getDelivery(account, id))!.status;
+      const ep = await store.createEndpoint(endpoint({ eventTypes: ['to.deleted'] }));
+      const [inFlight, queued] = await store.publish([
+        event({ type: 'to.deleted', connectionId: null }),
+        event({ type: 'to.deleted', connectionId: null }),
+      ]);
+      const [sending, waiting] = await store.claimDueDeliveries({ now: t0, limit: 2, leaseMs: 60_000 });
+      expect(new Set([sending!.delivery.id, waiting!.delivery.id])).toEqual(
+        new Set([inFlight!.deliveries[0], queued!.deliveries[0]]),
+      );
+      // The endpoint is deleted while one attempt is in flight and another waits in a local queue.
+      await store.deleteEndpoint(account, ep.id, t0 + 1);
+      await store.recordAttempts([outcome(sending!, false, false, { status: 'pending', next: t0 + 30_000 })], t0 + 2);
+      await store.releaseClaims([{ deliveryId: waiting!.delivery.id, claim: waiting!.claim }], t0 + 3);
+      expect(await statusOf(sending!.delivery.id)).toBe('failed');
+      expect(await statusOf(waiting!.delivery.id)).toBe('failed');
+      // The late attempt is still on record; nothing is ever due for the deleted endpoint again.
+      expect(await store.listAttempts(sending!.delivery.id)).toHaveLength(1);
+      expect(await store.claimDueDeliveries({ now: t0 + 86_400_000, limit: 10, leaseMs: 1 })).toHaveLength(0);
+      expect(await store.claimDelivery(account, waiting!.delivery.id)).toBeUndefined();
+
+      // A manual retry reads a delivery; an automatic claim takes it and succeeds; the manual attempt
+      // then fails: the delivery stays succeeded.
+      await store.createEndpoint(endpoint());
+      const [second] = await store.publish([event()]);
+      const id = second!.deliveries[0]!;
+      const manual = (await store.claimDelivery(account, id))!;
+      const [auto] = await store.claimDueDeliveries({ now: t0 + 10, limit: 1, leaseMs: 60_000 });
+      expect(auto!.delivery.id).toBe(id);
+      await store.recordAttempts([outcome(auto!, true, false, { status: 'succeeded', next: null })], t0 + 11);
+      await store.recordAttempts(
+        [outcome(manual, false, true, { status: 'pending', next: manual.delivery.nextAttemptAt })],
+        t0 + 12,
+      );
+      expect(await store.getDelivery(account, id)).toMatchObject({ status: 'succeeded', nextAttemptAt: null });
+      expect(await store.listAttempts(id)).toHaveLength(2);
+
+      // A manual success while an automatic attempt is in flight: the automatic failure after it does not demote it.
+      const [third] = await store.publish([event()]);
+      const id3 = third!.deliveries[0]!;
+      const [auto3] = await store.claimDueDeliveries({ now: t0 + 20, limit: 1, leaseMs: 60_000 });
+      const manual3 = (await store.claimDelivery(account, id3))!;
+      await store.recordAttempts([outcome(manual3, true, true, { status: 'succeeded', next: null })], t0 + 21);
+      await store.recordAttempts([outcome(auto3!, false, false, { status: 'pending', next: t0 + 30_000 })], t0 + 22);
+      expect(await statusOf(id3)).toBe('succeeded');
+      expect(await store.claimDueDeliveries({ now: t0 + 86_400_000, limit: 10, leaseMs: 1 })).toHaveLength(0);
+
+      // A manual failure never revives a delivery that the automatic schedule gave up on meanwhile.
+      const [fourth] = await store.publish([event()]);
+      const id4 = fourth!.deliveries[0]!;
+      const manual4 = (await store.claimDelivery(account, id4))!;
+      const [auto4] = await store.claimDueDeliveries({ now: t0 + 30, limit: 1, leaseMs: 60_000 });
+      await store.recordAttempts([outcome(auto4!, false, false, { status: 'failed', next: null })], t0 + 31);
+      await store.recordAttempts(
+        [outcome(manual4, false, true, { status: 'pending', next: manual4.delivery.nextAttemptAt })],
+        t0 + 32,
+      );
+      expect(await store.getDelivery(account, id4)).toMatchObject({ status: 'failed', attemptCount: 2 });
+
+      // A claim whose lease ran out is over: its late outcome cannot overwrite the next claimant's.
+      const [fifth] = await store.publish([event()]);
+      const id5 = fifth!.deliveries[0]!;
+      const [stale] = await store.claimDueDeliveries({ now: t0 + 40, limit: 1, leaseMs: 1_000 });
+      const [fresh] = await store.claimDueDeliveries({ now: t0 + 1_040, limit: 1, leaseMs: 60_000 });
+      expect(fresh!.delivery.id).toBe(id5);
+      await store.recordAttempts([outcome(stale!, false, false, { status: 'pending', next: t0 + 1_100 })], t0 + 1_050);
+      await store.releaseClaims([{ deliveryId: id5, claim: stale!.claim }], t0 + 1_051);
+      // Still leased to the fresh claim: not due again before its lease ends.
+      expect(await store.claimDueDeliveries({ now: t0 + 1_200, limit: 1, leaseMs: 1 })).toHaveLength(0);
+      await store.recordAttempts([outcome(fresh!, true, false, { status: 'succeeded', next: null })], t0 + 1_300);
+      expect(await statusOf(id5)).toBe('succeeded');
+    });
+
     it('pages endpoints and deliveries with cursors', async () => {
       for (let i = 0; i < 5; i++) await store.createEndpoint(endpoint({ description: `ep ${i}` }));
       const first = await store.listEndpoints(account, { limit: 2 });
@@ -346,12 +449,55 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
         createdAt: t0,
         revokedAt: null,
       });
-      expect(await store.countApiKeys()).toBe(1);
+      expect(await store.countActiveAdminKeys()).toBe(0);
       expect((await store.findApiKeyByHash('h1'))!.role).toBe('read');
-      expect(await store.revokeApiKey(other, 'key_1', t0)).toBe(false);
-      expect(await store.revokeApiKey(account, 'key_1', t0)).toBe(true);
+      expect(await store.revokeApiKey(other, 'key_1', t0)).toBe('not_found');
+      expect(await store.revokeApiKey(account, 'key_1', t0)).toBe('revoked');
+      expect(await store.revokeApiKey(account, 'key_1', t0)).toBe('not_found');
       expect((await store.findApiKeyByHash('h1'))!.revokedAt).toBe(t0);
       expect(await store.listApiKeys(account)).toEqual([]);
+    });
+
+    it('never revokes the last admin key of an account, also when two revocations race', async () => {
+      const key = (id: string, role: 'admin' | 'read', accountId = account) => ({
+        id,
+        accountId,
+        role,
+        prefix: `hk_${id}`,
+        hash: `hash-${id}`,
+        createdAt: t0,
+        revokedAt: null,
+      });
+      for (let round = 0; round < 5; round++) {
+        const pair = [`a${round}`, `b${round}`];
+        for (const id of pair) await store.createApiKey(key(id, 'admin'));
+        const left = (await store.listApiKeys(account)).filter((k) => k.role === 'admin');
+        const results = await Promise.all(left.map((k) => store.revokeApiKey(account, k.id, t0)));
+        expect(results.filter((r) => r === 'revoked')).toHaveLength(left.length - 1);
+        expect(results.filter((r) => r === 'last_admin')).toHaveLength(1);
+        expect((await store.listApiKeys(account)).filter((k) => k.role === 'admin')).toHaveLength(1);
+      }
+      // A read key goes whatever; another account's admin key does not count for this one.
+      await store.createApiKey(key('reader', 'read'));
+      await store.createApiKey(key('theirs', 'admin', other));
+      expect(await store.revokeApiKey(account, 'reader', t0)).toBe('revoked');
+      const [last] = await store.listApiKeys(account);
+      expect(await store.revokeApiKey(account, last!.id, t0)).toBe('last_admin');
+      expect(await store.revokeApiKey(other, 'theirs', t0)).toBe('last_admin');
+    });
+
+    it('lets a bootstrap key back in when every admin key was revoked', async () => {
+      // An install left with no active admin key (as the read-then-write revocation once allowed).
+      const boot = { id: 'key_boot', accountId: account, role: 'admin' as const, prefix: 'hk_boot', createdAt: t0 };
+      await store.createApiKey({ ...boot, hash: 'hash-boot', revokedAt: t0 + 1 });
+      await store.createApiKey({ ...boot, id: 'key_read', role: 'read', hash: 'hash-read', revokedAt: null });
+      expect(await store.countActiveAdminKeys()).toBe(0);
+      // The same bootstrap key again: it is an admin key of its account once more.
+      const again = { ...boot, id: newId('apiKey'), accountId: newId('account'), hash: 'hash-boot', revokedAt: null };
+      expect(await store.createFirstApiKey(again)).toBe(true);
+      expect(await store.findApiKeyByHash('hash-boot')).toMatchObject({ accountId: account, revokedAt: null });
+      expect(await store.countActiveAdminKeys()).toBe(1);
+      expect(await store.createFirstApiKey({ ...again, id: newId('apiKey'), hash: 'hash-other' })).toBe(false);
     });
 
     /** n deliveries to `ep`, each failed for good (the automatic schedule gave up on it). */
@@ -360,9 +506,14 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       const ids = published.flatMap((p) => p.deliveries);
       const mine = [];
       for (const id of ids) if ((await store.getDelivery(account, id))!.endpointId === ep) mine.push(id);
-      await store.claimDueDeliveries({ now: createdAt, limit: 1000, leaseMs: 1 });
+      const claims = new Map(
+        (await store.claimDueDeliveries({ now: createdAt, limit: 1000, leaseMs: 1 })).map((c) => [
+          c.delivery.id,
+          c.claim,
+        ]),
+      );
       await store.recordAttempts(
-        mine.map((id) => failed(id, 1, null)),
+        mine.map((id) => failed(id, 1, null, claims.get(id))),
         createdAt + 1,
       );
       return mine;
@@ -556,6 +707,31 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect(await store.getConnection(account, 'con_B')).toMatchObject({ status: 'completed', lastError: null });
     });
 
+    it('writes an eventless publish (a `started` report) as its status and its key only, and replays it', async () => {
+      await store.createEndpoint(newEndpoint({ accountId: account, url: 'https://example.com/started' }));
+      const sync: ConnectionSyncReport = {
+        accountId: account,
+        connectionId: 'con_S',
+        status: 'started',
+        error: null,
+        at: t0,
+      };
+      const idempotency = { key: 'k-started', requestHash: 'h', expiresAt: t0 + 86_400_000 };
+      const before = await store.listEvents(account, { limit: 250 });
+      const [first] = await store.publish([
+        event({ connectionId: 'con_S', connectionSync: sync, idempotency, eventless: true }),
+      ]);
+      expect(first).toMatchObject({ deliveries: [] });
+      expect(first?.idempotency).toBeUndefined();
+      expect(await store.getConnection(account, 'con_S')).toMatchObject({ status: 'started', syncStartedAt: t0 });
+      expect((await store.listEvents(account, { limit: 250 })).data).toHaveLength(before.data.length);
+      const [replay] = await store.publish([
+        event({ connectionId: 'con_S', connectionSync: { ...sync, at: t0 + 9 }, idempotency, eventless: true }),
+      ]);
+      expect(replay).toMatchObject({ idempotency: 'replayed' });
+      expect(await store.getConnection(account, 'con_S')).toMatchObject({ syncStartedAt: t0 });
+    });
+
     it('lists an account’s connections by id with a cursor', async () => {
       for (const id of ['con_3', 'con_1', 'con_2']) {
         await store.recordConnectionSync({
@@ -688,7 +864,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect(claimed!.endpoint.id).toBe(ep.id);
       // Claimed: due again only when the lease ends.
       expect((await store.deliveryHealth(t0)).oldestDueAt).toBe(t0 - 1000);
-      const attempt = failed(claimed!.delivery.id, 1, t0 + 30_000);
+      const attempt = failed(claimed!.delivery.id, 1, t0 + 30_000, claimed!.claim);
       await store.recordAttempts([{ ...attempt, attempt: { ...attempt.attempt, startedAt: t0 + 3 } }], t0 + 4);
       expect(await store.deliveryHealth(t0 + 5)).toEqual({ pending: 3, oldestDueAt: t0 - 1000, lastAttemptAt: t0 + 3 });
       expect(await store.endpointAttemptCounts(t0)).toEqual([
@@ -731,6 +907,21 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       const [purged] = await store.listAttempts(old!.deliveries[0]!);
       expect(purged).toMatchObject({ responseBody: null, responseStatus: 500, error: 'http_status' });
       expect((await store.listAttempts(fresh!.deliveries[0]!))[0]!.responseBody).toBe('boom');
+    });
+
+    it('purges expired idempotency keys, oldest first, in batches', async () => {
+      const keyed = (key: string, expiresAt: number) =>
+        event({ idempotency: { key, requestHash: `hash-${key}`, expiresAt } });
+      await store.publish([keyed('k1', t0 + 1_000), keyed('k2', t0 + 2_000), keyed('k3', t0 + 3_000)]);
+      await store.publish([{ ...keyed('k4', t0 + 9_000), accountId: other }]);
+      expect(await store.purgeExpiredIdempotencyKeys(t0 + 999, 10)).toBe(0);
+      expect(await store.purgeExpiredIdempotencyKeys(t0 + 2_000, 1)).toBe(1);
+      expect(await store.purgeExpiredIdempotencyKeys(t0 + 2_000, 10)).toBe(1);
+      expect(await store.purgeExpiredIdempotencyKeys(t0 + 2_000, 10)).toBe(0);
+      // A key not yet expired still answers its first publish.
+      const [replay] = await store.publish([{ ...keyed('k3', t0 + 90_000), createdAt: t0 + 2_000 }]);
+      expect(replay!.idempotency).toBe('replayed');
+      expect(await store.purgeExpiredIdempotencyKeys(t0 + 10_000, 10)).toBe(2);
     });
 
     it('reads back secrets as they were written, through a rotation', async () => {

@@ -32,6 +32,57 @@ describe('adapters: each framework hands the raw bytes to the same route', () =>
     expect(response.status).toBe(413);
   });
 
+  it("Fastify answers 413 to a body over the limit in the receiver's shape, and counts it", async () => {
+    const { receiver } = make({ maxBodyBytes: 1000 });
+    const app = Fastify();
+    await app.register(receiver.fastify({ path: '/hooks' }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    onCleanup(() => app.close());
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const response = await post(`${url}/hooks`, signed(envelope({ data: { blob: 'y'.repeat(50_000) } })));
+    expect(response.status).toBe(413);
+    expect(response.body).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', reason: 'payload_too_large' } });
+    expect(await receiver.metrics.metrics()).toContain('herald_receiver_rejected_total{reason="payload_too_large"} 1');
+  });
+
+  it('fetch: a body without content-length is cut at the limit while it streams (413), never read whole', async () => {
+    const { receiver } = make({ maxBodyBytes: 1000 });
+    const delivery = signed(envelope());
+    let pulled = 0;
+    // A body that never ends: buffered whole, it would never be answered.
+    const endless = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        pulled++;
+        controller.enqueue(new Uint8Array(512).fill(32));
+      },
+    });
+    const request = new Request('http://localhost/webhooks', {
+      method: 'POST',
+      headers: delivery.headers,
+      body: endless,
+      duplex: 'half',
+    } as RequestInit);
+    expect(request.headers.get('content-length')).toBeNull();
+    const response = await Promise.race([
+      receiver.fetch(request),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000)),
+    ]);
+    if (response === null) await endless.cancel().catch(() => {});
+    expect(response?.status).toBe(413);
+    expect(await response!.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect(pulled).toBeLessThan(10);
+    // A small chunked body still gets through whole.
+    const small = signed(envelope());
+    const chunked = new Request('http://localhost/webhooks', {
+      method: 'POST',
+      headers: small.headers,
+      body: new Blob([small.body]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect((await receiver.fetch(chunked)).status).toBe(200);
+  });
+
   it('Express, mounted before express.json()', async () => {
     const { receiver } = make();
     const app = express();

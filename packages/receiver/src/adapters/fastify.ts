@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { AdapterContext } from './node.js';
-import { respond } from './node.js';
+import { readBody, respond } from './node.js';
 
 export interface FastifyRouteOptions {
   /**
@@ -14,8 +14,7 @@ export interface FastifyRouteOptions {
 interface FastifyLike {
   addContentTypeParser(
     type: string,
-    options: { parseAs: 'buffer'; bodyLimit: number },
-    parser: (req: unknown, body: Buffer, done: (error: Error | null, body?: Buffer) => void) => void,
+    parser: (req: unknown, payload: IncomingMessage, done: (error: Error | null, body?: Buffer) => void) => void,
   ): void;
   removeAllContentTypeParsers(): void;
   post(
@@ -40,9 +39,11 @@ export function fastifyPlugin(ctx: AdapterContext, options: FastifyRouteOptions 
       );
     }
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.maxBodyBytes + 1 }, (_req, body, done) =>
-      done(null, body),
-    );
+    // The body is read by the same function as node:http's (not by Fastify's bodyLimit), so that a
+    // body over maxBodyBytes gets the receiver's 413, in its error shape, and is counted.
+    app.addContentTypeParser('*', (_req, payload, done) => {
+      readBody(payload, ctx.maxBodyBytes).then((body) => done(null, body), done);
+    });
     app.post(path, async (request, reply) => {
       const body = request.body instanceof Uint8Array ? request.body : Buffer.alloc(0);
       const response = await respond(ctx, request.raw, body);

@@ -1,5 +1,7 @@
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { sameEventBody } from '../event.js';
+import { describeError } from '../log.js';
 import {
   type ConflictRow,
   checkIdentifier,
@@ -11,18 +13,21 @@ import {
   toPosition,
   toStream,
 } from './rows.js';
-import type {
-  ClaimInput,
-  Completion,
-  Failure,
-  Inbox,
-  InboxEvent,
-  InboxTransaction,
-  InboxUnit,
-  InsertOutcome,
-  ListQuery,
-  NewInboxEvent,
-  ReplayTarget,
+import { INBOX_SCHEMA_VERSION, newerSchemaError, SQLITE_STEPS } from './schema.js';
+import {
+  type ClaimInput,
+  type Completion,
+  type Failure,
+  HandlerWriteError,
+  type Inbox,
+  type InboxContext,
+  type InboxEvent,
+  type InboxTransaction,
+  type InboxUnit,
+  type InsertOutcome,
+  type ListQuery,
+  type NewInboxEvent,
+  type ReplayTarget,
 } from './types.js';
 
 export interface SqliteInboxOptions {
@@ -53,6 +58,7 @@ type Statement = Database.Statement<unknown[], unknown>;
 export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
   const config = typeof options === 'string' ? { filename: options } : options;
   const t = checkIdentifier(config.table ?? 'herald_inbox', 'sqliteInbox: table');
+  const where = `SQLite inbox ${resolve(config.filename)}`;
   let db: Database.Database | undefined;
   let s: Record<string, Statement> = {};
 
@@ -62,71 +68,59 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
   }
 
   function opened(): Database.Database {
-    if (db === undefined) throw new Error('The SQLite inbox is not open: call receiver.start() (or inbox.open()).');
+    if (db === undefined) throw new Error(`The ${where} is not open: call receiver.start() (or inbox.open()).`);
     return db;
+  }
+
+  /** Brings the tables to INBOX_SCHEMA_VERSION, in one write transaction (see schema.ts). */
+  function migrate(d: Database.Database): void {
+    const names = {
+      events: t,
+      conflicts: `${t}_conflicts`,
+      keys: `${t}_keys`,
+      cursors: `${t}_cursors`,
+      streams: `${t}_streams`,
+      prefix: t,
+    };
+    const current = (): number => {
+      const exists = d.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(`${t}_schema`);
+      if (exists === undefined) return 0;
+      const row = d.prepare(`SELECT max(version) AS version FROM ${t}_schema`).get() as { version: number | null };
+      return row.version ?? 0;
+    };
+    // Read first: an inbox that is up to date opens without a write (a read-only file included).
+    if (current() === INBOX_SCHEMA_VERSION) return;
+    d.transaction(() => {
+      d.exec(`CREATE TABLE IF NOT EXISTS ${t}_schema (version INTEGER NOT NULL)`);
+      const version = current();
+      if (version > INBOX_SCHEMA_VERSION) throw newerSchemaError(where, version);
+      for (const step of SQLITE_STEPS.slice(version)) d.exec(step(names));
+      if (version < INBOX_SCHEMA_VERSION) {
+        d.exec(`DELETE FROM ${t}_schema`);
+        d.prepare(`INSERT INTO ${t}_schema (version) VALUES (?)`).run(INBOX_SCHEMA_VERSION);
+      }
+    }).immediate();
   }
 
   const inbox: Inbox = {
     kind: 'sqlite',
+    where,
 
-    async open() {
+    async open(_context?: InboxContext) {
       if (db !== undefined) return;
-      const d = new Database(config.filename);
-      d.pragma('journal_mode = WAL');
-      d.pragma('synchronous = FULL');
-      d.pragma(`busy_timeout = ${config.busyTimeoutMs ?? 5000}`);
-      d.exec(`
-        CREATE TABLE IF NOT EXISTS ${t} (
-          id TEXT PRIMARY KEY,
-          type TEXT NOT NULL,
-          order_key TEXT,
-          endpoint_id TEXT NOT NULL,
-          connection_id TEXT,
-          sequence INTEGER NOT NULL,
-          occurred_at TEXT NOT NULL,
-          body TEXT NOT NULL,
-          body_hash TEXT NOT NULL,
-          source TEXT NOT NULL,
-          received_at INTEGER NOT NULL,
-          status TEXT NOT NULL DEFAULT 'pending',
-          attempts INTEGER NOT NULL DEFAULT 0,
-          next_attempt_at INTEGER NOT NULL,
-          locked_by TEXT,
-          locked_until INTEGER,
-          last_error TEXT,
-          processed_at INTEGER
-        );
-        -- The claim's scan: pending events by due time.
-        CREATE INDEX IF NOT EXISTS ${t}_due ON ${t} (next_attempt_at) WHERE status = 'pending';
-        -- The claim's per-key check: the earliest pending event of a key.
-        CREATE INDEX IF NOT EXISTS ${t}_key ON ${t} (order_key, sequence, occurred_at, id) WHERE status = 'pending';
-        -- list({ status }) newest first, and pruning by age.
-        CREATE INDEX IF NOT EXISTS ${t}_status ON ${t} (status, received_at);
-        CREATE TABLE IF NOT EXISTS ${t}_conflicts (
-          id TEXT NOT NULL,
-          body_hash TEXT NOT NULL,
-          body TEXT NOT NULL,
-          source TEXT NOT NULL,
-          received_at INTEGER NOT NULL,
-          PRIMARY KEY (id, body_hash)
-        );
-        CREATE TABLE IF NOT EXISTS ${t}_keys (
-          order_key TEXT PRIMARY KEY,
-          endpoint_id TEXT NOT NULL,
-          sequence INTEGER NOT NULL,
-          occurred_at TEXT NOT NULL,
-          event_id TEXT NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS ${t}_cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-        -- Each endpoint's stream: every sequence up to contiguous has arrived (null: start not settled).
-        CREATE TABLE IF NOT EXISTS ${t}_streams (
-          endpoint_id TEXT PRIMARY KEY,
-          contiguous INTEGER,
-          opened_at INTEGER NOT NULL
-        );
-        -- The streams' contiguity checks.
-        CREATE INDEX IF NOT EXISTS ${t}_sequence ON ${t} (endpoint_id, sequence);
-      `);
+      let d: Database.Database | undefined;
+      try {
+        d = new Database(config.filename);
+        d.pragma('journal_mode = WAL');
+        d.pragma('synchronous = FULL');
+        d.pragma(`busy_timeout = ${config.busyTimeoutMs ?? 5000}`);
+        migrate(d);
+      } catch (error) {
+        d?.close();
+        // better-sqlite3's errors ("unable to open database file", "attempt to write a readonly
+        // database") do not say which file.
+        throw new Error(`The ${where} could not be opened: ${describeError(error)}`, { cause: error });
+      }
       const p = (sql: string) => d.prepare(sql) as Statement;
       s = {
         insert: p(`INSERT INTO ${t} (id, type, order_key, endpoint_id, connection_id, sequence, occurred_at, body,
@@ -179,6 +173,11 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
                     LIMIT @limit)
                   RETURNING *`),
         extend: p(`UPDATE ${t} SET locked_until = ? WHERE id = ? AND locked_by = ? AND status = 'pending'`),
+        claimants: p(`SELECT DISTINCT locked_by FROM ${t} WHERE status = 'pending' AND locked_by IS NOT NULL`),
+        release: p(`UPDATE ${t} SET locked_by = NULL, locked_until = NULL
+                    WHERE locked_by = ? AND status = 'pending'`),
+        releaseOne: p(`UPDATE ${t} SET locked_by = NULL, locked_until = NULL
+                       WHERE id = ? AND locked_by = ? AND status = 'pending'`),
         position: p(`SELECT endpoint_id, sequence, occurred_at, event_id FROM ${t}_keys WHERE order_key = ?`),
         complete: p(`UPDATE ${t} SET status = @status, processed_at = @now, attempts = attempts + @ran,
                        locked_by = NULL, locked_until = NULL, last_error = NULL
@@ -206,14 +205,6 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
         saveCursor: p(`INSERT INTO ${t}_cursors (name, value) VALUES (?, ?)
                        ON CONFLICT (name) DO UPDATE SET value = excluded.value`),
       };
-      // An inbox from before the streams table has pending events with a sequence but no stream:
-      // their streams start just before the lowest of them, so none waits for what came before.
-      d.prepare(
-        `INSERT INTO ${t}_streams (endpoint_id, contiguous, opened_at)
-         SELECT endpoint_id, min(sequence) - 1, 0 FROM ${t}
-         WHERE status = 'pending' AND sequence > 0 AND endpoint_id <> '' GROUP BY endpoint_id
-         ON CONFLICT (endpoint_id) DO NOTHING`,
-      ).run();
       db = d;
     },
 
@@ -290,6 +281,22 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
       }).immediate();
     },
 
+    async claimants() {
+      return (q('claimants').all() as { locked_by: string }[]).map((r) => r.locked_by);
+    },
+
+    async release(workerId, ids) {
+      const d = opened();
+      return d
+        .transaction(() => {
+          if (ids === undefined) return q('release').run(workerId).changes;
+          let changes = 0;
+          for (const id of ids) changes += q('releaseOne').run(id, workerId).changes;
+          return changes;
+        })
+        .immediate();
+    },
+
     async keyPosition(key) {
       const row = q('position').get(key) as KeyRow | undefined;
       return row === undefined ? null : toPosition(row);
@@ -321,7 +328,13 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
                 worker: c.workerId,
               });
               if (marked.changes === 0) return false;
-              for (const q of queued) q.statement.run(...q.params);
+              for (const q of queued) {
+                try {
+                  q.statement.run(...q.params);
+                } catch (error) {
+                  throw new HandlerWriteError(describeError(error), { cause: error });
+                }
+              }
               if (c.position) q('savePosition').run(c.position);
               return true;
             })

@@ -1,3 +1,5 @@
+import type { Logger } from '../log.js';
+
 /**
  * The inbox: where the route writes every verified webhook before it answers 200, and where the
  * processor claims them from. One interface, two stores (SQLite and PostgreSQL), one test suite
@@ -129,13 +131,30 @@ export interface Completion {
   position?: { key: string } & KeyPosition;
 }
 
+/**
+ * A statement the handler queued through ctx.transaction failed when the unit committed (SQLite
+ * applies them at commit): the handler's failure, unlike the inbox failing to commit. `cause` is
+ * the database's error.
+ */
+export class HandlerWriteError extends Error {
+  override readonly name = 'HandlerWriteError';
+}
+
 /** One handler run's unit of work. */
 export interface InboxUnit {
   readonly transaction: InboxTransaction;
-  /** Commits the handler's writes with the completion; false (and nothing written) if the claim was lost. */
+  /**
+   * Commits the handler's writes with the completion; false (and nothing written) if the claim was
+   * lost. Throws HandlerWriteError when one of the handler's statements fails.
+   */
   commit(completion: Completion): Promise<boolean>;
   /** Drops the handler's writes. */
   rollback(): Promise<void>;
+  /**
+   * Whether a statement of the handler's failed because the inbox's connection was lost: what the
+   * handler then throws is the inbox's trouble, not the handler's. @default false
+   */
+  readonly connectionLost?: boolean;
 }
 
 export interface Failure {
@@ -147,10 +166,20 @@ export interface Failure {
   nextAttemptAt: number | null;
 }
 
+/** What the receiver gives its inbox when it opens it. */
+export interface InboxContext {
+  /** Where the inbox says what happened to its connections. @default JSON lines on the console */
+  logger?: Logger;
+}
+
 export interface Inbox {
   readonly kind: 'sqlite' | 'postgres';
+  /** Where it is, for messages: the SQLite file, or the PostgreSQL schema and table. */
+  readonly where: string;
+  /** How many batches of the route's inserts the store writes at once. @default 1 */
+  readonly insertWriters?: number;
   /** Creates the tables if needed. Safe to call more than once, and from several processes. */
-  open(): Promise<void>;
+  open(context?: InboxContext): Promise<void>;
   close(): Promise<void>;
   /** Inserts in one transaction, committed (and synced) before it resolves. Known ids change nothing. */
   insert(events: readonly NewInboxEvent[]): Promise<InsertOutcome[]>;
@@ -160,6 +189,13 @@ export interface Inbox {
    */
   claim(input: ClaimInput): Promise<InboxEvent[]>;
   extendLease(ids: readonly string[], workerId: string, until: number): Promise<void>;
+  /** The workers that hold claims on pending events (their leases may have run out). */
+  claimants(): Promise<string[]>;
+  /**
+   * Lets go of a worker's claims on pending events (only of `ids`, when given), so that they can be
+   * claimed at once: attempts and due time unchanged. Returns how many.
+   */
+  release(workerId: string, ids?: readonly string[]): Promise<number>;
   keyPosition(key: string): Promise<KeyPosition | null>;
   begin(): InboxUnit;
   fail(failure: Failure): Promise<void>;

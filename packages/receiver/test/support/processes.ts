@@ -14,14 +14,20 @@ export interface ReceiverProcess {
   child: ChildProcess;
   /** Ids the process printed as handled. */
   handled: string[];
+  /** What it wrote on stderr so far (its logger's errors). */
+  output(): string;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** Spawns test/fixtures/receiver-process.js (the built library) and waits until it listens. */
-export async function spawnReceiver(env: Record<string, string>): Promise<ReceiverProcess> {
+export async function spawnReceiver(
+  env: Record<string, string>,
+  as: { uid?: number; gid?: number } = {},
+): Promise<ReceiverProcess> {
   const child = spawn(process.execPath, [SCRIPT], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...as,
   });
   const handled: string[] = [];
   let output = '';
@@ -52,6 +58,7 @@ export async function spawnReceiver(env: Record<string, string>): Promise<Receiv
     url,
     child,
     handled,
+    output: () => output,
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -131,16 +131,23 @@ export function createAuthenticator(store: Store, clock: Clock): Authenticator {
   };
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served without an API key (health, metrics, the dashboard's files); every other route needs one. */
+    public?: boolean;
+  }
+}
+
 const callers = new WeakMap<FastifyRequest, Caller>();
 
 export function setCaller(request: FastifyRequest, caller: Caller): void {
   callers.set(request, caller);
 }
 
-/** The authenticated caller of a /v1 request. */
+/** The authenticated caller of a request to a route that is not `public`. */
 export function callerOf(request: FastifyRequest): Caller {
   const caller = callers.get(request);
-  if (!caller) throw new Error('callerOf() on a request that was not authenticated: is the route under /v1?');
+  if (!caller) throw new Error('callerOf() on a request that was not authenticated: is the route `public`?');
   return caller;
 }
 

@@ -3,6 +3,7 @@ import { isValidSecret } from '@herald/protocol';
 import type { Static } from 'typebox';
 import type { Config } from '../config.js';
 import { isBlockedAddress } from '../dispatch/address-guard.js';
+import { customHeaderProblem } from '../dispatch/custom-headers.js';
 import type { EndpointPatch } from '../store/types.js';
 import { invalid } from './errors.js';
 import type { PatchEndpointBody } from './schemas.js';
@@ -11,28 +12,6 @@ import type { PatchEndpointBody } from './schemas.js';
  * What the schema cannot say about an endpoint: the URL's scheme and host, the secret's bytes, and
  * custom headers that must not break or forge a request. Each failure is a 400 naming the field.
  */
-
-/** Headers Herald sets on every delivery; an endpoint's own headers may not replace them. */
-const RESERVED_HEADERS = new Set([
-  'webhook-id',
-  'webhook-timestamp',
-  'webhook-signature',
-  'x-herald-signature',
-  'content-type',
-  'content-length',
-  'user-agent',
-  'host',
-  'connection',
-  'transfer-encoding',
-  'keep-alive',
-  'upgrade',
-  'te',
-  'trailer',
-  'expect',
-]);
-
-/** RFC 9110 token: the characters a header name may have. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * An endpoint URL: http(s), and unless private networks are allowed, https to a host that is not
@@ -75,11 +54,8 @@ export function checkSecret(secret: string): string {
 export function checkHeaders(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    const field = `headers.${name}`;
-    if (!HEADER_NAME.test(name)) throw invalid(field, 'is not a valid header name.');
-    if (RESERVED_HEADERS.has(name.toLowerCase())) throw invalid(field, 'is set by Herald and cannot be overridden.');
-    // CR or LF would let a value start a new header (or a new request); NUL is refused by HTTP itself.
-    if (/[\r\n\0]/.test(value)) throw invalid(field, 'must not contain CR, LF or NUL.');
+    const problem = customHeaderProblem(name, value);
+    if (problem !== undefined) throw invalid(`headers.${name}`, problem);
     out[name.toLowerCase()] = value;
   }
   return out;

@@ -1,5 +1,6 @@
 import { HeraldError } from '@herald/protocol';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { PATTERN_PROBLEMS } from './schemas.js';
 
 /**
  * The one mapping from anything thrown below a route, or by Fastify itself, to the error table of
@@ -94,7 +95,7 @@ export function validationMessage(issues: readonly ValidationIssue[], context: s
     case 'maxItems':
       return `${field}: must have at most ${p.limit} items.`;
     case 'pattern':
-      return `${field}: must match ${p.pattern}.`;
+      return `${field}: ${PATTERN_PROBLEMS[String(p.pattern)] ?? `must match ${p.pattern}.`}`;
     case 'const':
       return `${field}: must be ${JSON.stringify(p.allowedValue ?? p.const)}.`;
     case 'enum':

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { HeraldError } from '@herald/protocol';
+import { canonicalJson, HeraldError } from '@herald/protocol';
 import type { FastifyRequest } from 'fastify';
 import { invalid } from './errors.js';
 
 /**
- * `Idempotency-Key` on POST /v1/events: the same key and body within 24 hours get the first
- * response again (nothing is published twice); the same key with another body is a 409. The check
- * and the record happen inside the publish transaction (see Store.publish).
+ * `Idempotency-Key` on every route that publishes (POST /v1/events, POST /v1/connections/:id/syncs,
+ * through publish.ts): the same key and body within 24 hours get the first response again (nothing
+ * is published twice); the same key with another body is a 409. The check and the record happen
+ * inside the publish transaction (see Store.publish).
  */
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -23,20 +24,9 @@ export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   return value;
 }
 
-/** JSON with object keys sorted, so that `{"a":1,"b":2}` and `{"b":2,"a":1}` are one body. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
+/** The body's hash, the same for any key order (canonicalJson, which does not recurse). */
 export function requestHash(body: unknown): string {
-  return createHash('sha256').update(canonical(body)).digest('hex');
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
 
 export function keyReused(key: string): HeraldError {

@@ -1,4 +1,5 @@
 import type { Envelope } from '@herald/protocol';
+import { redactedHeaders, redactedUrl } from '../endpoint-credentials.js';
 import type {
   ApiKeyRecord,
   AttemptRecord,
@@ -7,8 +8,21 @@ import type {
   EndpointRecord,
   EventRecord,
   JobRecord,
+  Role,
   TenantRecord,
 } from '../store/types.js';
+import type {
+  ApiKey,
+  Attempt,
+  Connection,
+  Delivery,
+  Endpoint,
+  EndpointWithSecret,
+  Event,
+  Job,
+  StreamItem,
+  Tenant,
+} from './responses.js';
 
 /** Records → the JSON shapes of DESIGN.md. Times are ISO-8601 UTC strings; names are snake_case. */
 
@@ -18,17 +32,21 @@ export function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-/** Never carries a secret; `withSecret` adds it for create and rotate. */
-export function presentEndpoint(ep: EndpointRecord) {
+/**
+ * Never carries the signing secret (`withSecret` adds it for create and rotate). Header values and
+ * URL credentials are the receiver's secrets: an `admin` key sees them, a `read` key their names.
+ */
+export function presentEndpoint(ep: EndpointRecord, role: Role): Endpoint {
+  const revealed = role === 'admin';
   return {
     id: ep.id,
     tenant_id: ep.tenantId,
-    url: ep.url,
+    url: revealed ? ep.url : redactedUrl(ep.url),
     description: ep.description,
     event_types: ep.eventTypes,
     connection_ids: ep.connectionIds,
     signature_scheme: ep.signatureScheme,
-    headers: ep.headers,
+    headers: revealed ? ep.headers : redactedHeaders(ep.headers),
     rate_limit_per_s: ep.rateLimitPerS,
     disabled: ep.disabled,
     disabled_reason: ep.disabledReason,
@@ -37,11 +55,12 @@ export function presentEndpoint(ep: EndpointRecord) {
   };
 }
 
-export function withSecret(ep: EndpointRecord) {
-  return { ...presentEndpoint(ep), secret: ep.secret };
+/** Create and rotate: admin only. */
+export function withSecret(ep: EndpointRecord): EndpointWithSecret {
+  return { ...presentEndpoint(ep, 'admin'), secret: ep.secret };
 }
 
-export function presentEvent(event: EventRecord) {
+export function presentEvent(event: EventRecord): Event {
   return {
     id: event.id,
     tenant_id: event.tenantId,
@@ -54,7 +73,7 @@ export function presentEvent(event: EventRecord) {
 }
 
 /** One item of an endpoint's stream: the envelope it was (or will be) sent, and where its delivery stands. */
-export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord) {
+export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord): StreamItem {
   const envelope: Envelope = {
     id: event.id,
     type: event.type,
@@ -67,7 +86,7 @@ export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord) 
   return { ...envelope, delivery_id: delivery.id, status: delivery.status };
 }
 
-export function presentDelivery(d: DeliveryRecord) {
+export function presentDelivery(d: DeliveryRecord): Delivery {
   return {
     id: d.id,
     tenant_id: d.tenantId,
@@ -82,7 +101,7 @@ export function presentDelivery(d: DeliveryRecord) {
   };
 }
 
-export function presentAttempt(a: AttemptRecord) {
+export function presentAttempt(a: AttemptRecord): Attempt {
   return {
     id: a.id,
     attempt_no: a.attemptNo,
@@ -97,11 +116,11 @@ export function presentAttempt(a: AttemptRecord) {
   };
 }
 
-export function presentApiKey(key: ApiKeyRecord) {
+export function presentApiKey(key: ApiKeyRecord): ApiKey {
   return { id: key.id, role: key.role, prefix: key.prefix, created_at: iso(key.createdAt) };
 }
 
-export function presentJob(job: JobRecord) {
+export function presentJob(job: JobRecord): Job {
   return {
     id: job.id,
     tenant_id: job.tenantId,
@@ -117,7 +136,7 @@ export function presentJob(job: JobRecord) {
   };
 }
 
-export function presentConnection(c: ConnectionRecord) {
+export function presentConnection(c: ConnectionRecord): Connection {
   return {
     connection_id: c.id,
     tenant_id: c.tenantId,
@@ -129,7 +148,7 @@ export function presentConnection(c: ConnectionRecord) {
   };
 }
 
-export function presentTenant(t: TenantRecord) {
+export function presentTenant(t: TenantRecord): Tenant {
   return {
     id: t.id,
     name: t.name,

@@ -9,17 +9,30 @@ import { Type } from 'typebox';
 export const MAX_PAGE = 250;
 export const DEFAULT_PAGE = 50;
 
+/**
+ * Strings stored or looked up as columns of their own. PostgreSQL's text cannot hold U+0000 (a NUL
+ * failed the whole group commit there), and an id with a control character is a mistake.
+ */
+const NO_NUL = '^[^\\u0000]*$';
+const NO_CONTROL = '^[^\\u0000-\\u001f\\u007f]*$';
+
+/** What a 400 says when a string breaks one of the patterns above (errors.ts). */
+export const PATTERN_PROBLEMS: Record<string, string> = {
+  [NO_NUL]: 'must not contain U+0000 (NUL).',
+  [NO_CONTROL]: 'must not contain control characters.',
+};
+
 const Limit = Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE });
-const Id = Type.String({ minLength: 1, maxLength: 64 });
+const Id = Type.String({ minLength: 1, maxLength: 64, pattern: NO_CONTROL });
 
 export const IdParams = Type.Object({ id: Id });
 
 export const EventType = Type.String({ pattern: EVENT_TYPE_PATTERN, maxLength: 200 });
-export const ConnectionId = Type.String({ minLength: 1, maxLength: 255 });
+export const ConnectionId = Type.String({ minLength: 1, maxLength: 255, pattern: NO_CONTROL });
 
 const endpointFields = {
-  url: Type.String({ minLength: 1, maxLength: 2048 }),
-  description: Type.String({ maxLength: 1024 }),
+  url: Type.String({ minLength: 1, maxLength: 2048, pattern: NO_CONTROL }),
+  description: Type.String({ maxLength: 1024, pattern: NO_NUL }),
   event_types: Type.Array(EventType, { maxItems: 100 }),
   connection_ids: Type.Array(ConnectionId, { maxItems: 1000 }),
   secret: Type.String({ minLength: 1, maxLength: 200 }),
@@ -90,7 +103,7 @@ export const PatchEndpointBody = Type.Object(
 );
 
 export const PageQuery = Type.Object({
-  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+  cursor: Type.Optional(Type.String({ maxLength: 64, pattern: NO_CONTROL })),
   limit: Type.Optional(Limit),
 });
 
@@ -125,7 +138,7 @@ export const DeliveriesQuery = Type.Object({
   status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')])),
   endpoint_id: Type.Optional(Id),
   event_id: Type.Optional(Id),
-  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+  cursor: Type.Optional(Type.String({ maxLength: 64, pattern: NO_CONTROL })),
   limit: Type.Optional(Limit),
   ...TenantFilterQuery,
 });
@@ -141,6 +154,9 @@ export const CreateApiKeyBody = Type.Object(
   { role: Type.Union([Type.Literal('admin'), Type.Literal('read')]) },
   { additionalProperties: false },
 );
+
+/** The body of a POST that takes none (secret rotation, a single retry): nothing, or `{}`. */
+export const NoBody = Type.Union([Type.Null(), Type.Object({}, { additionalProperties: false })]);
 
 export const BulkRetryBody = Type.Object(
   {
@@ -158,7 +174,7 @@ export const ConnectionParams = Type.Object({ id: ConnectionId });
 export const SyncReportBody = Type.Object(
   {
     status: Type.Union([Type.Literal('started'), Type.Literal('completed'), Type.Literal('failed')]),
-    error: Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()])),
+    error: Type.Optional(Type.Union([Type.String({ maxLength: 4096, pattern: NO_NUL }), Type.Null()])),
     next_scheduled_at: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()])),
     tenant_id: Type.Optional(Type.Union([TenantId, Type.Null()])),
   },

@@ -10,7 +10,9 @@ import type { Metrics } from '../metrics.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { PublishInput, PublishResult, Store } from '../store/types.js';
 import { type Authenticator, createAuthenticator, requireOperator, setCaller } from './auth.js';
+import { answerClientError } from './client-error.js';
 import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
+import { depthError } from './json-depth.js';
 import { createRateLimiter } from './rate-limit.js';
 import { recordRoutes } from './route-list.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -65,6 +67,18 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       reply.header('x-request-id', request.id);
       handleError(error, request, reply);
     },
+    // And so do those Node's parser raises before Fastify sees a request (client-error.ts).
+    clientErrorHandler: answerClientError,
+    // Connection ids are up to 255 characters (DESIGN.md), three times that when percent-encoded;
+    // the schema checks the decoded length.
+    routerOptions: { maxParamLength: 3 * 255 },
+    requestTimeout: deps.config.requestTimeoutMs,
+    http: {
+      headersTimeout: deps.config.headersTimeoutMs,
+      // How often Node looks for requests past those timeouts (its default, 30 s, would let a
+      // dripping client stay up to 30 s longer than they say).
+      connectionsCheckingInterval: Math.min(1_000, deps.config.headersTimeoutMs),
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // TypeBox checks bodies as they are (no coercion: `"1"` is not a number) and converts query and
@@ -74,12 +88,27 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler(handleNotFound);
 
   // JSON only. An empty body is "no body" (POST …/rotate and …/retry take none, and some clients
-  // send a content-type anyway); anything else goes through Fastify's guarded parser.
+  // send a content-type anyway); anything else goes through Fastify's guarded parser, and a body
+  // nested deeper than MAX_JSON_DEPTH is refused before anything walks it (json-depth.ts).
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') done(null, undefined);
-    else parseJson(request, body as string, done);
+    if (body === '') return done(null, undefined);
+    parseJson(request, body as string, (error, value) => {
+      if (error) return done(error, undefined);
+      const tooDeep = depthError(value);
+      if (tooDeep) done(tooDeep, undefined);
+      else done(null, value);
+    });
+  });
+
+  // A write route without a body schema would take any body and ignore what it does not know (a
+  // typo'd field silently doing nothing): refuse to build such an API. NoBody is the schema for none.
+  app.addHook('onRoute', (route) => {
+    const methods = ([] as string[]).concat(route.method);
+    if (methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH') && !route.schema?.body) {
+      throw new Error(`${methods.join(',')} ${route.url} has no body schema (use NoBody for a route that takes none).`);
+    }
   });
 
   recordRoutes(app as unknown as FastifyInstance);
@@ -103,7 +132,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         }),
       );
     }
-    if (request.url.startsWith('/v1/')) {
+    // Decided by the route the router matched (it decodes `/%761/…` and reads absolute-form targets
+    // as `/v1/…`), never by the URL text: every route needs a key unless it is declared `public`.
+    // A path that matches no route gets its 404 without one.
+    if (!request.is404 && request.routeOptions.config.public !== true) {
       const caller = await auth.authenticate(request);
       requireOperator(request, caller);
       limiter.take(caller.keyId);

@@ -1,3 +1,5 @@
+import { isIPv4 } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { isBlockedAddress } from './address-guard.js';
 
@@ -34,6 +36,15 @@ describe('the request-forgery guard', () => {
     ['0:0:0:0:0:ffff:ac10:0001', 'IPv4-mapped 172.16.0.1, written in full'],
     ['64:ff9b::a9fe:a9fe', 'NAT64 of the metadata service'],
     ['ff02::1', 'IPv6 multicast'],
+    ['::ffff:0:127.0.0.1', 'IPv4-translated loopback (::ffff:0:0/96)'],
+    ['::ffff:0:a9fe:a9fe', 'IPv4-translated metadata service, hex form'],
+    ['2002:7f00:1::', '6to4 of loopback'],
+    ['2002:a9fe:a9fe:1::1', '6to4 of the metadata service'],
+    ['2002:c0a8:0101::1', '6to4 of 192.168.1.1'],
+    ['64:ff9b::10.0.0.1', 'NAT64 of a private address'],
+    ['64:ff9b:1::a00:1', 'local-use NAT64 (64:ff9b:1::/48)'],
+    ['64:ff9b:1:a9fe:a9:fe00::', 'local-use NAT64 of the metadata service, /48 layout'],
+    ['2001:0:4136:e378:8000:63bf:80ff:fffe', 'Teredo whose client is 127.0.0.1'],
     ['localhost', 'a name (only resolved addresses are asked about)'],
   ])('refuses %s (%s)', (address) => {
     expect(isBlockedAddress(address)).toBe(true);
@@ -53,7 +64,22 @@ describe('the request-forgery guard', () => {
     ['2001:db8::1'],
     ['::ffff:1.1.1.1'],
     ['2a00::1'],
+    ['2002:0101:0101::1'], // 6to4 of 1.1.1.1
+    ['64:ff9b::1.1.1.1'], // NAT64 of a public address
+    ['::ffff:0:1.1.1.1'],
   ])('allows the public address %s', (address) => {
     expect(isBlockedAddress(address)).toBe(false);
+  });
+
+  it("refuses this machine's own interface addresses, whatever their range, also IPv4-mapped", () => {
+    const own = Object.values(networkInterfaces())
+      .flatMap((list) => list ?? [])
+      .filter((info) => !info.internal)
+      .map((info) => info.address);
+    if (own.length === 0) console.warn('SKIPPED: this machine has no non-loopback interface address');
+    for (const address of own) {
+      expect(isBlockedAddress(address), address).toBe(true);
+      if (isIPv4(address)) expect(isBlockedAddress(`::ffff:${address}`), address).toBe(true);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { networkInterfaces } from 'node:os';
 
 /**
  * The request-forgery guard's one decision: may Herald open a connection to this IP address?
@@ -35,7 +36,30 @@ const BLOCKED_V4_RANGES = BLOCKED_V4.map(([first, bits]) => {
 
 function isBlockedV4(address: string): boolean {
   const n = v4ToNumber(address);
-  return BLOCKED_V4_RANGES.some((r) => n >= r.start && n <= r.end);
+  return BLOCKED_V4_RANGES.some((r) => n >= r.start && n <= r.end) || ownAddresses().has(`4:${n}`);
+}
+
+/**
+ * This machine's own interface addresses, whatever their range: a service bound to 0.0.0.0 here
+ * answers on the host's public address too. Read again after OWN_ADDRESSES_TTL_MS, since an address
+ * can change (DHCP) while Herald runs; os.networkInterfaces() costs ~20 µs, once per connect at most.
+ */
+const OWN_ADDRESSES_TTL_MS = 10_000;
+let own: { keys: Set<string>; until: number } | undefined;
+
+function ownAddresses(): Set<string> {
+  const now = Date.now();
+  if (own && own.until > now) return own.keys;
+  const keys = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const info of list ?? []) {
+      const bare = info.address.split('%')[0] ?? info.address;
+      if (isIPv4(bare)) keys.add(`4:${v4ToNumber(bare)}`);
+      else if (isIPv6(bare)) keys.add(`6:${v6Groups(bare).join(':')}`);
+    }
+  }
+  own = { keys, until: now + OWN_ADDRESSES_TTL_MS };
+  return keys;
 }
 
 /** The eight 16-bit groups of an IPv6 address (zone id dropped; an embedded dotted IPv4 tail read). */
@@ -57,22 +81,31 @@ function v6Groups(address: string): number[] {
 function isBlockedV6(address: string): boolean {
   const g = v6Groups(address);
   const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0] = g;
-  const embeddedV4 = `${g6 >>> 8}.${g6 & 0xff}.${g7 >>> 8}.${g7 & 0xff}`;
-  const firstFiveZero = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0;
+  const v4 = (high: number, low: number) => `${high >>> 8}.${high & 0xff}.${low >>> 8}.${low & 0xff}`;
+  const embeddedV4 = v4(g6, g7);
+  const firstFourZero = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0;
   // ::ffff:a.b.c.d (IPv4-mapped) reaches the IPv4 address itself.
-  if (firstFiveZero && g5 === 0xffff) return isBlockedV4(embeddedV4);
-  if (firstFiveZero && g5 === 0) {
+  if (firstFourZero && g4 === 0 && g5 === 0xffff) return isBlockedV4(embeddedV4);
+  // ::ffff:0:a.b.c.d (IPv4-translated, ::ffff:0:0/96) too.
+  if (firstFourZero && g4 === 0xffff && g5 === 0) return isBlockedV4(embeddedV4);
+  if (firstFourZero && g4 === 0 && g5 === 0) {
     // :: (unspecified), ::1 (loopback), and the deprecated IPv4-compatible ::a.b.c.d.
     if (g6 === 0 && (g7 === 0 || g7 === 1)) return true;
     return isBlockedV4(embeddedV4);
   }
-  // 64:ff9b::/96, the NAT64 prefix, reaches the IPv4 address in its last 32 bits.
+  // 64:ff9b::/96, the well-known NAT64 prefix, reaches the IPv4 address in its last 32 bits.
   if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return isBlockedV4(embeddedV4);
+  // 64:ff9b:1::/48 is NAT64 for local use (RFC 8215): whatever it embeds sits inside one network.
+  if (g0 === 0x64 && g1 === 0xff9b && g2 === 1) return true;
+  // 2002::/16, 6to4: 2002:AABB:CCDD:… is relayed to the IPv4 address AA.BB.CC.DD.
+  if (g0 === 0x2002) return isBlockedV4(v4(g1, g2));
+  // 2001::/32, Teredo: the client's IPv4 address is the last 32 bits, inverted.
+  if (g0 === 0x2001 && g1 === 0) return isBlockedV4(v4(~g6 & 0xffff, ~g7 & 0xffff));
   if ((g0 & 0xfe00) === 0xfc00) return true; // fc00::/7 unique-local
   if ((g0 & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
   if ((g0 & 0xffc0) === 0xfec0) return true; // fec0::/10 site-local (deprecated)
   if ((g0 & 0xff00) === 0xff00) return true; // ff00::/8 multicast
-  return false;
+  return ownAddresses().has(`6:${g.join(':')}`);
 }
 
 /**

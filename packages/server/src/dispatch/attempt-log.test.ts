@@ -6,6 +6,7 @@ import { createAttemptLog } from './attempt-log.js';
 
 function outcome(): AttemptOutcome {
   return {
+    claim: 'a-claim',
     attempt: {
       id: newId('attempt'),
       deliveryId: newId('delivery'),

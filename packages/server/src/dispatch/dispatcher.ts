@@ -215,14 +215,16 @@ export function createDispatcher(deps: {
   async function giveBack(items: Held[]): Promise<void> {
     held -= items.length;
     try {
-      await store.releaseClaims(
-        items.map((h) => h.claimed.delivery.id),
-        config.clock.now(),
-      );
+      await store.releaseClaims(items.map(claimOf), config.clock.now());
     } catch (error) {
       logger.error({ err: error }, 'giving back claimed deliveries failed; they are due again when their lease ends');
     }
     for (const h of items) h.settle(false);
+  }
+
+  /** A release names the claim it gives back: one that has ended since (the lease ran out) gives back nothing. */
+  function claimOf(h: Held): { deliveryId: string; claim: string | null } {
+    return { deliveryId: h.claimed.delivery.id, claim: h.claimed.claim };
   }
 
   function track<T>(promise: Promise<T>): Promise<T> {
@@ -279,6 +281,7 @@ export function createDispatcher(deps: {
         error: sent.error,
         manual,
       },
+      claim: manual ? null : claimed.claim,
       status: state.status,
       nextAttemptAt: state.nextAttemptAt,
     };
@@ -353,7 +356,7 @@ export function createDispatcher(deps: {
     if (stopping) {
       // stop() began while this claim ran (a claim can take a while on Postgres): give it all back.
       await store.releaseClaims(
-        claimed.map((c) => c.delivery.id),
+        claimed.map((c) => ({ deliveryId: c.delivery.id, claim: c.claim })),
         config.clock.now(),
       );
       return [];
@@ -472,7 +475,7 @@ export function createDispatcher(deps: {
         manualInFlight--;
       }
       // It was due when the loop claimed it: if it is still pending, it is due again now, not at the end of the lease.
-      if (takenOver && outcome?.status === 'pending') await store.releaseClaims([deliveryId], config.clock.now());
+      if (takenOver && outcome?.status === 'pending') await store.releaseClaims([claimOf(waiting)], config.clock.now());
       return store.getDelivery(accountId, deliveryId);
     },
 

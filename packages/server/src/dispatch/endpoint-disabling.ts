@@ -1,6 +1,7 @@
 import { newId } from '@herald/protocol';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { redactedUrl } from '../endpoint-credentials.js';
 import type { EndpointRecord, PublishInput, Store } from '../store/types.js';
 
 /**
@@ -55,7 +56,8 @@ export function endpointDisabledEvent(
     connectionId: null,
     data: {
       endpoint_id: endpoint.id,
-      url: endpoint.url,
+      // The event reaches read keys and receivers: never the URL's user:pass.
+      url: redactedUrl(endpoint.url),
       reason,
       message,
       disabled_at: new Date(now).toISOString(),

@@ -1,5 +1,7 @@
 import { HERALD_VERSION, serializeEnvelope, signatureHeaders } from '@herald/protocol';
+import { REDACTED } from '../endpoint-credentials.js';
 import type { ClaimedDelivery, EndpointRecord } from '../store/types.js';
+import { customHeaderProblem } from './custom-headers.js';
 
 /**
  * What goes on the wire for one attempt: the envelope's bytes and the headers that sign them.
@@ -10,28 +12,10 @@ export interface WebhookRequest {
   body: string;
   /** Sent as they are. */
   headers: Record<string, string>;
-  /** The same, safe to store and show: custom headers that look like credentials are redacted. */
+  /** The same, safe to store and show: custom header values are redacted (their names stay). */
   loggedHeaders: Record<string, string>;
 }
 
-/** Headers Herald sets itself; an endpoint's custom headers cannot replace them. */
-const RESERVED_HEADERS = new Set([
-  'content-type',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'host',
-  'user-agent',
-  'webhook-id',
-  'webhook-timestamp',
-  'webhook-signature',
-  'x-herald-signature',
-]);
-
-/** Custom headers whose value is probably a credential for the receiver: kept out of the attempt log. */
-const CREDENTIAL_HEADER = /auth|cookie|token|secret|key|password|session/i;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const USER_AGENT = `Herald/${HERALD_VERSION}`;
 
 /** The secrets that sign at `now`: the current one, and the previous one while its overlap lasts. */
@@ -61,9 +45,10 @@ function customHeaders(endpoint: EndpointRecord): CustomHeaders {
     for (const [name, value] of Object.entries(endpoint.headers)) {
       const lower = name.toLowerCase();
       // The API refuses such headers; this keeps an old or hand-edited row from breaking the request.
-      if (RESERVED_HEADERS.has(lower) || !HEADER_NAME.test(name) || !HEADER_VALUE.test(value)) continue;
+      if (customHeaderProblem(name, value) !== undefined) continue;
       custom.headers.push([lower, value]);
-      custom.logged.push([lower, CREDENTIAL_HEADER.test(lower) ? '[redacted]' : value]);
+      // Custom header values are the receiver's secrets (endpoint-credentials.ts): the log keeps names.
+      custom.logged.push([lower, REDACTED]);
     }
     customHeadersOf.set(endpoint, custom);
   }

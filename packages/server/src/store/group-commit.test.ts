@@ -47,6 +47,36 @@ describe('group commit', () => {
     expect(await commit.submit('c')).toBe('c');
   });
 
+  it('fails only the item at fault: the others of its batch are written, in order', async () => {
+    const writes: number[][] = [];
+    const commit = createGroupCommit(async (items: number[]) => {
+      writes.push(items);
+      if (items.includes(13)) throw new RangeError('Maximum call stack size exceeded');
+      return items;
+    });
+    const items = Array.from({ length: 100 }, (_, i) => i);
+    const settled = await Promise.allSettled(items.map((n) => commit.submit(n)));
+    expect(settled.filter((r) => r.status === 'rejected').length).toBe(1);
+    expect(settled[13]).toMatchObject({ status: 'rejected', reason: { name: 'RangeError' } });
+    expect(settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))).toEqual(items.filter((n) => n !== 13));
+    // The batch is halved down to the bad item: a handful of writes, not one per item.
+    expect(writes.length).toBeLessThanOrEqual(1 + 2 * Math.ceil(Math.log2(100)));
+  });
+
+  it('fails a whole batch at once when the error is not about an item', async () => {
+    let writes = 0;
+    const commit = createGroupCommit(
+      async (): Promise<string[]> => {
+        writes++;
+        throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      },
+      { splits: (e) => (e as { code?: string }).code !== 'ECONNREFUSED' },
+    );
+    const settled = await Promise.allSettled(['a', 'b', 'c', 'd'].map((s) => commit.submit(s)));
+    expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    expect(writes).toBe(1);
+  });
+
   it('drain waits for everything submitted', async () => {
     const done: number[] = [];
     const commit = createGroupCommit(async (items: number[]) => {

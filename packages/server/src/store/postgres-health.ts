@@ -19,6 +19,7 @@ export type HealthQueries = Pick<
   | 'openAlert'
   | 'closeAlert'
   | 'purgeBefore'
+  | 'purgeExpiredIdempotencyKeys'
 >;
 
 /** Runs a write and, when it took effect, publishes its event in the same transaction (postgres.ts). */
@@ -155,6 +156,15 @@ export function postgresHealth(
         [before, limit],
       );
       return { events: events.rowCount ?? 0, attempts: attempts.rowCount ?? 0 };
+    },
+    async purgeExpiredIdempotencyKeys(now, limit) {
+      // A range on idempotency_keys_expiry, oldest first.
+      const result = await pool.query(
+        `DELETE FROM idempotency_keys WHERE (account_id, key) IN (
+           SELECT account_id, key FROM idempotency_keys WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2)`,
+        [now, limit],
+      );
+      return result.rowCount ?? 0;
     },
   };
 }

@@ -18,8 +18,6 @@ export type JobAndConnectionMethods = Pick<
   | 'takeOpenJobItems'
   | 'recordJobItemOutcomes'
   | 'recordConnectionSync'
-  | 'getConnection'
-  | 'listConnections'
 >;
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
@@ -166,27 +164,6 @@ export function postgresJobsAndConnections(
 
     async recordConnectionSync(report) {
       return recordConnectionSync(pool, report);
-    },
-    async getConnection(accountId, id) {
-      const result = await pool.query<Database['connections']>(
-        'SELECT * FROM connections WHERE account_id = $1 AND id = $2',
-        [accountId, id],
-      );
-      const row = result.rows[0];
-      return row && connectionFromRow(row);
-    },
-    async listConnections(accountId, { cursor, limit, tenantId }) {
-      // Primary key (account_id, id); connections_tenant with a tenant.
-      const result = await pool.query<Database['connections']>(
-        `SELECT * FROM connections WHERE account_id = $1 AND ($2::text IS NULL OR id > $2)
-           AND ($4::text IS NULL OR tenant_id = $4)
-         ORDER BY id LIMIT $3`,
-        [accountId, cursor ?? null, limit + 1, tenantId ?? null],
-      );
-      const rows = result.rows.map(connectionFromRow);
-      const more = rows.length > limit;
-      const data = more ? rows.slice(0, limit) : rows;
-      return { data, nextCursor: more ? (data[data.length - 1]?.id ?? null) : null };
     },
   };
 }

@@ -185,6 +185,12 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX endpoint_leases_owner ON endpoint_leases(owner);
   `,
   `
+  -- The claim holding a pending delivery (a token per claim): an attempt's outcome is written only
+  -- while its claim still holds the delivery (Store.recordAttempts), so a late outcome never
+  -- overwrites a delete, a success or a newer claim.
+  ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+  `,
+  `
   -- Tenants (issue 13): the producer's customers, by the producer's own ids. Endpoints, events,
   -- deliveries, jobs and connections carry the tenant they belong to (null: the producer's own).
   CREATE TABLE tenants (

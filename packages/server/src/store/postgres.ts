@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { newId } from '@herald/protocol';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -66,14 +67,15 @@ export interface PostgresStore extends Store {
  * million delivered rows beside them cost nothing (plan checked in postgres-claim-plan.test.ts).
  * SKIP LOCKED: rows another worker is claiming right now are passed over, not waited for. Endpoints
  * leased to another claimant ($5) are passed over too (endpoint_leases is small: one row per
- * endpoint being sent to now). $1 lease end, $2 now, $3 endpoints left out, $4 limit.
+ * endpoint being sent to now). $1 lease end, $2 now, $3 endpoints left out, $4 limit, $6 the claim's
+ * token (claimed_by: the fence of Store.recordAttempts).
  */
-export const CLAIM_SQL = `UPDATE deliveries AS d SET next_attempt_at = $1, updated_at = $2
+export const CLAIM_SQL = `UPDATE deliveries AS d SET next_attempt_at = $1, claimed_by = $6, updated_at = $2
   FROM (
     SELECT id, next_attempt_at FROM deliveries
     WHERE status = 'pending' AND next_attempt_at <= $2
       AND endpoint_id <> ALL($3::text[])
-      AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
+      AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1 OR deleted_at IS NOT NULL)
       AND endpoint_id NOT IN (SELECT endpoint_id FROM endpoint_leases WHERE owner <> $5 AND lease_until > $2)
     ORDER BY next_attempt_at
     LIMIT $4
@@ -263,30 +265,32 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
           continue;
         }
       }
-      feedSeq += 1;
-      ev.seq.push(feedSeq);
-      ev.id.push(event.id);
-      ev.account.push(event.accountId);
-      ev.type.push(event.type);
-      evMore.occurred.push(event.occurredAt);
-      evMore.connection.push(event.connectionId);
-      evMore.data.push(JSON.stringify(event.data));
-      evCreated.push(event.createdAt);
-      evTenant.push(event.tenantId ?? null);
       const deliveries: string[] = [];
-      for (const ep of endpointsOf.get(event.accountId) ?? []) {
-        if (!endpointMatches(ep, event)) continue;
-        const sequence = (sequences.get(ep.id) ?? 0) + 1;
-        sequences.set(ep.id, sequence);
-        const id = newId('delivery', event.createdAt);
-        dl.id.push(id);
-        dl.account.push(event.accountId);
-        dl.event.push(event.id);
-        dl.endpoint.push(ep.id);
-        dl.sequence.push(sequence);
-        dl.at.push(event.createdAt);
-        dl.tenant.push(event.tenantId ?? null);
-        deliveries.push(id);
+      if (!event.eventless) {
+        feedSeq += 1;
+        ev.seq.push(feedSeq);
+        ev.id.push(event.id);
+        ev.account.push(event.accountId);
+        ev.type.push(event.type);
+        evMore.occurred.push(event.occurredAt);
+        evMore.connection.push(event.connectionId);
+        evMore.data.push(JSON.stringify(event.data));
+        evCreated.push(event.createdAt);
+        evTenant.push(event.tenantId ?? null);
+        for (const ep of endpointsOf.get(event.accountId) ?? []) {
+          if (!endpointMatches(ep, event)) continue;
+          const sequence = (sequences.get(ep.id) ?? 0) + 1;
+          sequences.set(ep.id, sequence);
+          const id = newId('delivery', event.createdAt);
+          dl.id.push(id);
+          dl.account.push(event.accountId);
+          dl.event.push(event.id);
+          dl.endpoint.push(ep.id);
+          dl.sequence.push(sequence);
+          dl.at.push(event.createdAt);
+          dl.tenant.push(event.tenantId ?? null);
+          deliveries.push(id);
+        }
       }
       results.push({ id: event.id, deliveries });
       if (event.connectionSync) syncs.push(event.connectionSync);
@@ -369,6 +373,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     const events = new Map(eventRows.rows.map((r) => [r.id, eventFromRow(r)]));
     return rows.map((r) => ({
       delivery: deliveryFromRow(r),
+      claim: r.claimed_by,
       endpoint: endpoints.get(r.endpoint_id) as EndpointRecord,
       event: events.get(r.event_id) as ClaimedDelivery['event'],
     }));
@@ -434,7 +439,14 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 
     async claimDueDeliveries({ now, limit, leaseMs, excludeEndpointIds = [], claimant }) {
       if (!claimant) {
-        const result = await pool.query<ClaimedRow>(CLAIM_SQL, [now + leaseMs, now, excludeEndpointIds, limit, '']);
+        const result = await pool.query<ClaimedRow>(CLAIM_SQL, [
+          now + leaseMs,
+          now,
+          excludeEndpointIds,
+          limit,
+          '',
+          randomUUID(),
+        ]);
         return withEndpointsAndEvents(sortedByDue(result.rows));
       }
       await letGoOfEndpoints(claimant.id, claimant.releaseEndpointIds);
@@ -445,6 +457,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
           excludeEndpointIds,
           limit,
           claimant.id,
+          randomUUID(),
         ]);
         if (claimed.rows.length === 0) return [];
         // Lease (or renew) the endpoints of what was claimed, in id order so that two claimers lock
@@ -463,7 +476,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         const lost = claimed.rows.filter((r) => !ours.has(r.endpoint_id));
         if (lost.length > 0) {
           await c.query(
-            `UPDATE deliveries AS d SET next_attempt_at = u.due_at
+            `UPDATE deliveries AS d SET next_attempt_at = u.due_at, claimed_by = NULL
              FROM unnest($1::text[], $2::bigint[]) AS u(id, due_at) WHERE d.id = u.id`,
             [lost.map((r) => r.id), lost.map((r) => r.due_at)],
           );
@@ -474,22 +487,25 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     },
     async claimDelivery(accountId, id) {
       const result = await pool.query<Database['deliveries']>(
-        'SELECT * FROM deliveries WHERE account_id = $1 AND id = $2',
+        `SELECT d.* FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
+         WHERE d.account_id = $1 AND d.id = $2 AND e.deleted_at IS NULL`,
         [accountId, id],
       );
       const row = result.rows[0];
-      return row ? (await withEndpointsAndEvents([row]))[0] : undefined;
+      const claimed = row && (await withEndpointsAndEvents([row]))[0];
+      return claimed && { ...claimed, claim: null };
     },
     async recordAttempts(outcomes, at) {
       if (outcomes.length === 0) return;
       await recordAttempts(pool, outcomes, at);
     },
-    async releaseClaims(ids, at) {
-      if (ids.length === 0) return;
+    async releaseClaims(claims, at) {
+      if (claims.length === 0) return;
       await pool.query(
-        `UPDATE deliveries SET next_attempt_at = $1, updated_at = $1
-         WHERE id = ANY($2::text[]) AND status = 'pending'`,
-        [at, ids],
+        `UPDATE deliveries AS d SET next_attempt_at = $1, claimed_by = NULL, updated_at = $1
+         FROM unnest($2::text[], $3::text[]) AS c(id, claim)
+         WHERE d.id = c.id AND d.status = 'pending' AND d.claimed_by IS NOT DISTINCT FROM c.claim`,
+        [at, claims.map((c) => c.deliveryId), claims.map((c) => c.claim)],
       );
     },
 
@@ -504,19 +520,57 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       return inTransaction(async (c) => {
         // Taken by every process starting on this database, held until COMMIT.
         await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`herald:${schema}:first-key`]);
-        const existing = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys');
-        if ((existing.rows[0]?.n ?? 0) > 0) return false;
-        await c.query('INSERT INTO accounts (id, created_at) VALUES ($1, $2)', [key.accountId, key.createdAt]);
+        const active = await c.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL",
+        );
+        if ((active.rows[0]?.n ?? 0) > 0) return false;
+        const reinstated = await c.query("UPDATE api_keys SET role = 'admin', revoked_at = NULL WHERE hash = $1", [
+          key.hash,
+        ]);
+        if ((reinstated.rowCount ?? 0) > 0) return true;
+        const accounts = await c.query<{ id: string }>('SELECT id FROM accounts LIMIT 2');
+        let accountId = key.accountId;
+        if (accounts.rows.length === 1) accountId = (accounts.rows[0] as { id: string }).id;
+        else await c.query('INSERT INTO accounts (id, created_at) VALUES ($1, $2)', [accountId, key.createdAt]);
         await c.query(
           `INSERT INTO api_keys (id, account_id, role, prefix, hash, created_at, revoked_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [key.id, key.accountId, key.role, key.prefix, key.hash, key.createdAt, key.revokedAt],
+          [key.id, accountId, key.role, key.prefix, key.hash, key.createdAt, key.revokedAt],
         );
         return true;
       });
     },
+    async revokeApiKey(accountId, id, at) {
+      return inTransaction(async (c) => {
+        // The account's row lock orders its revocations: the second one counts after the first commits.
+        const account = await c.query('SELECT id FROM accounts WHERE id = $1 FOR UPDATE', [accountId]);
+        if (account.rowCount === 0) return 'not_found';
+        const revoked = await c.query<{ role: string }>(
+          `UPDATE api_keys SET revoked_at = $1 WHERE account_id = $2 AND id = $3 AND revoked_at IS NULL
+           RETURNING role`,
+          [at, accountId, id],
+        );
+        const role = revoked.rows[0]?.role;
+        if (role === undefined) return 'not_found';
+        if (role === 'admin') {
+          const left = await c.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM api_keys WHERE account_id = $1 AND role = 'admin' AND revoked_at IS NULL",
+            [accountId],
+          );
+          // Thrown so that inTransaction rolls the revocation back.
+          if ((left.rows[0]?.n ?? 0) === 0) throw LAST_ADMIN;
+        }
+        return 'revoked';
+      }).catch((error: unknown) => {
+        if (error === LAST_ADMIN) return 'last_admin' as const;
+        throw error;
+      });
+    },
   } satisfies PostgresStore;
 }
+
+/** Thrown inside a transaction to roll back the revocation of an account's last admin key. */
+const LAST_ADMIN = new Error('the last admin key of the account');
 
 function lastSequenceOf(endpointsOf: Map<string, EndpointRecord[]>, id: string): number | undefined {
   for (const list of endpointsOf.values()) {
@@ -527,16 +581,28 @@ function lastSequenceOf(endpointsOf: Map<string, EndpointRecord[]>, id: string):
 }
 
 /**
- * Attempts and the deliveries' new states in one statement (so one transaction). A delivery with
- * two outcomes in one batch (a manual attempt beside an automatic one) counts both; the last decides
- * its state.
+ * Attempts and the deliveries' new states in one statement (so one transaction), fenced as
+ * Store.recordAttempts says. One statement updates a row once, so a delivery with several outcomes
+ * in one batch (a manual attempt beside an automatic one) is folded here first: it counts them all;
+ * a manual success makes it succeeded whatever the automatic outcome (which its fence would refuse
+ * after that success, and which a success leaves nothing to decide after); else its last automatic
+ * outcome writes, if its claim still holds the delivery.
  */
 async function recordAttempts(pool: pg.Pool, outcomes: AttemptOutcome[], at: number): Promise<void> {
-  const perDelivery = new Map<string, { status: string; next: number | null; count: number }>();
-  for (const o of outcomes) {
-    const prior = perDelivery.get(o.attempt.deliveryId);
-    perDelivery.set(o.attempt.deliveryId, { status: o.status, next: o.nextAttemptAt, count: (prior?.count ?? 0) + 1 });
+  interface Folded {
+    count: number;
+    manualSuccess: boolean;
+    auto: { status: string; next: number | null; claim: string | null } | null;
   }
+  const perDelivery = new Map<string, Folded>();
+  for (const o of outcomes) {
+    const folded = perDelivery.get(o.attempt.deliveryId) ?? { count: 0, manualSuccess: false, auto: null };
+    folded.count += 1;
+    if (!o.attempt.manual) folded.auto = { status: o.status, next: o.nextAttemptAt, claim: o.claim };
+    else if (o.status === 'succeeded') folded.manualSuccess = true;
+    perDelivery.set(o.attempt.deliveryId, folded);
+  }
+  const folded = [...perDelivery.values()];
   const a = outcomes.map((o) => o.attempt);
   await pool.query(
     `WITH inserted AS (
@@ -571,9 +637,18 @@ async function recordAttempts(pool: pg.Pool, outcomes: AttemptOutcome[], at: num
                                                     WHEN h.any_ok THEN h.fail_after
                                                     ELSE coalesce(e.failing_since, h.fail_after) END)
      )
+     -- The fence: under a concurrent delete or claim, PostgreSQL re-reads the row and evaluates these
+     -- CASEs on what was committed, so the state written is decided on the row as it is now.
      UPDATE deliveries AS d
-     SET status = o.status, next_attempt_at = o.next, attempt_count = d.attempt_count + o.n, updated_at = $12
-     FROM unnest($13::text[], $14::text[], $15::int8[], $16::int[]) AS o(id, status, next, n)
+     SET status = CASE WHEN o.manual_ok THEN 'succeeded' WHEN o.auto AND d.status = 'pending'
+                         AND d.claimed_by IS NOT DISTINCT FROM o.claim THEN o.status ELSE d.status END,
+         next_attempt_at = CASE WHEN o.manual_ok THEN NULL WHEN o.auto AND d.status = 'pending'
+                         AND d.claimed_by IS NOT DISTINCT FROM o.claim THEN o.next ELSE d.next_attempt_at END,
+         claimed_by = CASE WHEN o.manual_ok OR (o.auto AND d.status = 'pending'
+                         AND d.claimed_by IS NOT DISTINCT FROM o.claim) THEN NULL ELSE d.claimed_by END,
+         attempt_count = d.attempt_count + o.n, updated_at = $12
+     FROM unnest($13::text[], $14::text[], $15::int8[], $16::int[], $17::bool[], $18::bool[], $19::text[])
+       AS o(id, status, next, n, auto, manual_ok, claim)
      WHERE d.id = o.id`,
     [
       a.map((x) => x.id),
@@ -590,9 +665,12 @@ async function recordAttempts(pool: pg.Pool, outcomes: AttemptOutcome[], at: num
       a.map((x) => (x.manual ? 1 : 0)),
       at,
       [...perDelivery.keys()],
-      [...perDelivery.values()].map((v) => v.status),
-      [...perDelivery.values()].map((v) => v.next),
-      [...perDelivery.values()].map((v) => v.count),
+      folded.map((v) => v.auto?.status ?? null),
+      folded.map((v) => v.auto?.next ?? null),
+      folded.map((v) => v.count),
+      folded.map((v) => v.auto !== null),
+      folded.map((v) => v.manualSuccess),
+      folded.map((v) => v.auto?.claim ?? null),
     ],
   );
 }

@@ -3,9 +3,11 @@ import { type Kysely, sql } from 'kysely';
 import {
   apiKeyFromRow,
   attemptFromRow,
+  connectionFromRow,
   deliveryFromRow,
   endpointFromRow,
   eventFromRow,
+  sealedEndpointColumns,
   sealedSecretColumns,
 } from './rows.js';
 import type { Database } from './schema.js';
@@ -20,12 +22,11 @@ import type { DeliveryStatus, EndpointRecord, Page, Store } from './types.js';
  */
 export type KyselyQueries = Pick<
   Store,
-  | 'countApiKeys'
+  | 'countActiveAdminKeys'
   | 'createAccount'
   | 'createApiKey'
   | 'findApiKeyByHash'
   | 'listApiKeys'
-  | 'revokeApiKey'
   | 'createEndpoint'
   | 'getEndpoint'
   | 'listEndpoints'
@@ -39,9 +40,12 @@ export type KyselyQueries = Pick<
   | 'listAttempts'
   | 'listDeliveriesOfEvent'
   | 'claimPeriodicRun'
+  | 'getConnection'
+  | 'listConnections'
   | 'endpointLeaseOwners'
 >;
 
+/** A page of rows read with `limit + 1`: the extra row only says there is more. The one copy, for both stores. */
 function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
   const more = rows.length > limit;
   const data = more ? rows.slice(0, limit) : rows;
@@ -62,10 +66,12 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
   }
 
   return {
-    async countApiKeys() {
+    async countActiveAdminKeys() {
       const row = await db
         .selectFrom('api_keys')
         .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('role', '=', 'admin')
+        .where('revoked_at', 'is', null)
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
@@ -100,25 +106,17 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .execute();
       return rows.map(apiKeyFromRow);
     },
-    async revokeApiKey(accountId, id, at) {
-      const result = await db
-        .updateTable('api_keys')
-        .set({ revoked_at: at })
-        .where('account_id', '=', accountId)
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
-    },
 
     async createEndpoint(ep) {
+      const sealed = sealedEndpointColumns(box, ep);
       await db
         .insertInto('endpoints')
         .values({
           id: ep.id,
           account_id: ep.accountId,
           tenant_id: ep.tenantId ?? null,
-          url: ep.url,
+          url: sealed.url ?? ep.url,
+          headers: sealed.headers ?? '{}',
           description: ep.description,
           event_types: JSON.stringify(ep.eventTypes),
           connection_ids: JSON.stringify(ep.connectionIds),
@@ -126,7 +124,6 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
           previous_secret: null,
           previous_secret_expires_at: null,
           signature_scheme: ep.signatureScheme,
-          headers: JSON.stringify(ep.headers),
           rate_limit_per_s: ep.rateLimitPerS,
           disabled: ep.disabled ? 1 : 0,
           disabled_reason: null,
@@ -159,27 +156,33 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
     },
     async updateEndpoint(accountId, id, patch, at) {
       const set: Partial<Database['endpoints']> = { updated_at: at };
-      if (patch.url !== undefined) set.url = patch.url;
       if (patch.description !== undefined) set.description = patch.description;
       if (patch.eventTypes !== undefined) set.event_types = JSON.stringify(patch.eventTypes);
       if (patch.connectionIds !== undefined) set.connection_ids = JSON.stringify(patch.connectionIds);
       if (patch.signatureScheme !== undefined) set.signature_scheme = patch.signatureScheme;
-      if (patch.headers !== undefined) set.headers = JSON.stringify(patch.headers);
       if (patch.rateLimitPerS !== undefined) set.rate_limit_per_s = patch.rateLimitPerS;
       if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
       if (patch.disabled === false) set.failing_since = null;
       if (patch.disabledReason !== undefined) set.disabled_reason = patch.disabledReason;
-      Object.assign(set, sealedSecretColumns(box, patch));
+      Object.assign(set, sealedSecretColumns(box, patch), sealedEndpointColumns(box, patch));
       if (patch.previousSecretExpiresAt !== undefined) set.previous_secret_expires_at = patch.previousSecretExpiresAt;
-      const result = await db
+      const rotate = patch.rotateSecret;
+      if (rotate) {
+        set.secret = box.seal(rotate.to);
+        set.previous_secret_expires_at = rotate.previousExpiresAt;
+      }
+      const row = await db
         .updateTable('endpoints')
         .set(set)
+        // The stored secret as the row holds it when the UPDATE runs, not as a request read it earlier.
+        .$if(rotate !== undefined, (q) => q.set((eb) => ({ previous_secret: eb.ref('endpoints.secret') })))
         .where('account_id', '=', accountId)
         .where('id', '=', id)
         .where('deleted_at', 'is', null)
+        // The row as this UPDATE wrote it: a read after it could already see another request's write.
+        .returningAll()
         .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) return undefined;
-      return getEndpoint(accountId, id);
+      return row && endpointFromRow(row, box);
     },
 
     async getEvent(accountId, id) {
@@ -325,6 +328,27 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .returning('name')
         .executeTakeFirst();
       return won !== undefined;
+    },
+
+    async getConnection(accountId, id) {
+      const row = await db
+        .selectFrom('connections')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row && connectionFromRow(row);
+    },
+    async listConnections(accountId, { cursor, limit, tenantId }) {
+      // Primary key (account_id, id); connections_tenant with a tenant.
+      let query = db.selectFrom('connections').selectAll().where('account_id', '=', accountId);
+      if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
+      if (cursor) query = query.where('id', '>', cursor);
+      const rows = await query
+        .orderBy('id')
+        .limit(limit + 1)
+        .execute();
+      return page(rows.map(connectionFromRow), limit);
     },
 
     async listDeliveriesOfEvent(accountId, eventId) {

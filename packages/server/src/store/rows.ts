@@ -40,7 +40,7 @@ export function endpointFromRow(r: Row<'endpoints'>, box: SecretBox): EndpointRe
     id: r.id,
     accountId: r.account_id,
     tenantId: r.tenant_id ?? null,
-    url: r.url,
+    url: box.open(r.url),
     description: r.description,
     eventTypes: JSON.parse(r.event_types) as string[],
     connectionIds: JSON.parse(r.connection_ids) as string[],
@@ -48,7 +48,7 @@ export function endpointFromRow(r: Row<'endpoints'>, box: SecretBox): EndpointRe
     previousSecret: r.previous_secret === null ? null : box.open(r.previous_secret),
     previousSecretExpiresAt: r.previous_secret_expires_at === null ? null : Number(r.previous_secret_expires_at),
     signatureScheme: r.signature_scheme as SignatureScheme,
-    headers: JSON.parse(r.headers) as Record<string, string>,
+    headers: JSON.parse(box.open(r.headers)) as Record<string, string>,
     rateLimitPerS: r.rate_limit_per_s,
     disabled: Boolean(r.disabled),
     disabledReason: r.disabled_reason,
@@ -174,6 +174,34 @@ export function sealedSecretColumns(
     out.previous_secret = secrets.previousSecret === null ? null : box.seal(secrets.previousSecret);
   }
   return out;
+}
+
+/**
+ * An endpoint's URL and custom headers as stored. Header values are a receiver's credentials
+ * (`authorization: Bearer …`) as often as not, and a URL may carry `user:pass@`: both are sealed like
+ * the signing secret. A URL without credentials and an empty header set stay readable; rows written
+ * before sealing are read as they are (SecretBox.open passes unsealed text through).
+ */
+export function sealedEndpointColumns(
+  box: SecretBox,
+  fields: { url?: string | undefined; headers?: Record<string, string> | undefined },
+): { url?: string; headers?: string } {
+  const out: { url?: string; headers?: string } = {};
+  if (fields.url !== undefined) out.url = hasCredentials(fields.url) ? box.seal(fields.url) : fields.url;
+  if (fields.headers !== undefined) {
+    const text = JSON.stringify(fields.headers);
+    out.headers = Object.keys(fields.headers).length > 0 ? box.seal(text) : text;
+  }
+  return out;
+}
+
+function hasCredentials(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return true; // not a URL the API took; seal it rather than guess
+  }
 }
 
 /**

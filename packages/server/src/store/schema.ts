@@ -53,6 +53,8 @@ export interface Database {
     sequence: number;
     attempt_count: number;
     next_attempt_at: number | null;
+    /** The token of the claim holding the delivery now (Store.claimDueDeliveries); null: none. */
+    claimed_by: string | null;
     created_at: number;
     updated_at: number;
   };

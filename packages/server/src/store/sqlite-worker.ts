@@ -48,7 +48,7 @@ const CLAIMS = new Set(['claimDueDeliveries', 'claimDelivery']);
 
 function withoutData(claimed: ClaimedDelivery[]): unknown[] {
   const events = new Map<ClaimedEvent, unknown>();
-  return claimed.map(({ delivery, endpoint, event }) => {
+  return claimed.map(({ delivery, claim, endpoint, event }) => {
     const e = event as ClaimedEvent;
     let plain = events.get(e);
     if (!plain) {
@@ -56,7 +56,7 @@ function withoutData(claimed: ClaimedDelivery[]): unknown[] {
       plain = { id, accountId, type, occurredAt, connectionId, createdAt, feedSeq, dataJson };
       events.set(e, plain);
     }
-    return { delivery, endpoint, event: plain };
+    return { delivery, claim, endpoint, event: plain };
   });
 }
 

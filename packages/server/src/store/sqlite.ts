@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { newId } from '@herald/protocol';
@@ -27,7 +28,6 @@ import type {
   EndpointRecord,
   JobRecord,
   OpenJobItem,
-  Page,
   PublishInput,
   PublishResult,
   Store,
@@ -104,12 +104,12 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     ),
     // Uses the partial index deliveries_due (pending rows only, by next_attempt_at).
     claim: sqlite.prepare(
-      `UPDATE deliveries SET next_attempt_at = @leaseUntil, updated_at = @now
+      `UPDATE deliveries SET next_attempt_at = @leaseUntil, claimed_by = @claim, updated_at = @now
        WHERE id IN (
          SELECT id FROM deliveries
          WHERE status = 'pending' AND next_attempt_at <= @now
            AND endpoint_id NOT IN (SELECT value FROM json_each(@exclude))
-           AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)
+           AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1 OR deleted_at IS NOT NULL)
            AND endpoint_id NOT IN (SELECT endpoint_id FROM endpoint_leases WHERE owner <> @owner AND lease_until > @now)
          ORDER BY next_attempt_at LIMIT @limit)
        RETURNING *`,
@@ -131,9 +131,19 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
          response_status, response_headers, response_body, error, manual)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    // Every attempt is counted; the state is written only as Store.recordAttempts allows.
+    countAttempt: sqlite.prepare(
+      'UPDATE deliveries SET attempt_count = attempt_count + 1, updated_at = ? WHERE id = ?',
+    ),
+    // Fenced on the state and the claim it expects: a late outcome cannot undo a delete, a success or a newer claim.
     updateDelivery: sqlite.prepare(
-      `UPDATE deliveries SET status = ?, next_attempt_at = ?, attempt_count = attempt_count + 1, updated_at = ?
-       WHERE id = ?`,
+      `UPDATE deliveries SET status = @status, next_attempt_at = @next, claimed_by = NULL, updated_at = @at
+       WHERE id = @id AND status = 'pending' AND claimed_by IS @claim`,
+    ),
+    // A manual success: succeeded is the one state a manual attempt may set (a failure sets none).
+    manualSuccess: sqlite.prepare(
+      `UPDATE deliveries SET status = 'succeeded', next_attempt_at = NULL, claimed_by = NULL, updated_at = ?
+       WHERE id = ? AND status <> 'succeeded'`,
     ),
     // Endpoint health (see Store.recordAttempts): one write per endpoint per batch, not per attempt.
     endpointsOfDeliveries: sqlite.prepare(
@@ -145,8 +155,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       'UPDATE endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL',
     ),
     release: sqlite.prepare(
-      `UPDATE deliveries SET next_attempt_at = ?, updated_at = ?
-       WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'`,
+      `UPDATE deliveries SET next_attempt_at = @at, claimed_by = NULL, updated_at = @at
+       WHERE id = @id AND status = 'pending' AND claimed_by IS @claim`,
     ),
   };
 
@@ -293,6 +303,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       `UPDATE events SET data = 'null'
        WHERE feed_seq IN (SELECT feed_seq FROM events WHERE data <> 'null' AND created_at < ? LIMIT ?)`,
     ),
+    purgeIdempotencyKeys: sqlite.prepare(PURGE_IDEMPOTENCY_SQL),
     purgeAttempts: sqlite.prepare(
       `UPDATE attempts SET response_body = NULL
        WHERE id IN (SELECT id FROM attempts WHERE response_body IS NOT NULL AND started_at < ? LIMIT ?)`,
@@ -378,21 +389,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const publishTx = sqlite.transaction((events: PublishInput[]): PublishResult[] => {
     const endpointsOf = new Map<string, EndpointRecord[]>();
     const sequences = new Map<string, number>();
-    const results: PublishResult[] = [];
-    for (const event of events) {
-      if (event.idempotency) {
-        const seen = statements.findIdempotency.get(event.accountId, event.idempotency.key, event.createdAt) as
-          | { request_hash: string; event_id: string; deliveries: string }
-          | undefined;
-        if (seen) {
-          results.push(
-            seen.request_hash === event.idempotency.requestHash
-              ? { id: seen.event_id, deliveries: JSON.parse(seen.deliveries) as string[], idempotency: 'replayed' }
-              : { id: seen.event_id, deliveries: [], idempotency: 'conflict' },
-          );
-          continue;
-        }
-      }
+    /** Writes one event and its deliveries, one per matching endpoint, into `deliveries`. */
+    function publishOne(event: PublishInput, deliveries: string[]): void {
       let endpoints = endpointsOf.get(event.accountId);
       if (!endpoints) {
         endpoints = (statements.enabledEndpoints.all(event.accountId) as Database['endpoints'][]).map(endpointOf);
@@ -409,7 +407,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         event.createdAt,
         event.tenantId ?? null,
       );
-      const deliveries: string[] = [];
       for (const ep of endpoints) {
         if (!endpointMatches(ep, event)) continue;
         const sequence = (sequences.get(ep.id) ?? 0) + 1;
@@ -428,6 +425,25 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         );
         deliveries.push(id);
       }
+    }
+
+    const results: PublishResult[] = [];
+    for (const event of events) {
+      if (event.idempotency) {
+        const seen = statements.findIdempotency.get(event.accountId, event.idempotency.key, event.createdAt) as
+          | { request_hash: string; event_id: string; deliveries: string }
+          | undefined;
+        if (seen) {
+          results.push(
+            seen.request_hash === event.idempotency.requestHash
+              ? { id: seen.event_id, deliveries: JSON.parse(seen.deliveries) as string[], idempotency: 'replayed' }
+              : { id: seen.event_id, deliveries: [], idempotency: 'conflict' },
+          );
+          continue;
+        }
+      }
+      const deliveries: string[] = [];
+      if (!event.eventless) publishOne(event, deliveries);
       if (event.connectionSync) applySync(event.connectionSync);
       results.push({ id: event.id, deliveries });
       if (event.idempotency) {
@@ -463,21 +479,50 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     );
     return rows.map((r) => ({
       delivery: deliveryFromRow(r),
+      claim: r.claimed_by,
       endpoint: endpoints.get(r.endpoint_id) as EndpointRecord,
       event: events.get(r.event_id) as ClaimedDelivery['event'],
     }));
   }
 
+  const keyStatements = {
+    activeAdmins: sqlite.prepare(
+      "SELECT count(*) AS n FROM api_keys WHERE account_id = ? AND role = 'admin' AND revoked_at IS NULL",
+    ),
+    revoke: sqlite.prepare(
+      'UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND id = ? AND revoked_at IS NULL RETURNING role',
+    ),
+  };
+
+  // BEGIN IMMEDIATE: the check and the write hold the write lock together, across processes too.
+  const revokeTx = sqlite.transaction((accountId: string, id: string, at: number) => {
+    const revoked = keyStatements.revoke.get(at, accountId, id) as { role: string } | undefined;
+    if (!revoked) return 'not_found' as const;
+    if (revoked.role === 'admin' && (keyStatements.activeAdmins.get(accountId) as { n: number }).n === 0) {
+      throw LAST_ADMIN; // rolls the revocation back
+    }
+    return 'revoked' as const;
+  });
+
   const firstKeyTx = sqlite.transaction((key: ApiKeyRecord): boolean => {
-    const existing = sqlite.prepare('SELECT count(*) AS n FROM api_keys').get() as { n: number };
-    if (existing.n > 0) return false;
-    sqlite.prepare('INSERT INTO accounts (id, created_at) VALUES (?, ?)').run(key.accountId, key.createdAt);
+    const active = sqlite
+      .prepare("SELECT count(*) AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL")
+      .get() as { n: number };
+    if (active.n > 0) return false;
+    const reinstated = sqlite
+      .prepare("UPDATE api_keys SET role = 'admin', revoked_at = NULL WHERE hash = ?")
+      .run(key.hash).changes;
+    if (reinstated > 0) return true;
+    const accounts = sqlite.prepare('SELECT id FROM accounts LIMIT 2').all() as Array<{ id: string }>;
+    let accountId = key.accountId;
+    if (accounts.length === 1) accountId = (accounts[0] as { id: string }).id;
+    else sqlite.prepare('INSERT INTO accounts (id, created_at) VALUES (?, ?)').run(accountId, key.createdAt);
     sqlite
       .prepare(
         `INSERT INTO api_keys (id, account_id, role, prefix, hash, created_at, revoked_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(key.id, key.accountId, key.role, key.prefix, key.hash, key.createdAt, key.revokedAt);
+      .run(key.id, accountId, key.role, key.prefix, key.hash, key.createdAt, key.revokedAt);
     return true;
   });
 
@@ -498,6 +543,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         limit,
         exclude: JSON.stringify(exclude),
         owner: claimant?.id ?? '',
+        claim: randomUUID(),
       }) as Database['deliveries'][];
       if (claimant) {
         // One writer at a time: no other claimant can lease these endpoints between the claim and here.
@@ -510,7 +556,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   );
 
   const recordTx = sqlite.transaction((outcomes: AttemptOutcome[], at: number) => {
-    for (const { attempt: a, status, nextAttemptAt } of outcomes) {
+    for (const { attempt: a, status, nextAttemptAt, claim } of outcomes) {
       statements.insertAttempt.run(
         a.id,
         a.deliveryId,
@@ -524,7 +570,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         a.error,
         a.manual ? 1 : 0,
       );
-      statements.updateDelivery.run(status, nextAttemptAt, at, a.deliveryId);
+      statements.countAttempt.run(at, a.deliveryId);
+      if (!a.manual) {
+        statements.updateDelivery.run({ status, next: nextAttemptAt, at, id: a.deliveryId, claim });
+      } else if (status === 'succeeded') statements.manualSuccess.run(at, a.deliveryId);
     }
     // Outcome by outcome in batch order: after an endpoint's last success in the batch it is failing
     // since its first failure after that success, if any; with no success, since its first failure
@@ -555,11 +604,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     }
   });
 
-  function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
-    const more = rows.length > limit;
-    const data = more ? rows.slice(0, limit) : rows;
-    return { data, nextCursor: more ? (data[data.length - 1]?.id ?? null) : null };
-  }
+  const releaseTx = sqlite.transaction((claims: Parameters<Store['releaseClaims']>[0], at: number) => {
+    for (const { deliveryId, claim } of claims) statements.release.run({ at, id: deliveryId, claim });
+  });
 
   return {
     kind: 'sqlite',
@@ -635,20 +682,32 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       }
     },
     async claimDelivery(accountId, id) {
-      const row = sqlite.prepare('SELECT * FROM deliveries WHERE account_id = ? AND id = ?').get(accountId, id) as
-        | Database['deliveries']
-        | undefined;
-      return row ? withEndpointsAndEvents([row])[0] : undefined;
+      const row = sqlite
+        .prepare(
+          `SELECT d.* FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
+           WHERE d.account_id = ? AND d.id = ? AND e.deleted_at IS NULL`,
+        )
+        .get(accountId, id) as Database['deliveries'] | undefined;
+      const claimed = row && withEndpointsAndEvents([row])[0];
+      return claimed && { ...claimed, claim: null };
     },
     async recordAttempts(outcomes, at) {
       if (outcomes.length > 0) recordTx.immediate(outcomes, at);
     },
-    async releaseClaims(ids, at) {
-      if (ids.length > 0) statements.release.run(at, at, JSON.stringify(ids));
+    async releaseClaims(claims, at) {
+      if (claims.length > 0) releaseTx.immediate(claims, at);
     },
     async createFirstApiKey(key) {
       // BEGIN IMMEDIATE: processes starting at once on one file take turns (busy_timeout waits).
       return firstKeyTx.immediate(key);
+    },
+    async revokeApiKey(accountId, id, at) {
+      try {
+        return revokeTx.immediate(accountId, id, at);
+      } catch (error) {
+        if (error === LAST_ADMIN) return 'last_admin';
+        throw error;
+      }
     },
     async releaseEndpointLeases(claimantId) {
       statements.letGoOfAllEndpoints.run(claimantId);
@@ -717,6 +776,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         .immediate();
     },
 
+    async purgeExpiredIdempotencyKeys(now, limit) {
+      return healthStatements.purgeIdempotencyKeys.run(now, limit).changes;
+    },
+
     async createBulkRetryJob(job) {
       return createJobTx.immediate(job);
     },
@@ -744,28 +807,15 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     async recordConnectionSync(report) {
       return applySync(report);
     },
-    async getConnection(accountId, id) {
-      const row = await db
-        .selectFrom('connections')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return row && connectionFromRow(row);
-    },
-    async listConnections(accountId, { cursor, limit, tenantId }) {
-      // Primary key (account_id, id); connections_tenant with a tenant.
-      let query = db.selectFrom('connections').selectAll().where('account_id', '=', accountId);
-      if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
-      if (cursor) query = query.where('id', '>', cursor);
-      const rows = await query
-        .orderBy('id')
-        .limit(limit + 1)
-        .execute();
-      return page(rows.map(connectionFromRow), limit);
-    },
   } satisfies SqliteStore & ThisType<SqliteStore>;
 }
+
+/** Expired idempotency keys, oldest first: a range on idempotency_keys_expiry (plan checked in retention-purge.test.ts). */
+export const PURGE_IDEMPOTENCY_SQL = `DELETE FROM idempotency_keys WHERE rowid IN (
+  SELECT rowid FROM idempotency_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`;
+
+/** Thrown inside a transaction to roll back the revocation of an account's last admin key. */
+const LAST_ADMIN = new Error('the last admin key of the account');
 
 /**
  * Applies the migrations not yet applied, each in its own transaction. The version is read inside

@@ -96,7 +96,16 @@ export type NewEndpoint = Omit<
   | 'tenantId'
 > & { tenantId?: string | null | undefined };
 
-export type EndpointPatch = Partial<
+export type EndpointPatch = EndpointFields & {
+  /**
+   * A rotation: the stored secret becomes the previous one (signing until `previousExpiresAt`) and
+   * `to` the secret, in the one UPDATE, so two rotations at once both keep theirs (the earlier as
+   * the previous secret) instead of each stepping the same old secret back.
+   */
+  rotateSecret?: { to: string; previousExpiresAt: number } | undefined;
+};
+
+type EndpointFields = Partial<
   Pick<
     EndpointRecord,
     | 'url'
@@ -191,6 +200,11 @@ export interface PublishInput {
    * applied when the idempotency key replays or conflicts.
    */
   connectionSync?: ConnectionSyncReport | undefined;
+  /**
+   * A `started` sync report, which announces nothing: its connectionSync and its idempotency key are
+   * written, but no event and no deliveries (`id` is only the idempotency record's reference).
+   */
+  eventless?: boolean | undefined;
 }
 
 export interface PublishResult {
@@ -207,6 +221,13 @@ export interface PublishResult {
 /** A claimed delivery with everything needed to send it. */
 export interface ClaimedDelivery {
   delivery: DeliveryRecord;
+  /**
+   * The token of the claim that took it (claimDueDeliveries), which its outcome and its release
+   * must carry: a write is fenced on it, so an attempt whose claim has ended (the lease ran out and
+   * another claim took the delivery, or the delivery was settled meanwhile) writes nothing back.
+   * null from claimDelivery: a manual attempt holds no claim.
+   */
+  claim: string | null;
   endpoint: EndpointRecord;
   /**
    * dataJson, when a store sets it: `data` as the JSON text it was stored as (JSON.stringify's
@@ -218,6 +239,8 @@ export interface ClaimedDelivery {
 /** What the dispatcher writes after an attempt: the attempt row and the delivery's new state. */
 export interface AttemptOutcome {
   attempt: AttemptRecord;
+  /** The claim the attempt was made under (ClaimedDelivery.claim); null for a manual attempt. */
+  claim: string | null;
   status: DeliveryStatus;
   nextAttemptAt: number | null;
 }
@@ -368,17 +391,27 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  countApiKeys(): Promise<number>;
+  /** Admin keys not revoked, of every account: with none, nobody can manage anything. */
+  countActiveAdminKeys(): Promise<number>;
   createAccount(id: string, createdAt: number): Promise<void>;
   createApiKey(key: ApiKeyRecord): Promise<void>;
   /**
-   * Creates the account and its key only if no API key exists at all, in one transaction that
+   * Makes `key` (an admin key) only if no active admin key exists at all, in one transaction that
    * processes starting at once on one database take in turn: of them, exactly one gets true.
+   * Revoked keys do not count, so a start with HERALD_BOOTSTRAP_KEY lets an operator back in:
+   * - a key with the same hash that was revoked is made an active admin key again, in its account;
+   * - else, with exactly one account, the key is made in it (a locked-out install gets its admin back);
+   * - else the key is made in a new account `key.accountId`.
    */
   createFirstApiKey(key: ApiKeyRecord): Promise<boolean>;
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   listApiKeys(accountId: string): Promise<ApiKeyRecord[]>;
-  revokeApiKey(accountId: string, id: string, at: number): Promise<boolean>;
+  /**
+   * Revokes an active key of the account, unless it is the account's last active admin key: the
+   * check and the write are one atomic step (the account is locked meanwhile), so two revocations at
+   * once can never leave an account without an admin key.
+   */
+  revokeApiKey(accountId: string, id: string, at: number): Promise<'revoked' | 'not_found' | 'last_admin'>;
 
   createEndpoint(endpoint: NewEndpoint): Promise<EndpointRecord>;
   getEndpoint(accountId: string, id: string): Promise<EndpointRecord | undefined>;
@@ -423,7 +456,8 @@ export interface Store {
   /**
    * Claims up to `limit` pending deliveries due at `now`, oldest due first, by moving their
    * next_attempt_at to `now + leaseMs`: a process that dies holding them loses them only until
-   * the lease runs out. Returns each with its endpoint and event.
+   * the lease runs out. Returns each with its endpoint and event, and the claim's token
+   * (ClaimedDelivery.claim, new for each call). Deleted and disabled endpoints' deliveries are skipped.
    */
   claimDueDeliveries(claim: {
     now: number;
@@ -446,16 +480,30 @@ export interface Store {
   releaseEndpointLeases(claimantId: string): Promise<void>;
   /** The claimants holding endpoint leases now (a starting dispatcher lets go for the dead ones of its host). */
   endpointLeaseOwners(): Promise<string[]>;
-  /** Claims one delivery for a manual attempt, whatever its status. */
+  /**
+   * Reads one delivery for a manual attempt, whatever its status; undefined when its endpoint has
+   * been deleted (there is nowhere to send it). It takes no claim (ClaimedDelivery.claim is null).
+   */
   claimDelivery(accountId: string, id: string): Promise<ClaimedDelivery | undefined>;
   /**
    * Records attempts and the deliveries' new states, in one transaction, and in the same
    * transaction each endpoint's failingSince, outcome by outcome in order: a failed attempt sets it
    * to the attempt's startedAt where it is null; a successful one clears it.
+   *
+   * Every attempt row is written and counted in attempt_count; the delivery's state only where the
+   * outcome may still decide it, so a state never goes backwards:
+   * - an automatic outcome only while the delivery is `pending` and still held by the outcome's
+   *   claim (`… WHERE status = 'pending' AND claimed_by IS claim`): a delete (which fails the
+   *   delivery), a manual success, or another claim after the lease ran out, all win over it;
+   * - a manual outcome only ever makes a delivery `succeeded`: a manual failure writes no state, so it
+   *   never revives a `failed` delivery nor demotes a `succeeded` one.
    */
   recordAttempts(outcomes: AttemptOutcome[], at: number): Promise<void>;
-  /** Gives claimed deliveries back (shutdown): due again at `at`. */
-  releaseClaims(deliveryIds: string[], at: number): Promise<void>;
+  /**
+   * Gives claimed deliveries back (shutdown, or held too long): due again at `at`, each only while
+   * still pending and held by the claim given with it.
+   */
+  releaseClaims(claims: Array<{ deliveryId: string; claim: string | null }>, at: number): Promise<void>;
 
   /**
    * Disables an enabled, not deleted endpoint with ONE conditional update (… WHERE disabled = 0),
@@ -511,6 +559,12 @@ export interface Store {
    * times, statuses and headers stay. Returns how many of each were purged (less than `limit`: done).
    */
   purgeBefore(before: number, limit: number): Promise<{ events: number; attempts: number }>;
+  /**
+   * Retention: deletes up to `limit` idempotency keys that expired at or before `now` (a publish
+   * treats them as absent already), oldest first through idempotency_keys_expiry. Returns how many
+   * (less than `limit`: done).
+   */
+  purgeExpiredIdempotencyKeys(now: number, limit: number): Promise<number>;
 
   /**
    * Creates a bulk retry job: the job row and one item per `failed` delivery of the account that

@@ -23,15 +23,15 @@ export function apiKeyRoutes(app: Api, { store, config, auth }: RouteDeps): void
 
   app.delete('/v1/api-keys/:id', { schema: { params: IdParams } }, async (request) => {
     const { accountId } = requireAdmin(request);
-    const keys = await store.listApiKeys(accountId);
-    const key = keys.find((k) => k.id === request.params.id);
-    if (!key) throw notFound('API key', request.params.id);
-    // Without an admin key an account could never be managed again.
-    if (key.role === 'admin' && keys.filter((k) => k.role === 'admin').length === 1) {
+    const { id } = request.params;
+    // Without an admin key an account could never be managed again: the store checks and revokes
+    // in one step, so two revocations at once cannot both pass the check.
+    const result = await store.revokeApiKey(accountId, id, config.clock.now());
+    if (result === 'not_found') throw notFound('API key', id);
+    if (result === 'last_admin') {
       throw invalid('id', 'is the last admin key of this account; create another admin key before revoking it.');
     }
-    if (!(await store.revokeApiKey(accountId, key.id, config.clock.now()))) throw notFound('API key', key.id);
-    auth.forget(key.id);
-    return { id: key.id, deleted: true };
+    auth.forget(id);
+    return { id, deleted: true };
   });
 }

@@ -3,14 +3,15 @@ import type { SyncCompletedData, SyncFailedData } from '../../event-types.js';
 import type { ConnectionSyncReport } from '../../store/types.js';
 import { callerOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
-import { IDEMPOTENCY_WINDOW_MS, idempotencyKeyOf, keyReused, requestHash } from '../idempotency.js';
 import { iso, presentConnection } from '../present.js';
+import { publishIdempotently } from '../publish.js';
 import { ConnectionParams, DEFAULT_PAGE, SyncReportBody, TenantPageQuery } from '../schemas.js';
 import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 import { parseTime } from './events.js';
 
-export function connectionRoutes(app: Api, { store, config, publisher, dispatcher }: RouteDeps): void {
+export function connectionRoutes(app: Api, deps: RouteDeps): void {
+  const { store, config } = deps;
   /**
    * A producer reports a sync. `completed` and `failed` publish sync.completed / sync.failed through
    * the group commit, with the status change in the same transaction as the event.
@@ -45,8 +46,29 @@ export function connectionRoutes(app: Api, { store, config, publisher, dispatche
         nextScheduledAt: next,
         at: now,
       };
+      // Two reports are one request when they name the same connection and carry the same body.
+      const hashed = { syncs: connectionId, body };
       if (body.status === 'started') {
-        const connection = await store.recordConnectionSync(report);
+        // Announces nothing, but goes the same way, so its Idempotency-Key is checked and honoured.
+        await publishIdempotently(
+          deps,
+          request,
+          reply,
+          {
+            accountId,
+            id: newId('event', now),
+            type: 'sync.started',
+            occurredAt: now,
+            connectionId,
+            data: null,
+            createdAt: now,
+            connectionSync: report,
+            eventless: true,
+          },
+          hashed,
+        );
+        const connection = await store.getConnection(accountId, connectionId);
+        if (!connection) throw notFound('connection', connectionId);
         return reply.code(202).send({ ...presentConnection(connection), event_id: null });
       }
 
@@ -70,30 +92,24 @@ export function connectionRoutes(app: Api, { store, config, publisher, dispatche
               failed_at: iso(now),
               next_scheduled_at: nextScheduledAt,
             };
-      const idempotencyKey = idempotencyKeyOf(request);
-      const result = await publisher.submit({
-        accountId,
-        // The event belongs to the connection's tenant, named now or by an earlier report.
-        tenantId: tenantId ?? before?.tenantId ?? null,
-        id: newId('event', now),
-        type: body.status === 'completed' ? 'sync.completed' : 'sync.failed',
-        occurredAt: now,
-        connectionId,
-        data,
-        createdAt: now,
-        connectionSync: report,
-        idempotency:
-          idempotencyKey === undefined
-            ? undefined
-            : {
-                key: idempotencyKey,
-                requestHash: requestHash({ syncs: connectionId, body }),
-                expiresAt: now + IDEMPOTENCY_WINDOW_MS,
-              },
-      });
-      if (result.idempotency === 'conflict') throw keyReused(idempotencyKey ?? '');
-      if (result.idempotency === 'replayed') reply.header('idempotent-replayed', 'true');
-      else dispatcher?.wake();
+      const result = await publishIdempotently(
+        deps,
+        request,
+        reply,
+        {
+          accountId,
+          // The event belongs to the connection's tenant, named now or by an earlier report.
+          tenantId: tenantId ?? before?.tenantId ?? null,
+          id: newId('event', now),
+          type: body.status === 'completed' ? 'sync.completed' : 'sync.failed',
+          occurredAt: now,
+          connectionId,
+          data,
+          createdAt: now,
+          connectionSync: report,
+        },
+        hashed,
+      );
       const connection = await store.getConnection(accountId, connectionId);
       if (!connection) throw notFound('connection', connectionId);
       return reply.code(202).send({ ...presentConnection(connection), event_id: result.id });

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HeraldError } from '@herald/protocol';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Api, RouteDeps } from '../server.js';
 
 /**
@@ -22,6 +23,41 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
+/**
+ * The dashboard holds an admin key in session storage, so a script injected into it, or a page that
+ * frames it, could act as the admin. The policy allows only the build's own files (it has no inline
+ * script; React and uPlot set styles through the DOM, which `style-src` does not govern) and calls
+ * to this origin's API; nothing may frame it, sniff a type, or learn its URL through a Referer.
+ */
+const SECURITY_HEADERS = {
+  'content-security-policy': [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+} as const;
+
+/** On every answer of the dashboard's routes, an error included. */
+function withSecurityHeaders(
+  _request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+  done: (error: null, payload: unknown) => void,
+): void {
+  reply.headers(SECURITY_HEADERS);
+  done(null, payload);
+}
+
 async function readOrUndefined(path: string): Promise<Buffer | undefined> {
   try {
     return await readFile(path);
@@ -31,9 +67,11 @@ async function readOrUndefined(path: string): Promise<Buffer | undefined> {
 }
 
 export function dashboardRoutes(app: Api, _deps: RouteDeps, dist: string = DASHBOARD_DIST): void {
-  app.get('/dashboard', async (_request, reply) => reply.redirect('/dashboard/', 301));
+  app.get('/dashboard', { config: { public: true }, onSend: withSecurityHeaders }, async (_request, reply) =>
+    reply.redirect('/dashboard/', 301),
+  );
 
-  app.get('/dashboard/*', async (request, reply) => {
+  app.get('/dashboard/*', { config: { public: true }, onSend: withSecurityHeaders }, async (request, reply) => {
     // Fastify has decoded the wildcard already; normalize() folds any `..`, and startsWith keeps it inside.
     const wanted = (request.params as { '*': string })['*'];
     const path = normalize(dist + wanted);

@@ -1,7 +1,7 @@
 import { HeraldError } from '@herald/protocol';
 import { invalid, notFound } from '../errors.js';
 import { presentAttempt, presentDelivery } from '../present.js';
-import { DEFAULT_PAGE, DeliveriesQuery, IdParams } from '../schemas.js';
+import { DEFAULT_PAGE, DeliveriesQuery, IdParams, NoBody } from '../schemas.js';
 import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 
@@ -32,7 +32,7 @@ export function deliveryRoutes(app: Api, { store, dispatcher }: RouteDeps): void
   /** One immediate attempt, whatever the status; it does not restart the automatic schedule. */
   app.post(
     '/v1/deliveries/:id/retry',
-    { config: tenantScoped, schema: { params: IdParams } },
+    { config: tenantScoped, schema: { params: IdParams, body: NoBody } },
     async (request, reply) => {
       const scoped = scopedStore(store, request);
       const { accountId } = scoped.scope;

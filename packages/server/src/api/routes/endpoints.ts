@@ -1,18 +1,10 @@
 import { generateSecret, newId } from '@herald/protocol';
 import type { EndpointRecord } from '../../store/types.js';
-import { requireAdmin } from '../auth.js';
+import { callerOf, requireAdmin } from '../auth.js';
 import { checkEndpointUrl, checkHeaders, checkSecret, endpointPatch } from '../endpoint-input.js';
 import { invalid, notFound } from '../errors.js';
 import { iso, presentEndpoint, withSecret } from '../present.js';
-import {
-  bodyMayBeLeftOut,
-  CreateEndpointBody,
-  DEFAULT_PAGE,
-  EmptyBody,
-  IdParams,
-  PatchEndpointBody,
-  TenantPageQuery,
-} from '../schemas.js';
+import { CreateEndpointBody, DEFAULT_PAGE, IdParams, NoBody, PatchEndpointBody, TenantPageQuery } from '../schemas.js';
 import { type ScopedStore, scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 
@@ -22,9 +14,9 @@ export const TEST_EVENT_TYPE = 'herald.test';
 /** After a rotation the old secret keeps signing beside the new one for this long. */
 export const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
 
-/** The secret fields of a change of secret: the current one steps back and signs for 24 h more. */
-function rotation(current: EndpointRecord, next: string, now: number) {
-  return { secret: next, previousSecret: current.secret, previousSecretExpiresAt: now + SECRET_OVERLAP_MS };
+/** A change of secret: the stored one steps back and signs for 24 h more (in the store's one UPDATE). */
+function rotation(next: string, now: number) {
+  return { rotateSecret: { to: next, previousExpiresAt: now + SECRET_OVERLAP_MS } };
 }
 
 export function endpointRoutes(app: Api, { store, config, publisher, dispatcher }: RouteDeps): void {
@@ -59,16 +51,18 @@ export function endpointRoutes(app: Api, { store, config, publisher, dispatcher 
   });
 
   app.get('/v1/endpoints', { config: tenantScoped, schema: { querystring: TenantPageQuery } }, async (request) => {
+    const { role } = callerOf(request);
     const page = await scopedStore(store, request).listEndpoints({
       cursor: request.query.cursor,
       limit: request.query.limit ?? DEFAULT_PAGE,
       tenantId: request.query.tenant_id,
     });
-    return { data: page.data.map(presentEndpoint), next_cursor: page.nextCursor };
+    return { data: page.data.map((ep) => presentEndpoint(ep, role)), next_cursor: page.nextCursor };
   });
 
   app.get('/v1/endpoints/:id', { config: tenantScoped, schema: { params: IdParams } }, async (request) => {
-    return presentEndpoint(await find(scopedStore(store, request), request.params.id));
+    const { role } = callerOf(request);
+    return presentEndpoint(await find(scopedStore(store, request), request.params.id), role);
   });
 
   app.patch(
@@ -77,6 +71,7 @@ export function endpointRoutes(app: Api, { store, config, publisher, dispatcher 
     async (request) => {
       const scoped = scopedStore(store, request);
       const now = config.clock.now();
+      // An unknown endpoint is a 404 before any 400 about the body.
       const current = await find(scoped, request.params.id);
       const { tenant_id: tenantId, ...fields } = request.body;
       // A tenant is fixed once set: naming the one it has is allowed (a client sending the whole shape back).
@@ -85,11 +80,10 @@ export function endpointRoutes(app: Api, { store, config, publisher, dispatcher 
       }
       const patch = endpointPatch(fields, config);
       // A secret set by PATCH is a rotation with a secret of the caller's choosing.
-      if (request.body.secret !== undefined)
-        Object.assign(patch, rotation(current, checkSecret(request.body.secret), now));
-      const updated = await scoped.updateEndpoint(current.id, patch, now);
+      if (request.body.secret !== undefined) Object.assign(patch, rotation(checkSecret(request.body.secret), now));
+      const updated = await scoped.updateEndpoint(request.params.id, patch, now);
       if (!updated) throw notFound('endpoint', request.params.id);
-      return presentEndpoint(updated);
+      return presentEndpoint(updated, 'admin');
     },
   );
 
@@ -113,12 +107,11 @@ export function endpointRoutes(app: Api, { store, config, publisher, dispatcher 
 
   app.post(
     '/v1/endpoints/:id/secret/rotate',
-    { config: tenantScoped, schema: { params: IdParams } },
+    { config: tenantScoped, schema: { params: IdParams, body: NoBody } },
     async (request) => {
       const scoped = scopedStore(store, request);
       const now = config.clock.now();
-      const current = await find(scoped, request.params.id);
-      const updated = await scoped.updateEndpoint(current.id, rotation(current, generateSecret(), now), now);
+      const updated = await scoped.updateEndpoint(request.params.id, rotation(generateSecret(), now), now);
       if (!updated) throw notFound('endpoint', request.params.id);
       return { ...withSecret(updated), previous_secret_expires_at: iso(now + SECRET_OVERLAP_MS) };
     },
@@ -132,7 +125,7 @@ export function endpointRoutes(app: Api, { store, config, publisher, dispatcher 
    */
   app.post(
     '/v1/endpoints/:id/test',
-    { config: tenantScoped, preValidation: bodyMayBeLeftOut, schema: { params: IdParams, body: EmptyBody } },
+    { config: tenantScoped, schema: { params: IdParams, body: NoBody } },
     async (request, reply) => {
       const scoped = scopedStore(store, request);
       const endpoint = await find(scoped, request.params.id);

@@ -2,8 +2,8 @@ import { HeraldError, newId } from '@herald/protocol';
 import { eventDataIssues } from '../../event-types.js';
 import { callerOf } from '../auth.js';
 import { invalid, notFound, validationMessage } from '../errors.js';
-import { IDEMPOTENCY_WINDOW_MS, idempotencyKeyOf, keyReused, requestHash } from '../idempotency.js';
 import { presentDelivery, presentEvent, presentStreamItem } from '../present.js';
+import { publishIdempotently } from '../publish.js';
 import { DEFAULT_PAGE, EventsQuery, IdParams, PublishBody } from '../schemas.js';
 import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
@@ -19,7 +19,8 @@ export function parseTime(field: string, text: string): number {
   return ms;
 }
 
-export function eventRoutes(app: Api, { store, config, publisher, dispatcher }: RouteDeps): void {
+export function eventRoutes(app: Api, deps: RouteDeps): void {
+  const { store, config } = deps;
   app.post('/v1/events', { schema: { body: PublishBody } }, async (request, reply) => {
     const { accountId } = callerOf(request);
     const body = request.body;
@@ -38,25 +39,23 @@ export function eventRoutes(app: Api, { store, config, publisher, dispatcher }: 
         ),
       );
     }
-    const idempotencyKey = idempotencyKeyOf(request);
     // The 202 waits for the group commit that carries this event: once answered, it is on disk.
-    const result = await publisher.submit({
-      accountId,
-      tenantId,
-      id: newId('event', now),
-      type: body.type,
-      occurredAt,
-      connectionId: body.connection_id ?? null,
-      data: body.data,
-      createdAt: now,
-      idempotency:
-        idempotencyKey === undefined
-          ? undefined
-          : { key: idempotencyKey, requestHash: requestHash(body), expiresAt: now + IDEMPOTENCY_WINDOW_MS },
-    });
-    if (result.idempotency === 'conflict') throw keyReused(idempotencyKey ?? '');
-    if (result.idempotency === 'replayed') reply.header('idempotent-replayed', 'true');
-    else dispatcher?.wake();
+    const result = await publishIdempotently(
+      deps,
+      request,
+      reply,
+      {
+        accountId,
+        tenantId,
+        id: newId('event', now),
+        type: body.type,
+        occurredAt,
+        connectionId: body.connection_id ?? null,
+        data: body.data,
+        createdAt: now,
+      },
+      body,
+    );
     return reply.code(202).send({ id: result.id, deliveries: result.deliveries });
   });
 

@@ -6,9 +6,9 @@ import type { Api, RouteDeps } from '../server.js';
 export const DISPATCHER_STALL_MS = 60_000;
 
 export function healthRoutes(app: Api, { store, config }: RouteDeps): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (request) => {
+  app.get('/readyz', { config: { public: true } }, async (request) => {
     let health: Awaited<ReturnType<typeof store.deliveryHealth>>;
     try {
       await store.ping();
