@@ -16,6 +16,8 @@ const SYSTEM = [
   'packages/server/test/postgres-worker-crash.test.ts',
   'packages/server/test/postgres-claim-plan.test.ts',
   'packages/server/test/fleet-coordination.test.ts',
+  'packages/server/test/cli-system.test.ts',
+  'packages/server/test/listen-system.test.ts',
   'packages/receiver/test/crash.test.ts',
   'packages/receiver/test/latency.test.ts',
   'packages/receiver/test/package.test.ts',
@@ -34,6 +36,7 @@ export default defineConfig({
       '@herald/protocol': src('protocol'),
       '@herald/server': src('server'),
       '@herald/receiver': src('receiver'),
+      '@herald/client': src('client'),
     },
   },
   test: {

@@ -1,6 +1,6 @@
 import { HERALD_VERSION, parseDuration } from '@herald/protocol';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { type Role, startHerald } from './app.js';
+import type { Role } from './app.js';
 import { DEFAULTS, makeConfig, parseByteSize } from './config.js';
 import { parseAccent, parseBrandName, parseFrameAncestors, parseReturnUrl } from './portal-settings.js';
 
@@ -203,6 +203,8 @@ async function run(role: Role, flags: Flags): Promise<void> {
     bootstrapKey: process.env.HERALD_BOOTSTRAP_KEY || undefined,
     secretKey: process.env.HERALD_SECRET_KEY || undefined,
   });
+  // Loaded here, not at the top: the people commands (src/cli/) start without the server's modules.
+  const { startHerald } = await import('./app.js');
   const herald = await startHerald(config, role);
   if (herald.generatedKey) {
     process.stdout.write(
@@ -231,7 +233,13 @@ async function run(role: Role, flags: Flags): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-export async function main(argv: string[]): Promise<void> {
+/** What the people commands (src/cli/, a project of its own) add to the program, and how they end. */
+export interface CliExtension {
+  addCommands(program: Command): void;
+  onError(error: unknown): never;
+}
+
+export async function main(argv: string[], extension?: CliExtension): Promise<void> {
   const program = new Command('herald').description('Herald: webhooks that are never lost.').version(HERALD_VERSION);
   const roles: Array<[Role, string]> = [
     ['serve', 'the API and the dispatcher in one process (the default way to run Herald)'],
@@ -241,9 +249,11 @@ export async function main(argv: string[]): Promise<void> {
   for (const [role, description] of roles) {
     withServerFlags(program.command(role).description(description)).action((flags: Flags) => run(role, flags));
   }
+  extension?.addCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {
+    if (extension) extension.onError(error);
     process.stderr.write(`herald: ${(error as Error).message}\n`);
     process.exit(1);
   }

@@ -72,6 +72,7 @@ describe('a portal session sees one tenant', () => {
   async function failAll(deliveryIds: string[]) {
     await store.recordAttempts(
       deliveryIds.map((deliveryId) => ({
+        claim: null,
         attempt: {
           id: newId('attempt'),
           deliveryId,

@@ -12,6 +12,19 @@ import type {
   Role,
   TenantRecord,
 } from '../store/types.js';
+import type {
+  ApiKey,
+  Attempt,
+  Connection,
+  Delivery,
+  DescribedDelivery,
+  Endpoint,
+  EndpointWithSecret,
+  Event,
+  Job,
+  StreamItem,
+  Tenant,
+} from './responses.js';
 
 /** Records → the JSON shapes of DESIGN.md. Times are ISO-8601 UTC strings; names are snake_case. */
 
@@ -25,7 +38,7 @@ export function iso(ms: number | null): string | null {
  * Never carries the signing secret (`withSecret` adds it for create and rotate). Header values and
  * URL credentials are the receiver's secrets: an `admin` key sees them, a `read` key their names.
  */
-export function presentEndpoint(ep: EndpointRecord, role: Role) {
+export function presentEndpoint(ep: EndpointRecord, role: Role): Endpoint {
   const revealed = role === 'admin';
   return {
     id: ep.id,
@@ -45,11 +58,11 @@ export function presentEndpoint(ep: EndpointRecord, role: Role) {
 }
 
 /** Create and rotate: admin only. */
-export function withSecret(ep: EndpointRecord) {
+export function withSecret(ep: EndpointRecord): EndpointWithSecret {
   return { ...presentEndpoint(ep, 'admin'), secret: ep.secret };
 }
 
-export function presentEvent(event: EventRecord) {
+export function presentEvent(event: EventRecord): Event {
   return {
     id: event.id,
     tenant_id: event.tenantId,
@@ -62,7 +75,7 @@ export function presentEvent(event: EventRecord) {
 }
 
 /** One item of an endpoint's stream: the envelope it was (or will be) sent, and where its delivery stands. */
-export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord) {
+export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord): StreamItem {
   const envelope: Envelope = {
     id: event.id,
     type: event.type,
@@ -75,7 +88,7 @@ export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord) 
   return { ...envelope, delivery_id: delivery.id, status: delivery.status };
 }
 
-export function presentDelivery(d: DeliveryRecord) {
+export function presentDelivery(d: DeliveryRecord): Delivery {
   return {
     id: d.id,
     tenant_id: d.tenantId,
@@ -94,7 +107,11 @@ export function presentDelivery(d: DeliveryRecord) {
  * A delivery with what a person needs to act on it in a list: its event's type, where it goes (an
  * endpoint's URL is redacted for a `read` caller, as in presentEndpoint) and its latest attempt.
  */
-export function presentDescribedDelivery(d: DeliveryRecord, context: DeliveryContext | undefined, role: Role) {
+export function presentDescribedDelivery(
+  d: DeliveryRecord,
+  context: DeliveryContext | undefined,
+  role: Role,
+): DescribedDelivery {
   const last = context?.lastAttempt ?? null;
   const url = context?.endpointUrl ?? null;
   return {
@@ -106,7 +123,7 @@ export function presentDescribedDelivery(d: DeliveryRecord, context: DeliveryCon
   };
 }
 
-export function presentAttempt(a: AttemptRecord) {
+export function presentAttempt(a: AttemptRecord): Attempt {
   return {
     id: a.id,
     attempt_no: a.attemptNo,
@@ -121,11 +138,11 @@ export function presentAttempt(a: AttemptRecord) {
   };
 }
 
-export function presentApiKey(key: ApiKeyRecord) {
+export function presentApiKey(key: ApiKeyRecord): ApiKey {
   return { id: key.id, role: key.role, prefix: key.prefix, created_at: iso(key.createdAt) };
 }
 
-export function presentJob(job: JobRecord) {
+export function presentJob(job: JobRecord): Job {
   return {
     id: job.id,
     tenant_id: job.tenantId,
@@ -141,7 +158,7 @@ export function presentJob(job: JobRecord) {
   };
 }
 
-export function presentConnection(c: ConnectionRecord) {
+export function presentConnection(c: ConnectionRecord): Connection {
   return {
     connection_id: c.id,
     tenant_id: c.tenantId,
@@ -153,7 +170,7 @@ export function presentConnection(c: ConnectionRecord) {
   };
 }
 
-export function presentTenant(t: TenantRecord) {
+export function presentTenant(t: TenantRecord): Tenant {
   return {
     id: t.id,
     name: t.name,

@@ -4,16 +4,7 @@ import { callerOf, requireAdmin } from '../auth.js';
 import { checkEndpointUrl, checkHeaders, checkSecret, endpointPatch } from '../endpoint-input.js';
 import { invalid, notFound } from '../errors.js';
 import { iso, presentEndpoint, withSecret } from '../present.js';
-import {
-  bodyMayBeLeftOut,
-  CreateEndpointBody,
-  DEFAULT_PAGE,
-  EmptyBody,
-  IdParams,
-  NoBody,
-  PatchEndpointBody,
-  TenantPageQuery,
-} from '../schemas.js';
+import { CreateEndpointBody, DEFAULT_PAGE, IdParams, NoBody, PatchEndpointBody, TenantPageQuery } from '../schemas.js';
 import { type ScopedStore, scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 
@@ -80,7 +71,8 @@ export function endpointRoutes(app: Api, { store, config, publisher, dispatcher 
     async (request) => {
       const scoped = scopedStore(store, request);
       const now = config.clock.now();
-      const current = await find(scoped, request.params.id); // a 404 before any 400 about the body
+      // An unknown endpoint is a 404 before any 400 about the body.
+      const current = await find(scoped, request.params.id);
       const { tenant_id: tenantId, ...fields } = request.body;
       // A tenant is fixed once set: naming the one it has is allowed (a client sending the whole shape back).
       if (tenantId !== undefined && tenantId !== current.tenantId) {
@@ -89,7 +81,7 @@ export function endpointRoutes(app: Api, { store, config, publisher, dispatcher 
       const patch = endpointPatch(fields, config);
       // A secret set by PATCH is a rotation with a secret of the caller's choosing.
       if (request.body.secret !== undefined) Object.assign(patch, rotation(checkSecret(request.body.secret), now));
-      const updated = await scoped.updateEndpoint(current.id, patch, now);
+      const updated = await scoped.updateEndpoint(request.params.id, patch, now);
       if (!updated) throw notFound('endpoint', request.params.id);
       return presentEndpoint(updated, 'admin');
     },
@@ -119,8 +111,7 @@ export function endpointRoutes(app: Api, { store, config, publisher, dispatcher 
     async (request) => {
       const scoped = scopedStore(store, request);
       const now = config.clock.now();
-      const current = await find(scoped, request.params.id);
-      const updated = await scoped.updateEndpoint(current.id, rotation(generateSecret(), now), now);
+      const updated = await scoped.updateEndpoint(request.params.id, rotation(generateSecret(), now), now);
       if (!updated) throw notFound('endpoint', request.params.id);
       return { ...withSecret(updated), previous_secret_expires_at: iso(now + SECRET_OVERLAP_MS) };
     },
@@ -134,7 +125,7 @@ export function endpointRoutes(app: Api, { store, config, publisher, dispatcher 
    */
   app.post(
     '/v1/endpoints/:id/test',
-    { config: tenantScoped, preValidation: bodyMayBeLeftOut, schema: { params: IdParams, body: EmptyBody } },
+    { config: tenantScoped, schema: { params: IdParams, body: NoBody } },
     async (request, reply) => {
       const scoped = scopedStore(store, request);
       const endpoint = await find(scoped, request.params.id);

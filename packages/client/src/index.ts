@@ -1,0 +1,8 @@
+/**
+ * @herald/client: one typed client for Herald's /v1 API. fetch only, no Node built-ins: it runs on
+ * Node 20+ and in browsers. Its types come from @herald/server/api-types and are erased at build.
+ */
+export * from './client.js';
+export { HeraldError, type TransportErrorCode } from './errors.js';
+export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+export type { CallOptions, RetryInfo, TransportOptions } from './transport.js';

@@ -1,0 +1,32 @@
+import type { Static } from 'typebox';
+import type {
+  BulkRetryBody,
+  CreateApiKeyBody,
+  CreateEndpointBody,
+  DeliveriesQuery,
+  EventsQuery,
+  PageQuery,
+  PatchEndpointBody,
+  PublishBody,
+  StatsQuery,
+  SyncReportBody,
+} from './api/schemas.js';
+
+/**
+ * The API's request and response types, for @herald/client (`@herald/server/api-types`). Types
+ * only: the request types are the routes' own TypeBox schemas (what the server validates with),
+ * the response types the schemas present.ts is typed against. Nothing here exists at run time.
+ */
+
+export type * from './api/responses.js';
+
+export type CreateEndpointInput = Static<typeof CreateEndpointBody>;
+export type UpdateEndpointInput = Static<typeof PatchEndpointBody>;
+export type PageParams = Static<typeof PageQuery>;
+export type PublishInput = Static<typeof PublishBody>;
+export type EventsParams = Static<typeof EventsQuery>;
+export type DeliveriesParams = Static<typeof DeliveriesQuery>;
+export type StatsParams = Static<typeof StatsQuery>;
+export type CreateApiKeyInput = Static<typeof CreateApiKeyBody>;
+export type BulkRetryInput = Static<typeof BulkRetryBody>;
+export type SyncReportInput = Static<typeof SyncReportBody>;
