@@ -274,6 +274,8 @@ suite('the customer portal, embedded in another origin, in a browser', () => {
   });
 
   it('the operator dashboard refuses to load in the same iframe', async () => {
+    // Up to here the portal broke nothing of its Content-Security-Policy (routes/dashboard.ts).
+    expect(consoleLines.filter((l) => /Content Security Policy/i.test(l))).toEqual([]);
     consoleLines.length = 0;
     await page.goto(`${producer.url}/?src=${encodeURIComponent(`${h.url}/dashboard/`)}`);
     // Chromium blocks the frame (frame-ancestors 'none') and says so on the console.
