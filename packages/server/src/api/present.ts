@@ -85,7 +85,7 @@ export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord):
     sequence: delivery.sequence,
     data: event.data,
   };
-  return { ...envelope, delivery_id: delivery.id, status: delivery.status };
+  return { ...envelope, delivery_id: delivery.id, status: delivery.status, tenant_id: delivery.tenantId };
 }
 
 export function presentDelivery(d: DeliveryRecord): Delivery {

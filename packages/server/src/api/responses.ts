@@ -113,6 +113,7 @@ export const StreamItemSchema = Type.Object({
   data: Type.Unknown(),
   delivery_id: Type.String(),
   status: DeliveryStatusSchema,
+  tenant_id: Nullable(Type.String()),
 });
 
 export const AttemptSchema = Type.Object({
