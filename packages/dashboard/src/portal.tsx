@@ -3,7 +3,7 @@ import { View } from './App.js';
 import { createApi } from './api.js';
 import { ErrorNotice, Link, useAsync } from './components.js';
 import { useLocation } from './router.js';
-import { SessionContextValue } from './session.js';
+import { READ_ONLY_REASON, SessionContextValue } from './session.js';
 import { brandOf, type PortalSettings, returnUrlOf } from './theme.js';
 import { FailedList } from './views/Failed.js';
 
@@ -119,7 +119,7 @@ export function PortalApp() {
       </header>
       {readOnly ? (
         <p className="read-only" id="read-only-reason" role="note">
-          Read-only: this portal session may only view.
+          {READ_ONLY_REASON}
         </p>
       ) : null}
       <main id="main" ref={main} tabIndex={-1}>

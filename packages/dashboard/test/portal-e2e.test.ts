@@ -262,6 +262,21 @@ suite('the customer portal, embedded in another origin, in a browser', () => {
     }
   });
 
+  it('gives a read-only session every page with every write control disabled', async () => {
+    const session = await h.request('POST', '/v1/tenants/acme/portal-sessions', { read_only: true });
+    const own = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await own.goto(session.body.url);
+      await poll(() => own.locator('tr[data-delivery]').count()).toBeGreaterThan(0);
+      expect(await own.locator('#read-only-reason').textContent()).toContain('read-only');
+      const writes = own.locator('[data-write]');
+      expect(await writes.count()).toBeGreaterThan(0);
+      for (const control of await writes.all()) expect(await control.isDisabled()).toBe(true);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('says when the session has ended, and links back to the producer', async () => {
     expect((await h.request('DELETE', '/v1/tenants/acme/portal-sessions')).status).toBe(200);
     const frame = await frameAt(`${h.url}/portal/`);

@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { type Delivery, type HeraldEvent, type Page, query } from '../api.js';
 import { Empty, ErrorNotice, Json, Link, LoadMore, StatusBadge, Time, useAsync, usePages } from '../components.js';
-import { navigate, useLocation } from '../router.js';
+import { navigate, PORTAL, useLocation } from '../router.js';
 import { useSession } from '../session.js';
 import { DeliveryColumnHeads, DeliveryColumns } from './delivery-columns.js';
 
@@ -56,7 +56,9 @@ export function EventList() {
         <Empty>
           {type || connection
             ? 'No event matches these filters. Clear them to see every event.'
-            : 'No events yet. Producers publish them with POST /v1/events.'}
+            : PORTAL
+              ? 'No events for you yet.'
+              : 'No events yet. Producers publish them with POST /v1/events.'}
         </Empty>
       ) : null}
       {pages.items.length > 0 ? (
