@@ -1,33 +1,13 @@
-import type { HeraldEvent } from './api.js';
-
-export interface OpenAlert {
-  key: string;
-  event: HeraldEvent;
-  message: string;
-}
-
-interface AlertData {
-  alert?: string;
-  resolved?: boolean;
-  message?: string;
-  endpoint_id?: string | null;
-}
+import type { Alert } from './api.js';
 
 /**
- * Alerts still open: for each alert (its name and endpoint), the latest `alert.triggered` event,
- * unless that one says `resolved: true`. `events` are oldest first, as the feed returns them.
+ * What an alert says: the message it fired with, or, for one without (opened before Herald kept
+ * messages), its kind and the figure that crossed the threshold.
  */
-export function openAlerts(events: HeraldEvent[]): OpenAlert[] {
-  const latest = new Map<string, HeraldEvent>();
-  for (const event of events) {
-    const data = (event.data ?? {}) as AlertData;
-    latest.set(`${data.alert ?? 'alert'}|${data.endpoint_id ?? ''}`, event);
+export function alertText(alert: Alert): string {
+  if (alert.message) return alert.message;
+  if (alert.kind === 'delivery_backlog') {
+    return `The oldest due delivery had waited ${alert.value} s (threshold ${alert.threshold} s).`;
   }
-  const open: OpenAlert[] = [];
-  for (const [key, event] of latest) {
-    const data = (event.data ?? {}) as AlertData;
-    if (data.resolved === true) continue;
-    open.push({ key, event, message: data.message ?? data.alert ?? 'alert' });
-  }
-  return open.reverse();
+  return `Attempts to endpoint ${alert.endpoint_id} failed at a rate of ${alert.value} (threshold ${alert.threshold}).`;
 }

@@ -1,4 +1,4 @@
-/** The public REST API of DESIGN.md, as the dashboard calls it: the signed-in key, JSON both ways. */
+/** The public REST API, as the dashboard calls it: the signed-in key, JSON both ways. */
 
 export type Role = 'admin' | 'read';
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
@@ -51,6 +51,25 @@ export interface DeliveryStats {
   bucket_seconds: number;
   buckets: Array<{ start: string; succeeded: number; failed: number; pending: number }>;
   failed_by_endpoint: Array<{ endpoint_id: string; failed: number }>;
+  /** Now, whatever the window: the oldest delivery due (null: none), and the endpoints failing or disabled. */
+  oldest_due_at: string | null;
+  oldest_due_delivery_id: string | null;
+  failing_endpoints: number;
+  disabled_endpoints: number;
+}
+
+/** GET /v1/alerts: an alert Herald fired, open or resolved (in the last 24 hours). */
+export interface Alert {
+  id: string;
+  kind: 'endpoint_failure_rate' | 'delivery_backlog';
+  endpoint_id: string | null;
+  state: 'open' | 'resolved';
+  value: number;
+  threshold: number;
+  message: string;
+  details: Record<string, unknown>;
+  opened_at: string;
+  resolved_at: string | null;
 }
 
 export interface Attempt {

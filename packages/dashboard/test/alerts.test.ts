@@ -1,23 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { openAlerts } from '../src/alerts.js';
-import type { HeraldEvent } from '../src/api.js';
+import { alertText } from '../src/alerts.js';
+import type { Alert } from '../src/api.js';
 
-let n = 0;
-function alert(data: Record<string, unknown>): HeraldEvent {
-  n++;
-  const at = new Date(Date.parse('2026-11-27T06:00:00Z') + n * 1000).toISOString();
-  return { id: `evt_${n}`, type: 'alert.triggered', occurred_at: at, connection_id: null, data, created_at: at };
+function alert(overrides: Partial<Alert>): Alert {
+  return {
+    id: 'alrt_1',
+    kind: 'endpoint_failure_rate',
+    endpoint_id: 'ep_1',
+    state: 'open',
+    value: 0.8,
+    threshold: 0.5,
+    message: '',
+    details: {},
+    opened_at: '2026-11-27T06:00:00.000Z',
+    resolved_at: null,
+    ...overrides,
+  };
 }
 
-describe('open alerts on the overview', () => {
-  it('keeps the latest event of each alert and endpoint, and drops the ones resolved since', () => {
-    const open = openAlerts([
-      alert({ alert: 'failure_rate', endpoint_id: 'ep_1', message: 'ep_1 fails 50%' }),
-      alert({ alert: 'failure_rate', endpoint_id: 'ep_2', message: 'ep_2 fails 80%' }),
-      alert({ alert: 'queue_depth', message: 'queue at 5000' }),
-      alert({ alert: 'failure_rate', endpoint_id: 'ep_1', resolved: true }),
-      alert({ alert: 'queue_depth', message: 'queue at 9000' }),
-    ]);
-    expect(open.map((a) => a.message)).toEqual(['queue at 9000', 'ep_2 fails 80%']);
+describe('an alert on the overview', () => {
+  it('says its message', () => {
+    expect(alertText(alert({ message: '8 of 10 attempts to endpoint ep_1 failed in the last 15 minutes.' }))).toBe(
+      '8 of 10 attempts to endpoint ep_1 failed in the last 15 minutes.',
+    );
+  });
+
+  it('says its kind and figures when it has no message', () => {
+    expect(alertText(alert({}))).toBe('Attempts to endpoint ep_1 failed at a rate of 0.8 (threshold 0.5).');
+    expect(alertText(alert({ kind: 'delivery_backlog', endpoint_id: null, value: 420, threshold: 300 }))).toBe(
+      'The oldest due delivery had waited 420 s (threshold 300 s).',
+    );
   });
 });

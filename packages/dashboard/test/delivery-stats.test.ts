@@ -14,6 +14,10 @@ describe("the overview chart draws the server's counts per minute", () => {
         { start: '2026-11-27T06:00:00.000Z', succeeded: 2, failed: 0, pending: 0 },
       ],
       failed_by_endpoint: [{ endpoint_id: 'ep_1', failed: 1 }],
+      oldest_due_at: null,
+      oldest_due_delivery_id: null,
+      failing_endpoints: 0,
+      disabled_endpoints: 1,
     };
     const buckets = chartBuckets(stats);
     const at = (hms: string) => Date.parse(`2026-11-27T${hms}Z`) / 1000;

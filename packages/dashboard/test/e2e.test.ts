@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../../server/src/api-keys.js';
 import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver } from '../../server/test/harness.js';
 import type { DeliveryBuckets } from '../src/delivery-stats.js';
 
@@ -113,7 +114,13 @@ suite('the dashboard, in a browser, against a running Herald', () => {
   beforeAll(async () => {
     if (!HAVE_CHROMIUM) throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run must install it.`);
     // Failed deliveries within a second: retries 100 ms apart, none scheduled 1 s after creation.
-    h = await startTestHerald({ retryBaseMs: 100, retryMaxAgeMs: 1000, rateLimitPerS: 100_000 });
+    // The alert check runs once, at start: test 5's seeded alerts stay open however long the run.
+    h = await startTestHerald({
+      retryBaseMs: 100,
+      retryMaxAgeMs: 1000,
+      rateLimitPerS: 100_000,
+      checkIntervalMs: 24 * 60 * 60 * 1000,
+    });
     const index = await fetch(`${h.url}/dashboard/`);
     if (index.status !== 200) throw new Error(`GET /dashboard/ answered ${index.status}: run \`npm run build\` first.`);
     browser = await chromium.launch({
@@ -295,12 +302,24 @@ suite('the dashboard, in a browser, against a running Herald', () => {
     const endpointId = await createEndpoint(rx.url, 'chart.point');
     for (let i = 0; i < 7; i++) await h.request('POST', '/v1/events', { type: 'chart.point', data: { i } });
     await waitForDeliveries(endpointId, 'succeeded', 7);
-    const alerts = [
-      { alert: 'queue_depth', message: 'Queue depth 5000 is over 1000' },
-      { alert: 'failure_rate', endpoint_id: endpointId, message: 'Failure rate 40%' },
-      { alert: 'failure_rate', endpoint_id: endpointId, resolved: true, message: 'Failure rate back to 0%' },
-    ];
-    for (const data of alerts) await h.request('POST', '/v1/events', { type: 'alert.triggered', data });
+    // 2,050 open alerts, more than the 2,000 the overview once read oldest first, seeded through the
+    // store; the newest opened last. One more opened and resolved since.
+    const accountId = (await h.herald.store.findApiKeyByHash(hashApiKey(h.key)))?.accountId ?? '';
+    const opened = Date.now() - 60 * 60 * 1000;
+    const alert = (i: number) => ({
+      accountId,
+      key: `endpoint_failure_rate:ep_e2e_${i}`,
+      kind: 'endpoint_failure_rate' as const,
+      endpointId: `ep_e2e_${i}`,
+      value: 0.6,
+      threshold: 0.5,
+      openedAt: opened + i,
+      message: `Alert number ${i} of the overview test.`,
+      details: {},
+    });
+    for (let i = 0; i < 2_050; i++) await h.herald.store.openAlert(alert(i));
+    await h.herald.store.openAlert(alert(5_000));
+    await h.herald.store.closeAlert(accountId, alert(5_000).key);
 
     // What the API says now, every delivery of this Herald by status (all were made in the last minutes).
     const count: Record<string, number> = { succeeded: 0, failed: 0, pending: 0 };
@@ -338,9 +357,23 @@ suite('the dashboard, in a browser, against a running Herald', () => {
     const hour = await page.evaluate(() => window.__heraldChart!);
     expect(hour.t.length).toBeGreaterThanOrEqual(60);
     expect(sum(hour.succeeded)).toBe(count.succeeded);
-    // The open alert is listed; the one resolved since is not.
-    await poll(() => page.getByTestId('open-alerts').textContent()).toContain('Queue depth 5000 is over 1000');
-    expect(await page.getByTestId('open-alerts').textContent()).not.toContain('Failure rate');
+    // The open alerts, newest first, a page at a time; the one resolved since is not listed.
+    const listed = page.getByTestId('open-alerts').locator('li');
+    await poll(() => listed.count()).toBe(50);
+    expect(await listed.first().textContent()).toContain('Alert number 2049 of the overview test.');
+    expect(await listed.nth(49).textContent()).toContain('Alert number 2000 of the overview test.');
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await poll(() => listed.count()).toBe(100);
+    expect(await listed.nth(99).textContent()).toContain('Alert number 1950 of the overview test.');
+    expect(await page.getByTestId('open-alerts').textContent()).not.toContain('Alert number 5000');
+    // The endpoint counts and the oldest due are the server's: test 4 disabled one, nothing is due.
+    const now = (await h.request('GET', '/v1/stats/deliveries')).body;
+    expect(now.disabled_endpoints).toBeGreaterThanOrEqual(1);
+    expect(await page.getByTestId('endpoint-health').textContent()).toBe(
+      `${now.failing_endpoints} failing, ${now.disabled_endpoints} disabled.`,
+    );
+    expect(now.oldest_due_at).toBeNull();
+    expect(await page.getByText('Nothing is due').count()).toBe(1);
     // uPlot drew a canvas for it.
     expect(await page.locator('[data-testid="deliveries-chart"] canvas').count()).toBe(1);
     await screenshots(page, 'overview');

@@ -137,7 +137,7 @@ describe('parseEnvelope', () => {
 });
 
 describe('event types', () => {
-  it('the built-in ones are those of DESIGN.md', () => {
+  it('the built-in ones are those of the API contract', () => {
     expect(BUILT_IN_EVENT_TYPES).toEqual([
       'sync.completed',
       'sync.failed',

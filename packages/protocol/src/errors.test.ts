@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ERRORS, type ErrorCode, HeraldError, isErrorBody } from './errors.js';
 
-// The error table of DESIGN.md, copied by hand: a change to errors.ts that drifts from it fails here.
+// The error table of the API contract, copied by hand: a change to errors.ts that drifts from it fails here.
 const DESIGN_TABLE: [status: number, code: string, type: string][] = [
   [400, 'INVALID_REQUEST', 'invalid_request_error'],
   [401, 'AUTHENTICATION_FAILED', 'authentication_error'],
@@ -15,7 +15,7 @@ const DESIGN_TABLE: [status: number, code: string, type: string][] = [
 ];
 
 describe('the error table', () => {
-  it('has exactly the codes of DESIGN.md', () => {
+  it('has exactly the codes of the API contract', () => {
     expect(Object.keys(ERRORS).sort()).toEqual(DESIGN_TABLE.map(([, code]) => code).sort());
   });
 

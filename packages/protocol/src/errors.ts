@@ -1,4 +1,4 @@
-/** The error table of DESIGN.md as data: every API error has one of these codes. */
+/** The error table of the API contract as data: every API error has one of these codes. */
 export const ERRORS = {
   INVALID_REQUEST: { status: 400, type: 'invalid_request_error' },
   AUTHENTICATION_FAILED: { status: 401, type: 'authentication_error' },

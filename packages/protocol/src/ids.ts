@@ -17,6 +17,7 @@ export const ID_PREFIXES = {
   job: 'job',
   connection: 'con',
   portalSession: 'ps',
+  alert: 'alrt',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

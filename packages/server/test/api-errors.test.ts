@@ -12,7 +12,7 @@ import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/types.js';
 import { type ApiResponse, startTestHerald, type TestHerald, tempDir } from './harness.js';
 
-/** Every error of DESIGN.md's table that the API can produce, each with its body and request id. */
+/** Every error of the API contract's table that the API can produce, each with its body and request id. */
 
 function expectError(response: ApiResponse, status: number, code: string, type: string, field?: string) {
   expect(response.status).toBe(status);

@@ -76,6 +76,11 @@ describe('GET /v1/stats/deliveries', () => {
         { start: '2030-01-01T10:03:00.000Z', succeeded: 0, failed: 0, pending: 0 },
       ],
       failed_by_endpoint: [{ endpoint_id: b.id, failed: 2 }],
+      // Now: A's pending delivery of 10:00 is the oldest due; B is in a run of failures.
+      oldest_due_at: '2030-01-01T10:00:30.000Z',
+      oldest_due_delivery_id: firstOfA[1],
+      failing_endpoints: 1,
+      disabled_endpoints: 0,
     });
 
     // Larger buckets: the same six deliveries; a window that starts after the first ones leaves them out.

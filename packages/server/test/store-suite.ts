@@ -1,6 +1,7 @@
 import { newId } from '@herald/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type {
+  AlertEntry,
   AlertRecord,
   AttemptOutcome,
   ClaimedDelivery,
@@ -916,6 +917,104 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect(await store.closeAlert(account, 'delivery_backlog')).toBe(true);
       expect(await store.closeAlert(account, 'delivery_backlog')).toBe(false);
       expect(await store.listOpenAlerts()).toEqual([]);
+    });
+
+    it('lists alerts newest first past 2,000: the open ones, those resolved since a time, each page in turn', async () => {
+      const alert = (i: number): AlertRecord => ({
+        accountId: account,
+        key: `endpoint_failure_rate:ep_${i}`,
+        kind: 'endpoint_failure_rate',
+        endpointId: `ep_${i}`,
+        value: 0.75,
+        threshold: 0.5,
+        openedAt: t0 + i,
+        message: `alert ${i}`,
+        details: { attempts: 12, failures: 9 },
+      });
+      const resolving = (at: number) => event({ type: 'alert.triggered', connectionId: null, createdAt: at });
+      for (let i = 0; i < 2_100; i++) expect(await store.openAlert(alert(i))).toBe(true);
+      await store.openAlert({ ...alert(5_000), accountId: other });
+      // 0–9 resolved in the window, 10–19 before it; 0 fires again.
+      for (let i = 0; i < 20; i++) {
+        await store.closeAlert(account, alert(i).key, resolving(t0 + (i < 10 ? 10_000 : 5_000)));
+      }
+      expect(await store.openAlert({ ...alert(0), openedAt: t0 + 20_000 })).toBe(true);
+
+      const all = async (state?: 'open' | 'resolved') => {
+        const seen: AlertEntry[] = [];
+        let cursor: string | undefined;
+        for (;;) {
+          const page = await store.listAlerts(account, { state, resolvedSince: t0 + 8_000, cursor, limit: 250 });
+          seen.push(...page.data);
+          if (!page.nextCursor) return seen;
+          cursor = page.nextCursor;
+        }
+      };
+      const listed = await all();
+      expect(listed).toHaveLength(2_080 + 1 + 10);
+      expect(new Set(listed.map((a) => a.id)).size).toBe(listed.length);
+      expect(listed.map((a) => a.openedAt)).toEqual([...listed.map((a) => a.openedAt)].sort((a, b) => b - a));
+      expect(listed[0]).toMatchObject({ key: alert(0).key, openedAt: t0 + 20_000, resolvedAt: null });
+      expect(listed[1]).toEqual({ ...alert(2_099), id: expect.stringMatching(/^alrt_/), resolvedAt: null });
+      expect(listed.at(-1)).toMatchObject({ key: alert(0).key, openedAt: t0, resolvedAt: t0 + 10_000 });
+
+      const open = await all('open');
+      expect(open).toHaveLength(2_081);
+      expect(open.every((a) => a.resolvedAt === null)).toBe(true);
+      const resolved = await all('resolved');
+      expect(resolved.map((a) => a.openedAt)).toEqual(Array.from({ length: 10 }, (_, i) => t0 + 9 - i));
+      expect(resolved.every((a) => a.resolvedAt === t0 + 10_000)).toBe(true);
+      // Another account's alerts, and its cursors, read nothing here.
+      const theirs = await store.listAlerts(other, { resolvedSince: 0, limit: 10 });
+      expect(theirs.data.map((a) => a.endpointId)).toEqual(['ep_5000']);
+      expect(await store.listAlerts(account, { resolvedSince: 0, cursor: theirs.data[0]?.id, limit: 10 })).toEqual({
+        data: [],
+        nextCursor: null,
+      });
+    });
+
+    it("reads an account's oldest due delivery past 2,000 pending, and its failing and disabled endpoint counts", async () => {
+      expect(await store.accountHealth(account, t0)).toEqual({
+        oldestDue: null,
+        failingEndpoints: 0,
+        disabledEndpoints: 0,
+      });
+      // An older delivery of an endpoint disabled since, and another account's, do not count.
+      const off = await store.createEndpoint(endpoint());
+      await store.publish([event({ createdAt: t0 - 2_000_000 })]);
+      await store.updateEndpoint(account, off.id, { disabled: true }, t0);
+      const theirs = await store.createEndpoint(endpoint({ accountId: other }));
+      await store.publish([event({ accountId: other, createdAt: t0 - 3_000_000 })]);
+      // 2,100 due deliveries, oldest first.
+      const ep = await store.createEndpoint(endpoint());
+      for (let batch = 0; batch < 7; batch++) {
+        await store.publish(
+          Array.from({ length: 300 }, (_, i) => event({ createdAt: t0 - 1_000_000 + (batch * 300 + i) * 10 })),
+        );
+      }
+      const health = await store.accountHealth(account, t0);
+      const oldest = await store.getDelivery(account, health.oldestDue?.deliveryId ?? '');
+      expect(oldest).toMatchObject({ endpointId: ep.id, createdAt: t0 - 1_000_000 });
+      expect(health).toEqual({
+        oldestDue: { deliveryId: oldest?.id, dueAt: t0 - 1_000_000 },
+        failingEndpoints: 0,
+        disabledEndpoints: 1,
+      });
+      // Not yet due at that time: none.
+      expect((await store.accountHealth(account, t0 - 1_000_001)).oldestDue).toBeNull();
+
+      // A failed attempt starts a run of failures; deleting the disabled endpoint stops counting it.
+      const [first] = await store.claimDueDeliveries({
+        now: t0,
+        limit: 1,
+        leaseMs: 60_000,
+        excludeEndpointIds: [off.id, theirs.id],
+      });
+      expect(first?.endpoint.id).toBe(ep.id);
+      const attempt = failed(first!.delivery.id, 1, t0 + 60_000, first!.claim);
+      await store.recordAttempts([attempt], t0);
+      await store.deleteEndpoint(account, off.id, t0);
+      expect(await store.accountHealth(account, t0)).toMatchObject({ failingEndpoints: 1, disabledEndpoints: 0 });
     });
 
     it('purges old payloads and response bodies and keeps the metadata', async () => {

@@ -40,6 +40,7 @@ describe('a portal session sees one tenant', () => {
   };
   const tokens = { a: '', aReadOnly: '', b: '' };
   let untenantedEndpoint = '';
+  const bPending: string[] = [];
 
   async function call(method: string, path: string, token: string, body?: unknown) {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
@@ -129,6 +130,9 @@ describe('a portal session sees one tenant', () => {
     await admin('POST', '/v1/events', { type: 'order.created', data: { n: 2 } });
     const all = await admin('GET', '/v1/deliveries?limit=250');
     await failAll(all.body.data.map((d: { id: string }) => d.id));
+    // And one of B's still due: the oldest due delivery of an overview must not be B's to A.
+    const due = await admin('POST', '/v1/events', { type: 'order.created', data: { n: 3 }, tenant_id: B });
+    bPending.push(due.body.id, ...due.body.deliveries);
 
     for (const [name, tenant, readOnly] of [
       ['a', A, false],
@@ -209,6 +213,7 @@ describe('a portal session sees one tenant', () => {
       ],
       'GET /v1/tenants': [{ expect: 'denied' }],
       'GET /v1/api-keys': [{ expect: 'denied' }],
+      'GET /v1/alerts': [{ expect: 'denied' }],
       'POST /v1/api-keys': [{ body: { role: 'admin' }, expect: 'denied' }],
       'GET /v1/event-types': [{ expect: 'b-free' }],
       'GET /v1/session': [{ expect: 'b-free' }],
@@ -222,7 +227,7 @@ describe('a portal session sees one tenant', () => {
   const fill = (routeUrl: string, tenant: typeof A | typeof B) =>
     routeUrl.includes(':id') ? routeUrl.replace(/:id\b/, idFor(routeUrl, tenant)) : routeUrl;
   const v1Routes = () => registeredRoutes(app).filter((r) => r.url.startsWith('/v1/') && r.method !== 'HEAD');
-  const bIds = () => [B, ...Object.values(ids[B]), tokens.b];
+  const bIds = () => [B, ...Object.values(ids[B]), ...bPending, tokens.b];
 
   it("answers A's session 404 or 403 on every route with B's ids, and changes nothing", async () => {
     const before = snapshot();
@@ -307,7 +312,7 @@ describe('a portal session sees one tenant', () => {
     }
     // The operator narrows the same lists with ?tenant_id=.
     const narrowed = await admin('GET', `/v1/deliveries?tenant_id=${B}`);
-    expect(narrowed.body.data.map((d: { tenant_id: string }) => d.tenant_id)).toEqual([B, B]);
+    expect(narrowed.body.data.map((d: { tenant_id: string }) => d.tenant_id)).toEqual([B, B, B]);
     const session = await call('GET', '/v1/session', tokens.a);
     expect(session.body).toMatchObject({ kind: 'portal', read_only: false, tenant: { id: A, name: 'ACME' } });
   });

@@ -1,53 +1,22 @@
-import { useEffect, useMemo, useState } from 'react';
-import { openAlerts } from '../alerts.js';
-import {
-  type Api,
-  type Delivery,
-  type DeliveryStats,
-  type Endpoint,
-  type HeraldEvent,
-  type Page,
-  query,
-} from '../api.js';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { alertText } from '../alerts.js';
+import { type Alert, type DeliveryStats, type Page, query } from '../api.js';
 import { DeliveriesChart } from '../chart.js';
-import { Countdown, Empty, ErrorNotice, Link, StatusBadge, Time, useAsync } from '../components.js';
+import { Countdown, Empty, ErrorNotice, Link, LoadMore, StatusBadge, Time, useAsync, usePages } from '../components.js';
 import { chartBuckets } from '../delivery-stats.js';
 import { useSession } from '../session.js';
 
 const HOUR_MS = 60 * 60 * 1000;
-const PAGE = 250;
-/** Pages read at most for the oldest pending delivery and the alerts. */
-const MAX_PAGES = 8;
+/** Open alerts per page, newest first; "Load more" reads the next. */
+const ALERTS_PAGE = 50;
+/** Endpoints listed by failed deliveries in the window (the counts above them cover them all). */
+const FAILED_SHOWN = 10;
 const REFRESH_MS = 15_000;
 
-/** The oldest pending delivery: the list is newest first, so it is the last of the pending pages. */
-async function oldestPending(api: Api): Promise<Delivery | undefined> {
-  let cursor: string | null = null;
-  let last: Delivery | undefined;
-  for (let i = 0; i < MAX_PAGES; i++) {
-    const page: Page<Delivery> = await api.get(`/v1/deliveries${query({ status: 'pending', limit: PAGE, cursor })}`);
-    last = page.data[page.data.length - 1] ?? last;
-    cursor = page.next_cursor;
-    if (!cursor) break;
-  }
-  return last;
-}
-
-/** Every alert.triggered event (the feed is oldest first, so the whole of it, up to MAX_PAGES). */
-async function alertEvents(api: Api) {
-  const events: HeraldEvent[] = [];
-  let after: string | null = null;
-  for (let i = 0; i < MAX_PAGES; i++) {
-    const page: Page<HeraldEvent> = await api.get(
-      `/v1/events${query({ type: 'alert.triggered', after, limit: PAGE })}`,
-    );
-    events.push(...page.data);
-    after = page.next_cursor;
-    if (page.data.length < PAGE) break;
-  }
-  return events;
-}
-
+/**
+ * Everything here comes from server aggregates: the stats route counts the chart, the oldest due
+ * delivery and the failing and disabled endpoints; GET /v1/alerts pages through the open alerts.
+ */
 export function Overview() {
   const { api } = useSession();
   const [auto, setAuto] = useState(true);
@@ -55,25 +24,21 @@ export function Overview() {
   const state = useAsync(async () => {
     const now = Date.now();
     const since = now - hours * HOUR_MS;
-    const [stats, endpoints, pending, alerts] = await Promise.all([
-      api.get<DeliveryStats>(
-        `/v1/stats/deliveries${query({ since: new Date(since).toISOString(), bucket_seconds: 60 })}`,
-      ),
-      api.get<Page<Endpoint>>('/v1/endpoints?limit=250'),
-      oldestPending(api),
-      alertEvents(api),
-    ]);
-    return {
-      now,
-      since,
-      stats,
-      endpoints: endpoints.data,
-      pending,
-      alerts: openAlerts(alerts),
-      loadedAt: new Date().toISOString(),
-    };
+    const stats = await api.get<DeliveryStats>(
+      `/v1/stats/deliveries${query({ since: new Date(since).toISOString(), bucket_seconds: 60 })}`,
+    );
+    return { now, since, stats, loadedAt: new Date().toISOString() };
   }, [hours]);
-  const { reload } = state;
+  const alerts = usePages<Alert>(
+    (cursor) => api.get<Page<Alert>>(`/v1/alerts${query({ state: 'open', limit: ALERTS_PAGE, cursor })}`),
+    [],
+  );
+  const reloadAlerts = alerts.reload;
+  const reloadStats = state.reload;
+  const reload = useCallback(() => {
+    reloadStats();
+    reloadAlerts();
+  }, [reloadStats, reloadAlerts]);
 
   useEffect(() => {
     if (!auto) return;
@@ -83,14 +48,6 @@ export function Overview() {
 
   const data = state.data;
   const buckets = useMemo(() => data && chartBuckets(data.stats), [data]);
-  const failing = useMemo(() => {
-    if (!data) return [];
-    const failed = new Map(data.stats.failed_by_endpoint.map((e) => [e.endpoint_id, e.failed]));
-    return data.endpoints
-      .filter((e) => e.disabled || failed.has(e.id))
-      .map((e) => ({ endpoint: e, failed: failed.get(e.id) ?? 0 }));
-  }, [data]);
-
   return (
     <section aria-labelledby="overview-title">
       <div className="toolbar">
@@ -110,7 +67,7 @@ export function Overview() {
           {state.loading ? 'Refreshing…' : 'Refresh now'}
         </button>
       </div>
-      <ErrorNotice error={state.error} />
+      <ErrorNotice error={state.error ?? alerts.error} />
       {data && buckets ? (
         <>
           <p className="muted">
@@ -123,30 +80,42 @@ export function Overview() {
           <div className="grid">
             <div className="card">
               <h2>Open alerts</h2>
-              {data.alerts.length === 0 ? (
-                <Empty>No open alerts. Alerts arrive as alert.triggered events and close when one says resolved.</Empty>
+              {alerts.items.length === 0 && !alerts.loading ? (
+                <Empty>
+                  No open alerts. Herald opens one when an endpoint's attempts fail at the alert rate or a due delivery
+                  waits too long, and resolves it when that ends.
+                </Empty>
               ) : (
                 <ul className="plain" data-testid="open-alerts">
-                  {data.alerts.map((alert) => (
-                    <li key={alert.key}>
-                      <Link to={`/events/${alert.event.id}`}>{alert.message}</Link>,{' '}
-                      <Time iso={alert.event.occurred_at} />
+                  {alerts.items.map((alert) => (
+                    <li key={alert.id} data-alert={alert.id}>
+                      {alertText(alert)}{' '}
+                      {alert.endpoint_id ? (
+                        <Link to={`/endpoints/${alert.endpoint_id}`}>{alert.endpoint_id}</Link>
+                      ) : null}
+                      , since <Time iso={alert.opened_at} />
                     </li>
                   ))}
                 </ul>
               )}
+              <LoadMore next={alerts.next} loading={alerts.loading} onMore={alerts.more} />
             </div>
             <div className="card">
               <h2>Failing or disabled endpoints</h2>
-              {failing.length === 0 ? (
-                <Empty>No endpoint is disabled or has failed deliveries in this window.</Empty>
+              <p data-testid="endpoint-health">
+                <Link to="/endpoints">
+                  {data.stats.failing_endpoints} failing, {data.stats.disabled_endpoints} disabled
+                </Link>
+                .
+              </p>
+              {data.stats.failed_by_endpoint.length === 0 ? (
+                <Empty>No endpoint has failed deliveries in this window.</Empty>
               ) : (
-                <ul className="plain">
-                  {failing.map(({ endpoint, failed }) => (
-                    <li key={endpoint.id}>
-                      <Link to={`/endpoints/${endpoint.id}`}>{endpoint.url}</Link>{' '}
-                      {endpoint.disabled ? <StatusBadge status="disabled" /> : null}{' '}
-                      {failed > 0 ? <Link to={`/failed?endpoint_id=${endpoint.id}`}>{failed} failed</Link> : null}
+                <ul className="plain" data-testid="failed-by-endpoint">
+                  {data.stats.failed_by_endpoint.slice(0, FAILED_SHOWN).map(({ endpoint_id, failed }) => (
+                    <li key={endpoint_id}>
+                      <Link to={`/endpoints/${endpoint_id}`}>{endpoint_id}</Link>{' '}
+                      <Link to={`/failed?endpoint_id=${endpoint_id}`}>{failed} failed</Link>
                     </li>
                   ))}
                 </ul>
@@ -154,14 +123,17 @@ export function Overview() {
             </div>
             <div className="card">
               <h2>Oldest due delivery</h2>
-              {data.pending ? (
-                <p>
-                  <Link to={`/deliveries/${data.pending.id}`}>{data.pending.id}</Link>, created{' '}
-                  <Time iso={data.pending.created_at} />, {data.pending.attempt_count} attempts, next attempt{' '}
-                  <Countdown iso={data.pending.next_attempt_at} />.
+              {data.stats.oldest_due_at && data.stats.oldest_due_delivery_id ? (
+                <p data-testid="oldest-due">
+                  <Link to={`/deliveries/${data.stats.oldest_due_delivery_id}`}>
+                    {data.stats.oldest_due_delivery_id}
+                  </Link>
+                  , <StatusBadge status="pending" /> <Countdown iso={data.stats.oldest_due_at} /> (
+                  <Time iso={data.stats.oldest_due_at} />
+                  ).
                 </p>
               ) : (
-                <Empty>Nothing is waiting: every delivery has succeeded or failed.</Empty>
+                <Empty>Nothing is due: every delivery has succeeded, failed or waits for its next attempt.</Empty>
               )}
             </div>
           </div>

@@ -86,7 +86,9 @@ export async function checkAlerts(deps: {
   for (const [id, reading] of crossing) {
     if (openIds.has(id)) continue;
     const event = alertEvent(reading.alert, false, reading.message, reading.details, now);
-    if (!(await store.openAlert(reading.alert, event))) continue;
+    if (!(await store.openAlert({ ...reading.alert, message: reading.message, details: reading.details }, event))) {
+      continue;
+    }
     logger.warn(
       {
         alert: reading.alert.kind,

@@ -4,7 +4,7 @@ import { PATTERN_PROBLEMS } from './schemas.js';
 
 /**
  * The one mapping from anything thrown below a route, or by Fastify itself, to the error table of
- * DESIGN.md: `{error: {code, type, message, request_id}}` with `x-request-id` equal to request_id.
+ * The API contract: `{error: {code, type, message, request_id}}` with `x-request-id` equal to request_id.
  * Nothing else writes an error body, and no stack trace leaves the process.
  */
 

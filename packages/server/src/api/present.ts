@@ -1,6 +1,7 @@
 import type { Envelope } from '@herald/protocol';
 import { redactedHeaders, redactedUrl } from '../endpoint-credentials.js';
 import type {
+  AlertEntry,
   ApiKeyRecord,
   AttemptRecord,
   ConnectionRecord,
@@ -26,7 +27,7 @@ import type {
   Tenant,
 } from './responses.js';
 
-/** Records → the JSON shapes of DESIGN.md. Times are ISO-8601 UTC strings; names are snake_case. */
+/** Records → the JSON shapes of the API contract. Times are ISO-8601 UTC strings; names are snake_case. */
 
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;
@@ -177,5 +178,21 @@ export function presentTenant(t: TenantRecord): Tenant {
     metadata: t.metadata,
     created_at: iso(t.createdAt),
     updated_at: iso(t.updatedAt),
+  };
+}
+
+/** GET /v1/alerts: what fired (kind, endpoint), the figures, and when it opened and resolved. */
+export function presentAlert(a: AlertEntry) {
+  return {
+    id: a.id,
+    kind: a.kind,
+    endpoint_id: a.endpointId,
+    state: a.resolvedAt === null ? 'open' : 'resolved',
+    value: a.value,
+    threshold: a.threshold,
+    message: a.message,
+    details: a.details,
+    opened_at: iso(a.openedAt),
+    resolved_at: iso(a.resolvedAt),
   };
 }

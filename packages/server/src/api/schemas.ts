@@ -143,6 +143,12 @@ export const DeliveriesQuery = Type.Object({
   ...TenantFilterQuery,
 });
 
+export const AlertsQuery = Type.Object({
+  state: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('resolved')])),
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+  limit: Type.Optional(Limit),
+});
+
 export const StatsQuery = Type.Object({
   /** An ISO-8601 time: the window starts at the bucket holding it. */
   since: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),

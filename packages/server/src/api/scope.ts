@@ -107,6 +107,7 @@ export function scoped(store: Store, scope: Scope) {
     listDeliveries: (filter: DeliveryFilter) => store.listDeliveries(accountId, narrowed(filter)),
     deliveryStats: (window: { since: number; until: number; bucketMs: number } & TenantFilter) =>
       store.deliveryStats(accountId, narrowed(window)),
+    accountHealth: (now: number, filter: TenantFilter) => store.accountHealth(accountId, now, narrowed(filter)),
     getDelivery,
     /** For deliveries this scope already sees: their endpoints and events are the same tenant's. */
     describeDeliveries: (deliveries: DeliveryRecord[]) => store.describeDeliveries(accountId, deliveries),

@@ -15,6 +15,7 @@ import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js
 import { depthError } from './json-depth.js';
 import { createRateLimiter } from './rate-limit.js';
 import { recordRoutes } from './route-list.js';
+import { alertRoutes } from './routes/alerts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { connectionRoutes } from './routes/connections.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -52,7 +53,7 @@ export type Api = FastifyInstance<RawServerDefault, IncomingMessage, ServerRespo
 /** How long a client should wait before retrying against a process that is shutting down. */
 const SHUTDOWN_RETRY_AFTER_SECONDS = 1;
 
-/** The REST API of DESIGN.md, ready to listen (the caller listens). */
+/** The REST API, ready to listen (the caller listens). */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app: Api = Fastify({
     loggerInstance: deps.logger,
@@ -60,7 +61,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     genReqId: () => newId('request'),
     // One line per request, written in onResponse below, instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
-    // Our own 503 (below) carries the error shape of DESIGN.md; Fastify's would not.
+    // Our own 503 (below) carries the error shape of the API contract; Fastify's would not.
     return503OnClosing: false,
     // Errors Fastify raises before routing (a malformed URL) get the same body as any other.
     frameworkErrors: (error, request, reply) => {
@@ -69,7 +70,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     // And so do those Node's parser raises before Fastify sees a request (client-error.ts).
     clientErrorHandler: answerClientError,
-    // Connection ids are up to 255 characters (DESIGN.md), three times that when percent-encoded;
+    // Connection ids are up to 255 characters (the API contract), three times that when percent-encoded;
     // the schema checks the decoded length.
     routerOptions: { maxParamLength: 3 * 255 },
     requestTimeout: deps.config.requestTimeoutMs,
@@ -174,6 +175,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   eventRoutes(app, routeDeps);
   deliveryRoutes(app, routeDeps);
   statsRoutes(app, routeDeps);
+  alertRoutes(app, routeDeps);
   apiKeyRoutes(app, routeDeps);
   jobRoutes(app, routeDeps);
   connectionRoutes(app, routeDeps);

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { alertFromRow, endpointFromRow } from './rows.js';
+import { alertFromRow, alertHistoryRow, endpointFromRow } from './rows.js';
 import type { Database } from './schema.js';
 import type { SecretBox } from './secret-box.js';
 import type { PublishInput, PublishResult, Store } from './types.js';
@@ -41,7 +41,10 @@ export function postgresHealth(
   function withEvent<T>(
     write: (c: pg.Pool | pg.PoolClient) => Promise<T>,
     event: PublishInput | undefined,
+    /** The write is several statements: a transaction even without an event. */
+    atomic = false,
   ): Promise<T> {
+    if (!event && atomic) return inTransaction(write);
     if (!event) return write(pool);
     return inTransaction(async (c) => {
       await c.query('SELECT value FROM feed_counter WHERE id = 1 FOR UPDATE');
@@ -128,20 +131,56 @@ export function postgresHealth(
       return result.rows.map(alertFromRow);
     },
     async openAlert(a, event) {
-      return withEvent(async (c) => {
-        const result = await c.query(
-          `INSERT INTO alerts (account_id, key, kind, endpoint_id, value, threshold, opened_at)
+      return withEvent(
+        async (c) => {
+          const result = await c.query(
+            `INSERT INTO alerts (account_id, key, kind, endpoint_id, value, threshold, opened_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id, key) DO NOTHING`,
-          [a.accountId, a.key, a.kind, a.endpointId, a.value, a.threshold, a.openedAt],
-        );
-        return (result.rowCount ?? 0) > 0;
-      }, event);
+            [a.accountId, a.key, a.kind, a.endpointId, a.value, a.threshold, a.openedAt],
+          );
+          const opened = (result.rowCount ?? 0) > 0;
+          // The history of alerts (GET /v1/alerts), written with the alerts row it follows.
+          if (opened) {
+            const h = alertHistoryRow(a);
+            await c.query(
+              `INSERT INTO alert_history (id, account_id, key, kind, endpoint_id, value, threshold, message, details, opened_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+              [
+                h.id,
+                h.account_id,
+                h.key,
+                h.kind,
+                h.endpoint_id,
+                h.value,
+                h.threshold,
+                h.message,
+                h.details,
+                h.opened_at,
+              ],
+            );
+          }
+          return opened;
+        },
+        event,
+        true,
+      );
     },
     async closeAlert(accountId, key, event) {
-      return withEvent(async (c) => {
-        const result = await c.query('DELETE FROM alerts WHERE account_id = $1 AND key = $2', [accountId, key]);
-        return (result.rowCount ?? 0) > 0;
-      }, event);
+      return withEvent(
+        async (c) => {
+          const result = await c.query('DELETE FROM alerts WHERE account_id = $1 AND key = $2', [accountId, key]);
+          const closed = (result.rowCount ?? 0) > 0;
+          if (closed) {
+            await c.query(
+              'UPDATE alert_history SET resolved_at = $1 WHERE account_id = $2 AND key = $3 AND resolved_at IS NULL',
+              [event?.createdAt ?? Date.now(), accountId, key],
+            );
+          }
+          return closed;
+        },
+        event,
+        true,
+      );
     },
     async purgeBefore(before, limit) {
       // events_payload_kept and attempts_body_kept hold exactly the rows still to purge.

@@ -191,6 +191,40 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
   `,
   `
+  -- Every alert, open or resolved, as GET /v1/alerts lists it (newest first). The alerts table stays
+  -- the fire-once guard of open alerts; a row here is written in the same transaction as each change
+  -- there (Store.openAlert, Store.closeAlert).
+  CREATE TABLE alert_history (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    endpoint_id TEXT,
+    value DOUBLE PRECISION NOT NULL,
+    threshold DOUBLE PRECISION NOT NULL,
+    message TEXT NOT NULL,
+    details TEXT NOT NULL,
+    opened_at BIGINT NOT NULL,
+    resolved_at BIGINT
+  );
+  -- The list, newest first: all of an account's alerts, or its open ones alone, or those resolved
+  -- since a time (the index range ends at the window, so old history is never read).
+  CREATE INDEX alert_history_account ON alert_history(account_id, opened_at, id);
+  CREATE INDEX alert_history_open ON alert_history(account_id, opened_at, id) WHERE resolved_at IS NULL;
+  CREATE INDEX alert_history_resolved ON alert_history(account_id, resolved_at) WHERE resolved_at IS NOT NULL;
+  -- Alerts open before this migration: their history starts now (any unique id: the list pages by
+  -- opened_at, then id).
+  INSERT INTO alert_history (id, account_id, key, kind, endpoint_id, value, threshold, message, details, opened_at)
+    SELECT 'alrt_' || md5(account_id || ' ' || key), account_id, key, kind, endpoint_id, value, threshold, '', '{}', opened_at
+    FROM alerts;
+  -- GET /v1/stats/deliveries: the account's oldest due delivery, the first entry of its range.
+  CREATE INDEX deliveries_account_due ON deliveries(account_id, next_attempt_at) WHERE status = 'pending';
+  -- ... and its failing and disabled endpoints, counted over these entries alone.
+  CREATE INDEX endpoints_account_failing ON endpoints(account_id)
+    WHERE failing_since IS NOT NULL AND disabled = 0 AND deleted_at IS NULL;
+  CREATE INDEX endpoints_account_disabled ON endpoints(account_id) WHERE disabled = 1 AND deleted_at IS NULL;
+  `,
+  `
   -- Tenants (issue 13): the producer's customers, by the producer's own ids. Endpoints, events,
   -- deliveries, jobs and connections carry the tenant they belong to (null: the producer's own).
   CREATE TABLE tenants (

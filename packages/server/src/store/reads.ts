@@ -1,6 +1,7 @@
 import { firstIdAt } from '@herald/protocol';
 import { type Kysely, sql } from 'kysely';
 import {
+  alertEntryFromRow,
   apiKeyFromRow,
   attemptFromRow,
   connectionFromRow,
@@ -12,7 +13,7 @@ import {
 } from './rows.js';
 import type { Database } from './schema.js';
 import type { SecretBox } from './secret-box.js';
-import type { DeliveryContext, DeliveryStatus, EndpointRecord, Page, Store } from './types.js';
+import type { AlertEntry, DeliveryContext, DeliveryStatus, EndpointRecord, Page, Store } from './types.js';
 
 /**
  * The Store methods that are plain Kysely queries, written once for any dialect: both stores keep
@@ -36,6 +37,8 @@ export type KyselyQueries = Pick<
   | 'listEndpointStream'
   | 'listDeliveries'
   | 'deliveryStats'
+  | 'accountHealth'
+  | 'listAlerts'
   | 'getDelivery'
   | 'listAttempts'
   | 'listDeliveriesOfEvent'
@@ -51,6 +54,11 @@ function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
   const more = rows.length > limit;
   const data = more ? rows.slice(0, limit) : rows;
   return { data, nextCursor: more ? (data[data.length - 1]?.id ?? null) : null };
+}
+
+function newestFirst(a: AlertEntry, b: AlertEntry): number {
+  if (a.openedAt !== b.openedAt) return b.openedAt - a.openedAt;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
 /** `box` seals endpoint secrets on write and opens them on read. */
@@ -290,6 +298,92 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         })),
         failedByEndpoint: failed.map((r) => ({ endpointId: r.endpoint_id, failed: Number(r.n) })),
       };
+    },
+    async accountHealth(accountId, now, { tenantId } = {}) {
+      // One tenant's rows only, when asked (a portal session's overview).
+      const tenant = tenantId ?? '';
+      const scoped = tenantId !== undefined;
+      // Literal flags, not parameters: a partial index serves only a query that repeats its WHERE.
+      const [oldest, failing, disabled] = await Promise.all([
+        // deliveries_account_due in next_attempt_at order; the first row of an enabled endpoint ends it.
+        db
+          .selectFrom('deliveries')
+          .select(['id', 'next_attempt_at'])
+          .where('account_id', '=', accountId)
+          .$if(scoped, (qb) => qb.where('tenant_id', '=', tenant))
+          .where(sql<boolean>`status = 'pending'`)
+          .where('next_attempt_at', '<=', now)
+          .where('endpoint_id', 'not in', (eb) =>
+            eb
+              .selectFrom('endpoints')
+              .select('id')
+              .where('account_id', '=', accountId)
+              .where(sql<boolean>`disabled = 1 AND deleted_at IS NULL`),
+          )
+          .orderBy('next_attempt_at')
+          .limit(1)
+          .executeTakeFirst(),
+        db
+          .selectFrom('endpoints')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('account_id', '=', accountId)
+          .$if(scoped, (qb) => qb.where('tenant_id', '=', tenant))
+          .where(sql<boolean>`failing_since IS NOT NULL AND disabled = 0 AND deleted_at IS NULL`)
+          .executeTakeFirstOrThrow(),
+        db
+          .selectFrom('endpoints')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('account_id', '=', accountId)
+          .$if(scoped, (qb) => qb.where('tenant_id', '=', tenant))
+          .where(sql<boolean>`disabled = 1 AND deleted_at IS NULL`)
+          .executeTakeFirstOrThrow(),
+      ]);
+      return {
+        oldestDue: oldest ? { deliveryId: oldest.id, dueAt: Number(oldest.next_attempt_at) } : null,
+        failingEndpoints: Number(failing.n),
+        disabledEndpoints: Number(disabled.n),
+      };
+    },
+    async listAlerts(accountId, { state, resolvedSince, cursor, limit }) {
+      // Newest first by (opened_at, id). The cursor is an id; its row gives the position.
+      let after: AlertEntry | undefined;
+      if (cursor) {
+        const row = await db
+          .selectFrom('alert_history')
+          .selectAll()
+          .where('account_id', '=', accountId)
+          .where('id', '=', cursor)
+          .executeTakeFirst();
+        if (!row) return { data: [], nextCursor: null };
+        after = alertEntryFromRow(row);
+      }
+      const base = () => db.selectFrom('alert_history').selectAll().where('account_id', '=', accountId);
+      // Open ones: one page of alert_history_open from the cursor on (a row value: a range on the
+      // index, where an OR would scan from its top). Resolved ones: the range of
+      // alert_history_resolved since the window starts, whole (the window bounds it, however long
+      // the history; a cursor on opened_at there would walk the history instead), sorted here.
+      const [open, resolved] = await Promise.all([
+        state === 'resolved'
+          ? []
+          : base()
+              .where(sql<boolean>`resolved_at IS NULL`)
+              .$if(after !== undefined, (q) =>
+                q.where((eb) => eb(eb.refTuple('opened_at', 'id'), '<', eb.tuple(after!.openedAt, after!.id))),
+              )
+              .orderBy('opened_at', 'desc')
+              .orderBy('id', 'desc')
+              .limit(limit + 1)
+              .execute(),
+        state === 'open'
+          ? []
+          : base().where(sql<boolean>`resolved_at IS NOT NULL`).where('resolved_at', '>=', resolvedSince).execute(),
+      ]);
+      const rows = [...open, ...resolved]
+        .map(alertEntryFromRow)
+        .filter((a) => after === undefined || newestFirst(after, a) < 0)
+        .sort(newestFirst)
+        .slice(0, limit + 1);
+      return page(rows, limit);
     },
     async getDelivery(accountId, id) {
       const row = await db

@@ -1,7 +1,8 @@
-import type { SignatureScheme } from '@herald/protocol';
+import { newId, type SignatureScheme } from '@herald/protocol';
 import type { Database } from './schema.js';
 import type { SecretBox } from './secret-box.js';
 import type {
+  AlertEntry,
   AlertRecord,
   ApiKeyRecord,
   AttemptError,
@@ -157,6 +158,39 @@ export function alertFromRow(r: Row<'alerts'>): AlertRecord {
     value: Number(r.value),
     threshold: Number(r.threshold),
     openedAt: Number(r.opened_at),
+  };
+}
+
+export function alertEntryFromRow(r: Row<'alert_history'>): AlertEntry {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    key: r.key,
+    kind: r.kind as AlertRecord['kind'],
+    endpointId: r.endpoint_id,
+    value: Number(r.value),
+    threshold: Number(r.threshold),
+    openedAt: Number(r.opened_at),
+    message: r.message,
+    details: JSON.parse(r.details) as Record<string, unknown>,
+    resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
+  };
+}
+
+/** The alert_history row an opening alert writes (Store.openAlert, both stores). */
+export function alertHistoryRow(a: AlertRecord): Row<'alert_history'> {
+  return {
+    id: newId('alert', a.openedAt),
+    account_id: a.accountId,
+    key: a.key,
+    kind: a.kind,
+    endpoint_id: a.endpointId,
+    value: a.value,
+    threshold: a.threshold,
+    message: a.message ?? '',
+    details: JSON.stringify(a.details ?? {}),
+    opened_at: a.openedAt,
+    resolved_at: null,
   };
 }
 

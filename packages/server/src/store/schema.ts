@@ -133,6 +133,20 @@ export interface Database {
     created_at: number;
     expires_at: number;
   };
+  /** Every alert, open (resolved_at null) or resolved; `details` is JSON. */
+  alert_history: {
+    id: string;
+    account_id: string;
+    key: string;
+    kind: string;
+    endpoint_id: string | null;
+    value: number;
+    threshold: number;
+    message: string;
+    details: string;
+    opened_at: number;
+    resolved_at: number | null;
+  };
   idempotency_keys: {
     account_id: string;
     key: string;

@@ -7,6 +7,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { kyselyQueries } from './reads.js';
 import {
   alertFromRow,
+  alertHistoryRow,
   claimedEventFromRow,
   connectionFromRow,
   deliveryFromRow,
@@ -298,6 +299,14 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
        ON CONFLICT (account_id, key) DO NOTHING`,
     ),
     closeAlert: sqlite.prepare('DELETE FROM alerts WHERE account_id = ? AND key = ?'),
+    // The history of alerts (GET /v1/alerts), written with the alerts row it follows.
+    openAlertHistory: sqlite.prepare(
+      `INSERT INTO alert_history (id, account_id, key, kind, endpoint_id, value, threshold, message, details, opened_at)
+       VALUES (@id, @account_id, @key, @kind, @endpoint_id, @value, @threshold, @message, @details, @opened_at)`,
+    ),
+    resolveAlertHistory: sqlite.prepare(
+      'UPDATE alert_history SET resolved_at = ? WHERE account_id = ? AND key = ? AND resolved_at IS NULL',
+    ),
     // events_payload_kept and attempts_body_kept hold exactly the rows still to purge.
     purgeEvents: sqlite.prepare(
       `UPDATE events SET data = 'null'
@@ -762,10 +771,18 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       return (healthStatements.openAlerts.all() as Database['alerts'][]).map(alertFromRow);
     },
     async openAlert(alert, event) {
-      return withEvent(() => healthStatements.openAlert.run(alert).changes > 0, event);
+      return withEvent(() => {
+        const opened = healthStatements.openAlert.run(alert).changes > 0;
+        if (opened) healthStatements.openAlertHistory.run(alertHistoryRow(alert));
+        return opened;
+      }, event);
     },
     async closeAlert(accountId, key, event) {
-      return withEvent(() => healthStatements.closeAlert.run(accountId, key).changes > 0, event);
+      return withEvent(() => {
+        const closed = healthStatements.closeAlert.run(accountId, key).changes > 0;
+        if (closed) healthStatements.resolveAlertHistory.run(event?.createdAt ?? Date.now(), accountId, key);
+        return closed;
+      }, event);
     },
     async purgeBefore(before, limit) {
       return sqlite

@@ -385,6 +385,34 @@ export interface AlertRecord {
   value: number;
   threshold: number;
   openedAt: number;
+  /** What the alert says, and the figures that fired it, kept in its history (GET /v1/alerts). */
+  message?: string;
+  details?: Record<string, unknown>;
+}
+
+/** An alert as GET /v1/alerts lists it: open (resolvedAt null) or resolved. */
+export interface AlertEntry extends AlertRecord {
+  id: string;
+  message: string;
+  details: Record<string, unknown>;
+  resolvedAt: number | null;
+}
+
+export interface AlertFilter {
+  /** undefined: the open ones and those resolved at or after `resolvedSince`. */
+  state?: 'open' | 'resolved' | undefined;
+  resolvedSince: number;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+/** Store.accountHealth: what the dashboard's overview shows besides the chart. */
+export interface AccountHealth {
+  /** The oldest delivery due at `now` whose endpoint is enabled; null: none is due. */
+  oldestDue: { deliveryId: string; dueAt: number } | null;
+  /** Enabled endpoints in a run of failed attempts (failing_since set). */
+  failingEndpoints: number;
+  disabledEndpoints: number;
 }
 
 /** Store.deliveryStats: only buckets and endpoints with deliveries are listed. */
@@ -457,6 +485,17 @@ export interface Store {
     accountId: string,
     window: { since: number; until: number; bucketMs: number } & TenantFilter,
   ): Promise<DeliveryStats>;
+  /**
+   * The oldest due delivery (a range on deliveries_account_due) and the failing and disabled
+   * endpoint counts (endpoints_account_failing, endpoints_account_disabled) of one account, or of
+   * one of its tenants.
+   */
+  accountHealth(accountId: string, now: number, filter?: TenantFilter): Promise<AccountHealth>;
+  /**
+   * Alerts newest first (opened_at, then id); the cursor is the last id of the previous page. Open
+   * ones walk alert_history_open, resolved ones alert_history_resolved from `resolvedSince` on.
+   */
+  listAlerts(accountId: string, filter: AlertFilter): Promise<Page<AlertEntry>>;
   getDelivery(accountId: string, id: string): Promise<DeliveryRecord | undefined>;
   listAttempts(deliveryId: string): Promise<AttemptRecord[]>;
   /**
@@ -564,7 +603,10 @@ export interface Store {
    * published) when it already was open: of several processes, only one fires it.
    */
   openAlert(alert: AlertRecord, event?: PublishInput): Promise<boolean>;
-  /** Removes an open alert and publishes `event` with it; false (nothing published) when it was not open. */
+  /**
+   * Removes an open alert and publishes `event` with it; false (nothing published) when it was not
+   * open. Its history entry is resolved at event.createdAt (now without an event).
+   */
   closeAlert(accountId: string, key: string, event?: PublishInput): Promise<boolean>;
 
   /**

@@ -13,7 +13,8 @@ const MAX_BUCKETS = 1_440;
  * GET /v1/stats/deliveries: the account's deliveries created since `since` (default: an hour ago),
  * counted per `bucket_seconds` (default 60) of their creation time by where they stand now, every
  * bucket listed (zeros included) so a chart can draw the answer as it is; and the failed ones per
- * endpoint. What the dashboard's overview draws; DESIGN.md leaves the route to us.
+ * endpoint; and, as of now, the oldest due delivery and the failing and disabled endpoint counts.
+ * What the dashboard's overview draws; the API contract leaves the route to us.
  */
 export function statsRoutes(app: Api, { store, config }: RouteDeps): void {
   app.get(
@@ -21,6 +22,7 @@ export function statsRoutes(app: Api, { store, config }: RouteDeps): void {
     { config: { tenantScoped: true }, schema: { querystring: StatsQuery } },
     async (request) => {
       const scoped = scopedStore(store, request);
+      const tenant = { tenantId: request.query.tenant_id };
       const now = config.clock.now();
       const bucketMs = (request.query.bucket_seconds ?? 60) * 1000;
       const asked = request.query.since === undefined ? now - 60 * 60 * 1000 : parseTime('since', request.query.since);
@@ -34,7 +36,10 @@ export function statsRoutes(app: Api, { store, config }: RouteDeps): void {
           `gives ${count} buckets over this window; at most ${MAX_BUCKETS}: choose a larger bucket or a later since.`,
         );
       }
-      const stats = await scoped.deliveryStats({ since, until: now + 1, bucketMs, tenantId: request.query.tenant_id });
+      const [stats, health] = await Promise.all([
+        scoped.deliveryStats({ since, until: now + 1, bucketMs, ...tenant }),
+        scoped.accountHealth(now, tenant),
+      ]);
       const buckets = Array.from({ length: count }, (_, i) => ({
         start: new Date(since + i * bucketMs).toISOString(),
         succeeded: 0,
@@ -53,6 +58,12 @@ export function statsRoutes(app: Api, { store, config }: RouteDeps): void {
         failed_by_endpoint: stats.failedByEndpoint
           .sort((a, b) => b.failed - a.failed || (a.endpointId < b.endpointId ? -1 : 1))
           .map((e) => ({ endpoint_id: e.endpointId, failed: e.failed })),
+        // Now, whatever the window: the oldest delivery due (enabled endpoints), and the endpoints
+        // failing (in a run of failed attempts) or disabled, counted by the store.
+        oldest_due_at: health.oldestDue && new Date(health.oldestDue.dueAt).toISOString(),
+        oldest_due_delivery_id: health.oldestDue?.deliveryId ?? null,
+        failing_endpoints: health.failingEndpoints,
+        disabled_endpoints: health.disabledEndpoints,
       };
     },
   );
