@@ -12,6 +12,7 @@ import type {
   Delivery,
   DeliveryStats,
   DeliveryWithAttempts,
+  DescribedDelivery,
   Endpoint,
   EndpointSecret,
   EndpointWithSecret,
@@ -136,7 +137,8 @@ export function createClient(options: ClientOptions) {
   };
 
   const deliveries = {
-    page: (params: DeliveriesParams = {}, call?: CallOptions) => get<Page<Delivery>>('/v1/deliveries', params, call),
+    page: (params: DeliveriesParams = {}, call?: CallOptions) =>
+      get<Page<DescribedDelivery>>('/v1/deliveries', params, call),
     list: (params: Omit<DeliveriesParams, 'cursor'> = {}, call?: CallOptions) =>
       paginate((cursor) => deliveries.page({ ...params, cursor }, call)),
     get: (deliveryId: string, call?: CallOptions) =>
@@ -253,6 +255,7 @@ export type {
   Delivery,
   DeliveryStats,
   DeliveryWithAttempts,
+  DescribedDelivery,
   Endpoint,
   EndpointSecret,
   EndpointWithSecret,
