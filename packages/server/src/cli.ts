@@ -53,6 +53,26 @@ function publicUrl(value: string): string {
   return url.toString().replace(/\/+$/, '');
 }
 
+/** Any http(s) URL (an expired portal session's link back). */
+function returnUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {}
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw new InvalidArgumentError(`"${value}" is not an http(s) URL.`);
+  }
+  return url.toString();
+}
+
+/** A CSS hex colour, so the portal can put it in a style as it is. */
+function hexColour(value: string): string {
+  if (!/^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i.test(value)) {
+    throw new InvalidArgumentError(`"${value}" is not a hex colour such as #5b5bd6.`);
+  }
+  return value;
+}
+
 interface Flags {
   port: number;
   host: string;
@@ -71,6 +91,26 @@ interface Flags {
   alertDueAge: number;
   logLevel: string;
   publicUrl?: string;
+  portalFrameAncestors?: string[];
+  portalBrandName?: string;
+  portalAccent?: string;
+  portalReturnUrl?: string;
+}
+
+/**
+ * CSP frame-ancestors sources, space- or comma-separated: origins (`https://app.example.com`,
+ * `https://*.example.com`) or the keywords 'self' and 'none'. Nothing that could end the directive.
+ */
+function frameAncestors(value: string): string[] {
+  const sources = value.split(/[\s,]+/).filter((v) => v !== '');
+  const source = /^(?:'self'|'none'|https?:\/\/(?:\*\.)?[A-Za-z0-9.-]+(?::\d{1,5})?)$/;
+  const bad = sources.find((v) => !source.test(v));
+  if (sources.length === 0 || bad !== undefined) {
+    throw new InvalidArgumentError(
+      `"${bad ?? value}" is not a frame-ancestors source such as https://app.example.com or 'self'.`,
+    );
+  }
+  return sources;
 }
 
 function withServerFlags(command: Command): Command {
@@ -84,6 +124,22 @@ function withServerFlags(command: Command): Command {
       )
         .env('HERALD_PUBLIC_URL')
         .argParser(publicUrl),
+    )
+    .addOption(
+      new Option('--portal-frame-ancestors <origins>', "origins that may embed the portal in a frame (default 'self')")
+        .env('HERALD_PORTAL_FRAME_ANCESTORS')
+        .argParser(frameAncestors),
+    )
+    .addOption(new Option('--portal-brand-name <name>', "the portal's brand name").env('HERALD_PORTAL_BRAND_NAME'))
+    .addOption(
+      new Option('--portal-accent <colour>', "the portal's accent colour, e.g. #5b5bd6")
+        .env('HERALD_PORTAL_ACCENT')
+        .argParser(hexColour),
+    )
+    .addOption(
+      new Option('--portal-return-url <url>', 'where an expired portal session links back to')
+        .env('HERALD_PORTAL_RETURN_URL')
+        .argParser(returnUrl),
     )
     .addOption(
       new Option('--db <path-or-url>', 'SQLite file, or a postgres:// URL').env('HERALD_DB').default(DEFAULTS.db),
@@ -157,6 +213,10 @@ async function run(role: Role, flags: Flags): Promise<void> {
     alertDueAgeMs: flags.alertDueAge,
     logLevel: flags.logLevel,
     publicUrl: flags.publicUrl,
+    portalFrameAncestors: flags.portalFrameAncestors,
+    portalBrandName: flags.portalBrandName,
+    portalAccent: flags.portalAccent,
+    portalReturnUrl: flags.portalReturnUrl,
     bootstrapKey: process.env.HERALD_BOOTSTRAP_KEY || undefined,
     secretKey: process.env.HERALD_SECRET_KEY || undefined,
   });

@@ -54,6 +54,15 @@ export interface Config {
    * @default the address the API listens on
    */
   publicUrl?: string | undefined;
+  /**
+   * Who may frame the portal (`--portal-frame-ancestors`): CSP frame-ancestors sources, e.g.
+   * `https://app.example.com`. @default ["'self'"]
+   */
+  portalFrameAncestors?: readonly string[] | undefined;
+  /** The portal's brand name, accent colour and where an expired session links back to. */
+  portalBrandName?: string | undefined;
+  portalAccent?: string | undefined;
+  portalReturnUrl?: string | undefined;
   secretKey: string | undefined;
   /** pino log level; `silent` in tests. */
   logLevel: string;

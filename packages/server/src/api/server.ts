@@ -26,6 +26,7 @@ import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { portalRoutes } from './routes/portal.js';
 import { statsRoutes } from './routes/stats.js';
 import { tenantRoutes } from './routes/tenants.js';
 
@@ -180,6 +181,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   jobRoutes(app, routeDeps);
   connectionRoutes(app, routeDeps);
   tenantRoutes(app, routeDeps);
+  portalRoutes(app, routeDeps);
   eventTypeRoutes(app, routeDeps);
   dashboardRoutes(app, routeDeps);
 
