@@ -102,6 +102,45 @@ describe('tenants', () => {
     expect((await herald.request('GET', '/v1/connections?tenant_id=b')).body.data).toEqual([]);
   });
 
+  it('are served a portal that the producer’s origins may frame, while the operator dashboard refuses any frame', async () => {
+    herald = await startTestHerald(
+      {
+        portalFrameAncestors: ['https://app.example.com', "'self'"],
+        portalBrandName: 'Acme Hooks',
+        portalAccent: '#5b5bd6',
+        portalReturnUrl: 'https://app.example.com/settings',
+      },
+      'api',
+    );
+    const portal = await fetch(`${herald.url}/portal/`);
+    expect(portal.status).toBe(200);
+    expect(portal.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(portal.headers.get('content-security-policy')).toContain("frame-ancestors https://app.example.com 'self'");
+    expect(portal.headers.get('x-frame-options')).toBeNull();
+    // A deep link of the app is the app, without a key: the token is in the fragment, never sent.
+    expect((await fetch(`${herald.url}/portal/deliveries/dlv_1`)).status).toBe(200);
+    const config = await fetch(`${herald.url}/portal/config.json`);
+    expect(await config.json()).toEqual({
+      brand_name: 'Acme Hooks',
+      accent: '#5b5bd6',
+      return_url: 'https://app.example.com/settings',
+    });
+    const dashboard = await fetch(`${herald.url}/dashboard/`);
+    expect(dashboard.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(dashboard.headers.get('x-frame-options')).toBe('DENY');
+  });
+
+  it('frame their portal only from Herald’s own origin by default', async () => {
+    herald = await startTestHerald({}, 'api');
+    const portal = await fetch(`${herald.url}/portal/`);
+    expect(portal.headers.get('content-security-policy')).toContain("frame-ancestors 'self'");
+    expect(await (await fetch(`${herald.url}/portal/config.json`)).json()).toEqual({
+      brand_name: null,
+      accent: null,
+      return_url: null,
+    });
+  });
+
   it('take their endpoints with them when deleted: pending deliveries fail, portal sessions end', async () => {
     herald = await startTestHerald({ publicUrl: 'https://hooks.example.com/' }, 'api');
     await herald.request('PUT', '/v1/tenants/a', { name: 'A' });
