@@ -115,9 +115,12 @@ suite('the dashboard, in a browser, against a running Herald', () => {
     if (!HAVE_CHROMIUM) throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run must install it.`);
     // Failed deliveries within a second: retries 100 ms apart, none scheduled 1 s after creation.
     // The alert check runs once, at start: test 5's seeded alerts stay open however long the run.
+    // No circuit: test 3's 200 deliveries to a 503 receiver must each fail on their own schedule
+    // (with one, 5 failures open it and the other 195 wait, unfailed, for a settle 24 h away).
     h = await startTestHerald({
       retryBaseMs: 100,
       retryMaxAgeMs: 1000,
+      circuitFailures: 0,
       rateLimitPerS: 100_000,
       checkIntervalMs: 24 * 60 * 60 * 1000,
     });
