@@ -28,6 +28,7 @@ const SYSTEM = [
   'packages/receiver/test/readonly-inbox.test.ts',
   'packages/dashboard/test/e2e.test.ts',
   'packages/server/test/docs-reference.test.ts',
+  'packages/dashboard/test/portal-e2e.test.ts',
 ];
 
 export default defineConfig({

@@ -12,6 +12,7 @@ import type {
   Delivery,
   DeliveryStats,
   DeliveryWithAttempts,
+  DescribedDelivery,
   Endpoint,
   EndpointSecret,
   EndpointWithSecret,
@@ -23,15 +24,22 @@ import type {
   Job,
   Page,
   PageParams,
+  PortalSession,
+  PortalSessionInput,
+  PortalSessionsEnded,
   Published,
   PublishInput,
+  PutTenantInput,
   RetriedDelivery,
   RotatedEndpoint,
+  Session,
   StatsParams,
   StreamItem,
   StreamPage,
   SyncReported,
   SyncReportInput,
+  Tenant,
+  TenantPageParams,
   UpdateEndpointInput,
 } from '@herald/server/api-types';
 import { paginate, readToEnd } from './pages.js';
@@ -71,8 +79,8 @@ export function createClient(options: ClientOptions) {
   const endpoints = {
     create: async (input: CreateEndpointInput, call?: CallOptions) =>
       (await send<EndpointWithSecret>({ method: 'POST', path: '/v1/endpoints', body: input }, call)).body,
-    page: (params: PageParams = {}, call?: CallOptions) => get<Page<Endpoint>>('/v1/endpoints', params, call),
-    list: (params: Omit<PageParams, 'cursor'> = {}, call?: CallOptions) =>
+    page: (params: TenantPageParams = {}, call?: CallOptions) => get<Page<Endpoint>>('/v1/endpoints', params, call),
+    list: (params: Omit<TenantPageParams, 'cursor'> = {}, call?: CallOptions) =>
       paginate((cursor) => endpoints.page({ ...params, cursor }, call)),
     get: (endpointId: string, call?: CallOptions) => get<Endpoint>(`/v1/endpoints/${id(endpointId)}`, undefined, call),
     update: async (endpointId: string, patch: UpdateEndpointInput, call?: CallOptions) =>
@@ -85,6 +93,9 @@ export function createClient(options: ClientOptions) {
     rotateSecret: async (endpointId: string, call?: CallOptions) =>
       (await send<RotatedEndpoint>({ method: 'POST', path: `/v1/endpoints/${id(endpointId)}/secret/rotate` }, call))
         .body,
+    /** Sends a `herald.test` event to this one endpoint, whatever its event_types. */
+    sendTest: async (endpointId: string, call?: CallOptions) =>
+      (await send<Published>({ method: 'POST', path: `/v1/endpoints/${id(endpointId)}/test` }, call)).body,
   };
 
   const events = {
@@ -126,7 +137,8 @@ export function createClient(options: ClientOptions) {
   };
 
   const deliveries = {
-    page: (params: DeliveriesParams = {}, call?: CallOptions) => get<Page<Delivery>>('/v1/deliveries', params, call),
+    page: (params: DeliveriesParams = {}, call?: CallOptions) =>
+      get<Page<DescribedDelivery>>('/v1/deliveries', params, call),
     list: (params: Omit<DeliveriesParams, 'cursor'> = {}, call?: CallOptions) =>
       paginate((cursor) => deliveries.page({ ...params, cursor }, call)),
     get: (deliveryId: string, call?: CallOptions) =>
@@ -178,8 +190,8 @@ export function createClient(options: ClientOptions) {
       ).body,
     syncStatus: (connectionId: string, call?: CallOptions) =>
       get<Connection>(`/v1/connections/${id(connectionId)}/sync-status`, undefined, call),
-    page: (params: PageParams = {}, call?: CallOptions) => get<Page<Connection>>('/v1/connections', params, call),
-    list: (params: Omit<PageParams, 'cursor'> = {}, call?: CallOptions) =>
+    page: (params: TenantPageParams = {}, call?: CallOptions) => get<Page<Connection>>('/v1/connections', params, call),
+    list: (params: Omit<TenantPageParams, 'cursor'> = {}, call?: CallOptions) =>
       paginate((cursor) => connections.page({ ...params, cursor }, call)),
   };
 
@@ -193,7 +205,36 @@ export function createClient(options: ClientOptions) {
       get<DeliveryStats>('/v1/stats/deliveries', params, call),
   };
 
-  return { endpoints, events, deliveries, jobs, apiKeys, connections, eventTypes, stats };
+  /** The producer's customers (API key only) and their portal sessions. */
+  const tenants = {
+    /** Creates the tenant or updates its name and metadata, by the producer's own id for it. */
+    put: async (tenantId: string, input: PutTenantInput, call?: CallOptions) =>
+      (await send<Tenant>({ method: 'PUT', path: `/v1/tenants/${id(tenantId)}`, body: input }, call)).body,
+    get: (tenantId: string, call?: CallOptions) => get<Tenant>(`/v1/tenants/${id(tenantId)}`, undefined, call),
+    page: (params: PageParams = {}, call?: CallOptions) => get<Page<Tenant>>('/v1/tenants', params, call),
+    list: (params: Omit<PageParams, 'cursor'> = {}, call?: CallOptions) =>
+      paginate((cursor) => tenants.page({ ...params, cursor }, call)),
+    /** Deletes the tenant with its endpoints (their pending deliveries fail) and its portal sessions. */
+    delete: async (tenantId: string, call?: CallOptions) =>
+      (await send<Deleted>({ method: 'DELETE', path: `/v1/tenants/${id(tenantId)}` }, call)).body,
+    /** A portal link: `{url, token, expires_at}`; the token is shown only here. */
+    openPortal: async (tenantId: string, input: PortalSessionInput = {}, call?: CallOptions) =>
+      (
+        await send<PortalSession>(
+          { method: 'POST', path: `/v1/tenants/${id(tenantId)}/portal-sessions`, body: input },
+          call,
+        )
+      ).body,
+    /** Ends every portal session of the tenant. */
+    endPortalSessions: async (tenantId: string, call?: CallOptions) =>
+      (await send<PortalSessionsEnded>({ method: 'DELETE', path: `/v1/tenants/${id(tenantId)}/portal-sessions` }, call))
+        .body,
+  };
+
+  /** Who the credential is: an API key, or a portal session with its tenant. */
+  const session = (call?: CallOptions) => get<Session>('/v1/session', undefined, call);
+
+  return { endpoints, events, deliveries, jobs, apiKeys, connections, eventTypes, stats, tenants, session };
 }
 
 export type HeraldClient = ReturnType<typeof createClient>;
@@ -214,6 +255,7 @@ export type {
   Delivery,
   DeliveryStats,
   DeliveryWithAttempts,
+  DescribedDelivery,
   Endpoint,
   EndpointSecret,
   EndpointWithSecret,
@@ -225,14 +267,21 @@ export type {
   Job,
   Page,
   PageParams,
+  PortalSession,
+  PortalSessionInput,
+  PortalSessionsEnded,
   Published,
   PublishInput,
+  PutTenantInput,
   RetriedDelivery,
   RotatedEndpoint,
+  Session,
   StatsParams,
   StreamItem,
   StreamPage,
   SyncReported,
   SyncReportInput,
+  Tenant,
+  TenantPageParams,
   UpdateEndpointInput,
 };

@@ -114,6 +114,27 @@ describe('@herald/client against herald serve', () => {
     expect(await client.endpoints.delete(created.id)).toEqual({ id: created.id, deleted: true });
   });
 
+  it('calls the tenant routes, and works as a portal session scoped to one tenant', async () => {
+    expect(await client.tenants.put('cus_client', { name: 'Client Co' })).toMatchObject({ id: 'cus_client' });
+    expect((await client.tenants.get('cus_client')).name).toBe('Client Co');
+    expect((await client.tenants.page({ limit: 1 })).data).toHaveLength(1);
+    expect((await collect(client.tenants.list())).map((t) => t.id)).toContain('cus_client');
+    const ep = await client.endpoints.create({ url: receiver.url, tenant_id: 'cus_client' });
+    expect((await client.endpoints.page({ tenant_id: 'cus_client' })).data.map((e) => e.id)).toEqual([ep.id]);
+    expect((await client.session()).kind).toBe('api_key');
+
+    const opened = await client.tenants.openPortal('cus_client', { read_only: false });
+    const portal = createClient({ url: herald.url, apiKey: opened.token });
+    expect(await portal.session()).toMatchObject({ kind: 'portal', tenant: { id: 'cus_client' } });
+    expect((await collect(portal.endpoints.list())).map((e) => e.id)).toEqual([ep.id]);
+    expect((await portal.endpoints.sendTest(ep.id)).deliveries).toHaveLength(1);
+    expect((await thrown(portal.tenants.get('cus_client'))).code).toBe('PERMISSION_DENIED');
+
+    expect(await client.tenants.endPortalSessions('cus_client')).toEqual({ tenant_id: 'cus_client', ended: 1 });
+    expect((await thrown(portal.session())).code).toBe('AUTHENTICATION_FAILED');
+    expect(await client.tenants.delete('cus_client')).toEqual({ id: 'cus_client', deleted: true });
+  });
+
   it('pages an async iterator across several pages', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await client.endpoints.create({ url: receiver.url })).id);

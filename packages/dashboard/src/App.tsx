@@ -64,7 +64,7 @@ const NAV = [
   { to: '/connections', label: 'Connections', match: (p: string) => p.startsWith('/connections') },
 ];
 
-function View({ path }: { path: string }) {
+export function View({ path }: { path: string }) {
   const [, section, id] = path.split('/');
   switch (section) {
     case '':

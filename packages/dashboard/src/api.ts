@@ -41,6 +41,11 @@ export interface Delivery {
   failure_reason?: string | null;
   created_at: string;
   updated_at?: string;
+  /** The list, single read and retry answer describe the delivery (GET /v1/deliveries); others may not. */
+  event_type?: string | null;
+  endpoint_description?: string | null;
+  endpoint_url?: string | null;
+  last_attempt?: { at: string; response_status: number | null; error: string | null } | null;
 }
 
 /** GET /v1/stats/deliveries: every bucket of the window, zeros included. */
@@ -125,7 +130,8 @@ export interface Api {
   send<T>(method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>;
 }
 
-export function createApi(key: string, base = ''): Api {
+/** `onUnauthorized` hears every 401 (the portal shows its "session expired" page). */
+export function createApi(key: string, base = '', onUnauthorized?: () => void): Api {
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${key}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -147,6 +153,7 @@ export function createApi(key: string, base = ''): Api {
       parsed = undefined;
     }
     if (!response.ok) {
+      if (response.status === 401) onUnauthorized?.();
       const error = (parsed as { error?: { code?: string; message?: string; request_id?: string } } | undefined)?.error;
       throw new ApiError(
         response.status,

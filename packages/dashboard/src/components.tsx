@@ -77,6 +77,7 @@ export function ErrorNotice({ error }: { error: unknown }) {
       <strong>{api ? `${api.status || 'Network'} ${api.code}` : 'Error'}: </strong>
       <span className="error-message">{api ? api.message : String(error)}</span>
       {api?.status === 401 ? <div>Your key may have been revoked: sign out, then sign in with a valid key.</div> : null}
+      {api?.status === 404 ? <div>Not found: it does not exist, or it is not yours to see.</div> : null}
       {api?.requestId ? (
         <div>
           Request id: <code className="request-id">{api.requestId}</code>

@@ -1,10 +1,14 @@
 import { useEffect, useState } from 'react';
 
-/** A small history router: the app's paths live under /dashboard/ (Vite's base), with a query string. */
-export const BASE = '/dashboard';
+/**
+ * A small history router: the app's paths live under /dashboard/ (Vite's base), or under /portal/
+ * when the same app runs as a tenant's portal, with a query string.
+ */
+export const PORTAL = typeof window !== 'undefined' && /^\/portal(\/|$)/.test(window.location.pathname);
+export const BASE = PORTAL ? '/portal' : '/dashboard';
 
 export interface Location {
-  /** The path below /dashboard, e.g. `/deliveries/dlv_1`; `/` for the overview. */
+  /** The path below /dashboard (or /portal), e.g. `/deliveries/dlv_1`; `/` for the overview. */
   path: string;
   search: URLSearchParams;
 }

@@ -1,5 +1,6 @@
 import { createContext, useContext } from 'react';
 import type { Api, Role } from './api.js';
+import { PORTAL } from './router.js';
 
 /** The signed-in key lives in sessionStorage: it ends with the tab, and never goes into a URL. */
 const STORAGE_KEY = 'herald.session';
@@ -25,8 +26,9 @@ export function saveSession(session: Session | null): void {
   else sessionStorage.removeItem(STORAGE_KEY);
 }
 
-export const READ_ONLY_REASON =
-  'This API key has the read role: it may only view. Sign in with an admin key to change anything.';
+export const READ_ONLY_REASON = PORTAL
+  ? 'This portal session is read-only: it may only view.'
+  : 'This API key has the read role: it may only view. Sign in with an admin key to change anything.';
 
 export interface SessionContext {
   api: Api;

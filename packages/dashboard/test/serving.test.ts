@@ -66,6 +66,60 @@ describe('the server serves the dashboard at /dashboard/', () => {
   });
 });
 
+describe('the server serves the customer portal at /portal/', () => {
+  let h: TestHerald;
+  let framed: TestHerald;
+  beforeAll(async () => {
+    h = await startTestHerald();
+    framed = await startTestHerald({
+      portalFrameAncestors: ['https://app.example.com', 'http://127.0.0.1:3000'],
+      portalReturnUrl: 'https://app.example.com/webhooks',
+      portalBrandName: 'Acme',
+      portalAccent: '#0b6bcb',
+    });
+  });
+  afterAll(async () => {
+    await h.close();
+    await framed.close();
+  });
+
+  it('answers the same app for any view under /portal/, framable by this origin only by default', async () => {
+    for (const path of ['/portal/', '/portal/failed', '/portal/deliveries/dlv_123']) {
+      const response = await fetch(h.url + path);
+      expect(response.status, path).toBe(200);
+      expect(await response.text()).toContain('<div id="root">');
+      const csp = response.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("frame-ancestors 'self'");
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).not.toContain('unsafe-inline');
+      expect(response.headers.get('x-frame-options'), path).toBeNull();
+      expect(response.headers.get('referrer-policy'), path).toBe('no-referrer');
+    }
+    const bare = await fetch(`${h.url}/portal`, { redirect: 'manual' });
+    expect(bare.headers.get('location')).toBe('/portal/');
+    expect(await (await fetch(`${h.url}/portal/config.json`)).json()).toEqual({
+      brand_name: null,
+      accent: null,
+      return_url: null,
+    });
+  });
+
+  it("lets the producer's origins frame the portal, never the operator dashboard", async () => {
+    const portal = await fetch(`${framed.url}/portal/`);
+    expect(portal.headers.get('content-security-policy')).toContain(
+      'frame-ancestors https://app.example.com http://127.0.0.1:3000',
+    );
+    const dashboard = await fetch(`${framed.url}/dashboard/`);
+    expect(dashboard.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(dashboard.headers.get('x-frame-options')).toBe('DENY');
+    expect(await (await fetch(`${framed.url}/portal/config.json`)).json()).toEqual({
+      brand_name: 'Acme',
+      accent: '#0b6bcb',
+      return_url: 'https://app.example.com/webhooks',
+    });
+  });
+});
+
 describe('a server whose dashboard was not built', () => {
   it('answers 503 saying to run npm run build', async () => {
     const empty = `${mkdtempSync(join(tmpdir(), 'herald-no-dist-'))}/`;

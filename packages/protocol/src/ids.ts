@@ -16,6 +16,7 @@ export const ID_PREFIXES = {
   account: 'acct',
   job: 'job',
   connection: 'con',
+  portalSession: 'ps',
   alert: 'alrt',
 } as const;
 

@@ -7,9 +7,12 @@ import type {
   EventsQuery,
   PageQuery,
   PatchEndpointBody,
+  PortalSessionBody,
   PublishBody,
+  PutTenantBody,
   StatsQuery,
   SyncReportBody,
+  TenantPageQuery,
 } from './api/schemas.js';
 
 /**
@@ -30,3 +33,7 @@ export type StatsParams = Static<typeof StatsQuery>;
 export type CreateApiKeyInput = Static<typeof CreateApiKeyBody>;
 export type BulkRetryInput = Static<typeof BulkRetryBody>;
 export type SyncReportInput = Static<typeof SyncReportBody>;
+/** A list that `?tenant_id=` narrows (endpoints, connections). */
+export type TenantPageParams = Static<typeof TenantPageQuery>;
+export type PutTenantInput = Static<typeof PutTenantBody>;
+export type PortalSessionInput = Static<typeof PortalSessionBody>;

@@ -39,7 +39,13 @@ export interface Herald {
 
 /** Opens the store, runs migrations, and starts the API and/or the dispatcher. */
 export async function startHerald(config: Config, role: Role = 'serve'): Promise<Herald> {
-  const logger = pino({ level: config.logLevel, base: undefined });
+  // No line of ours carries request headers; should one ever (an error's request, a debug line),
+  // the credential in them stays out: API keys and portal tokens alike.
+  const logger = pino({
+    level: config.logLevel,
+    base: undefined,
+    redact: { paths: ['req.headers.authorization', 'request.headers.authorization', 'headers.authorization'] },
+  });
   const store = await openStore(config.db, { secretKey: config.secretKey });
   const metrics = createMetrics({ store, clock: config.clock });
   const generatedKey = await ensureFirstKey(store, config);

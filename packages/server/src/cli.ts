@@ -2,6 +2,7 @@ import { HERALD_VERSION, parseDuration } from '@herald/protocol';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Role } from './app.js';
 import { DEFAULTS, makeConfig, parseByteSize } from './config.js';
+import { parseAccent, parseBrandName, parseFrameAncestors, parseReturnUrl } from './portal-settings.js';
 
 function duration(value: string): number {
   try {
@@ -47,6 +48,20 @@ function port(value: string): number {
   return n;
 }
 
+/** An http(s) URL without query or fragment; a trailing slash is dropped. */
+function publicUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a URL such as https://hooks.example.com.`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+    throw new InvalidArgumentError(`"${value}" must be an http(s) URL without a query or fragment.`);
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
 interface Flags {
   port: number;
   host: string;
@@ -65,12 +80,59 @@ interface Flags {
   alertFailureRate: number;
   alertDueAge: number;
   logLevel: string;
+  publicUrl?: string;
+  portalFrameAncestors?: string[];
+  portalReturnUrl?: string;
+  portalBrandName?: string;
+  portalAccent?: string;
+}
+
+/** A RangeError of portal-settings.ts as commander's error for a bad flag value. */
+function flag<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
 }
 
 function withServerFlags(command: Command): Command {
   return command
     .addOption(new Option('--port <port>', 'port of the API').env('PORT').argParser(port).default(DEFAULTS.port))
     .option('--host <host>', 'address to listen on', DEFAULTS.host)
+    .addOption(
+      new Option(
+        '--public-url <url>',
+        'where people reach Herald; portal links start with it (default: the listening address)',
+      )
+        .env('HERALD_PUBLIC_URL')
+        .argParser(publicUrl),
+    )
+    .addOption(
+      new Option(
+        '--portal-frame-ancestors <origins>',
+        "origins that may embed the customer portal in a frame, space- or comma-separated (default: 'self')",
+      )
+        .env('HERALD_PORTAL_FRAME_ANCESTORS')
+        .argParser(flag(parseFrameAncestors)),
+    )
+    .addOption(
+      new Option('--portal-return-url <url>', 'where the portal\'s "session expired" notice links back to')
+        .env('HERALD_PORTAL_RETURN_URL')
+        .argParser(flag(parseReturnUrl)),
+    )
+    .addOption(
+      new Option('--portal-brand-name <name>', "the portal header's name (a tenant's metadata.brand_name overrides it)")
+        .env('HERALD_PORTAL_BRAND_NAME')
+        .argParser(flag(parseBrandName)),
+    )
+    .addOption(
+      new Option('--portal-accent <#rrggbb>', "the portal's accent colour (a tenant's metadata.accent overrides it)")
+        .env('HERALD_PORTAL_ACCENT')
+        .argParser(flag(parseAccent)),
+    )
     .addOption(
       new Option('--db <path-or-url>', 'SQLite file, or a postgres:// URL').env('HERALD_DB').default(DEFAULTS.db),
     )
@@ -149,6 +211,11 @@ async function run(role: Role, flags: Flags): Promise<void> {
     alertFailureRate: flags.alertFailureRate,
     alertDueAgeMs: flags.alertDueAge,
     logLevel: flags.logLevel,
+    publicUrl: flags.publicUrl,
+    portalFrameAncestors: flags.portalFrameAncestors,
+    portalReturnUrl: flags.portalReturnUrl,
+    portalBrandName: flags.portalBrandName,
+    portalAccent: flags.portalAccent,
     bootstrapKey: process.env.HERALD_BOOTSTRAP_KEY || undefined,
     secretKey: process.env.HERALD_SECRET_KEY || undefined,
   });

@@ -54,6 +54,24 @@ export interface Config {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   bootstrapKey: string | undefined;
+  /**
+   * Where people reach this Herald (`--public-url`, env HERALD_PUBLIC_URL), e.g.
+   * `https://hooks.example.com`: portal links are `<public url>/portal/#token=…`.
+   * @default the address the API listens on
+   */
+  publicUrl?: string | undefined;
+  /**
+   * Who may frame the portal (`--portal-frame-ancestors`): CSP `frame-ancestors` sources, e.g.
+   * `['https://app.example.com']`. The operator dashboard may never be framed.
+   * @default ["'self'"]
+   */
+  portalFrameAncestors?: string[] | undefined;
+  /** Where the portal's "session expired" notice links back to (`--portal-return-url`). */
+  portalReturnUrl?: string | undefined;
+  /** The portal's brand name (`--portal-brand-name`); a tenant's `metadata.brand_name` overrides it. */
+  portalBrandName?: string | undefined;
+  /** The portal's accent colour, `#rrggbb` (`--portal-accent`); a tenant's `metadata.accent` overrides it. */
+  portalAccent?: string | undefined;
   secretKey: string | undefined;
   /** pino log level; `silent` in tests. */
   logLevel: string;

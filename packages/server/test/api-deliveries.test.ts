@@ -62,6 +62,44 @@ describe('deliveries, their attempts, and a retry by hand', () => {
     expect(receiver.requests).toHaveLength(2);
   });
 
+  it('lists each delivery with its event type, its endpoint and its latest attempt, for a person to act on', async () => {
+    receiver.respondWith(() => ({ status: 503, body: 'maintenance' }));
+    const ep = (
+      await h.request('POST', '/v1/endpoints', {
+        url: receiver.url,
+        description: 'Orders receiver',
+        event_types: ['invoice.paid'],
+      })
+    ).body;
+    const published = (await h.request('POST', '/v1/events', { type: 'invoice.paid', data: { n: 2 } })).body;
+    const deliveryId: string = published.deliveries[0];
+    await until(
+      () => h.request('GET', `/v1/deliveries/${deliveryId}`),
+      (r) => r.body.attempts.length === 1,
+      'the first attempt',
+      5_000,
+    );
+    const listed = await h.request('GET', `/v1/deliveries?endpoint_id=${ep.id}`);
+    const [row] = listed.body.data;
+    expect(row).toMatchObject({
+      id: deliveryId,
+      event_type: 'invoice.paid',
+      endpoint_description: 'Orders receiver',
+      endpoint_url: receiver.url,
+      last_attempt: { response_status: 503, error: 'http_status' },
+    });
+    expect(new Date(row.last_attempt.at).toISOString()).toBe(row.last_attempt.at);
+    expect(Date.parse(row.next_attempt_at)).toBeGreaterThan(Date.parse(row.last_attempt.at));
+    // The single read and a retry's answer carry the same fields.
+    expect((await h.request('GET', `/v1/deliveries/${deliveryId}`)).body).toMatchObject({
+      event_type: 'invoice.paid',
+      endpoint_description: 'Orders receiver',
+    });
+    receiver.respondWith(() => ({ status: 200, body: 'ok' }));
+    const retried = await h.request('POST', `/v1/deliveries/${deliveryId}/retry`);
+    expect(retried.body).toMatchObject({ status: 'succeeded', last_attempt: { response_status: 200, error: null } });
+  });
+
   it('reports ready while the store answers', async () => {
     const ready = await h.request('GET', '/readyz', undefined, { key: null });
     expect(ready.status).toBe(200);

@@ -32,7 +32,7 @@ function routesOf(h: TestHerald): string[] {
 }
 
 /** Served as files, not as API: kept out of the document on purpose (`schema: { hide: true }`). */
-const FILES = /^GET \/(dashboard|docs)(\/|\*|$)/;
+const FILES = /^GET \/(dashboard|docs|portal)(\/|\*|$)/;
 
 describe('the OpenAPI document', () => {
   let h: TestHerald;

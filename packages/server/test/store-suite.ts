@@ -374,6 +374,32 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect(await store.claimDueDeliveries({ now: t0 + 10 * 86_400_000, limit: 10, leaseMs: 1 })).toHaveLength(0);
     });
 
+    it("describes a page of deliveries with its event's type, its endpoint and its latest attempt", async () => {
+      const ep = endpoint({ description: 'Billing receiver', url: 'https://billing.example/hooks' });
+      await store.createEndpoint(ep);
+      const [one, two] = await store.publish([event({ type: 'invoice.paid' }), event({ type: 'invoice.voided' })]);
+      const attempted = one!.deliveries[0]!;
+      const untried = two!.deliveries[0]!;
+      const [first] = await store.claimDueDeliveries({ now: t0, limit: 1, leaseMs: 60_000 });
+      expect(first!.delivery.id).toBe(attempted);
+      await store.recordAttempts([failed(attempted, 1, t0 + 30_000, first!.claim)], t0 + 5);
+      const [second] = await store.claimDueDeliveries({ now: t0 + 30_000, limit: 1, leaseMs: 60_000 });
+      const last = failed(attempted, 2, null, second!.claim);
+      last.attempt = { ...last.attempt, startedAt: t0 + 30_001, responseStatus: null, error: 'refused' };
+      await store.recordAttempts([last], t0 + 30_005);
+
+      const page = await store.listDeliveries(account, { limit: 10 });
+      const described = await store.describeDeliveries(account, page.data);
+      expect(described.get(attempted)).toMatchObject({
+        eventType: 'invoice.paid',
+        endpointDescription: 'Billing receiver',
+        endpointUrl: 'https://billing.example/hooks',
+        lastAttempt: { attemptNo: 2, startedAt: t0 + 30_001, responseStatus: null, error: 'refused' },
+      });
+      expect(described.get(untried)).toMatchObject({ eventType: 'invoice.voided', lastAttempt: null });
+      expect((await store.describeDeliveries(account, [])).size).toBe(0);
+    });
+
     it('makes the first API key once, whichever of several processes starting at once asks', async () => {
       const key = (n: number) => ({
         id: newId('apiKey'),
@@ -1202,6 +1228,155 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       await store.publish([event()]);
       const [claimed] = await store.claimDueDeliveries({ now: t0, limit: 1, leaseMs: 1 });
       expect(claimed!.endpoint).toMatchObject({ secret: next, previousSecret: ep.secret });
+    });
+
+    describe('tenants', () => {
+      async function tenants(...ids: string[]) {
+        for (const id of ids) await store.putTenant({ accountId: account, id, name: id, metadata: {}, at: t0 });
+      }
+
+      it('creates a tenant, then updates it, and lists an account’s tenants by id with a cursor', async () => {
+        const made = await store.putTenant({
+          accountId: account,
+          id: 'b',
+          name: 'B',
+          metadata: { plan: 'pro' },
+          at: t0,
+        });
+        expect(made).toMatchObject({ created: true, tenant: { id: 'b', name: 'B', metadata: { plan: 'pro' } } });
+        const again = await store.putTenant({ accountId: account, id: 'b', name: 'B2', metadata: {}, at: t0 + 5 });
+        expect(again).toMatchObject({
+          created: false,
+          tenant: { name: 'B2', metadata: {}, createdAt: t0, updatedAt: t0 + 5 },
+        });
+        await store.putTenant({ accountId: account, id: 'a', name: 'A', metadata: {}, at: t0 });
+        await store.putTenant({ accountId: other, id: 'c', name: 'C', metadata: {}, at: t0 });
+        const first = await store.listTenants(account, { limit: 1 });
+        expect(first.data.map((t) => t.id)).toEqual(['a']);
+        const rest = await store.listTenants(account, { limit: 5, cursor: first.nextCursor ?? '' });
+        expect(rest).toMatchObject({ data: [{ id: 'b' }], nextCursor: null });
+        expect(await store.getTenant(other, 'b')).toBeUndefined();
+      });
+
+      it('fans an event out to its tenant’s endpoints only, a tenant-less one to tenant-less endpoints only', async () => {
+        await tenants('a', 'b');
+        const ofA = await store.createEndpoint(endpoint({ tenantId: 'a' }));
+        const ofB = await store.createEndpoint(endpoint({ tenantId: 'b' }));
+        const own = await store.createEndpoint(endpoint());
+        expect([ofA.tenantId, ofB.tenantId, own.tenantId]).toEqual(['a', 'b', null]);
+        const [forA, forNone] = await store.publish([event({ tenantId: 'a' }), event()]);
+        const toA = await store.listDeliveriesOfEvent(account, forA!.id);
+        expect(toA.map((d) => [d.endpointId, d.tenantId])).toEqual([[ofA.id, 'a']]);
+        expect((await store.getEvent(account, forA!.id))!.tenantId).toBe('a');
+        const toNone = await store.listDeliveriesOfEvent(account, forNone!.id);
+        expect(toNone.map((d) => [d.endpointId, d.tenantId])).toEqual([[own.id, null]]);
+        // A test event goes to its one endpoint, whatever its event_types.
+        const picky = await store.createEndpoint(endpoint({ tenantId: 'a', eventTypes: ['only.this'] }));
+        const [test] = await store.publish([event({ tenantId: 'a', type: 'herald.test', onlyEndpointId: picky.id })]);
+        expect((await store.listDeliveriesOfEvent(account, test!.id)).map((d) => d.endpointId)).toEqual([picky.id]);
+      });
+
+      it('narrows every list to one tenant', async () => {
+        await tenants('a', 'b');
+        const ofA = await store.createEndpoint(endpoint({ tenantId: 'a' }));
+        const ofB = await store.createEndpoint(endpoint({ tenantId: 'b' }));
+        await store.createEndpoint(endpoint());
+        const [forA, forB] = await store.publish([event({ tenantId: 'a' }), event({ tenantId: 'b' }), event()]);
+        await store.recordAttempts([failed(forA!.deliveries[0]!, 1, null), failed(forB!.deliveries[0]!, 1, null)], t0);
+        await store.recordConnectionSync({
+          accountId: account,
+          connectionId: 'con_a',
+          status: 'started',
+          at: t0,
+          error: null,
+          tenantId: 'a',
+        });
+        await store.recordConnectionSync({
+          accountId: account,
+          connectionId: 'con_x',
+          status: 'started',
+          at: t0,
+          error: null,
+        });
+        // A later report cannot move a connection to another tenant.
+        const kept = await store.recordConnectionSync({
+          accountId: account,
+          connectionId: 'con_a',
+          status: 'completed',
+          at: t0 + 1,
+          error: null,
+          tenantId: 'b',
+        });
+        expect(kept.tenantId).toBe('a');
+
+        expect((await store.listEndpoints(account, { limit: 10, tenantId: 'a' })).data.map((e) => e.id)).toEqual([
+          ofA.id,
+        ]);
+        expect((await store.listEvents(account, { limit: 10, tenantId: 'b' })).data.map((e) => e.id)).toEqual([
+          forB!.id,
+        ]);
+        expect(
+          (await store.listDeliveries(account, { limit: 10, tenantId: 'a' })).data.map((d) => d.endpointId),
+        ).toEqual([ofA.id]);
+        expect((await store.listConnections(account, { limit: 10, tenantId: 'a' })).data.map((c) => c.id)).toEqual([
+          'con_a',
+        ]);
+        expect((await store.listConnections(account, { limit: 10 })).data).toHaveLength(2);
+        // Ids never go back in a process, so the window (an id range) is wide: one bucket holds them all.
+        const stats = await store.deliveryStats(account, {
+          since: 0,
+          until: Date.now() + 3_600_000,
+          bucketMs: 1e13,
+          tenantId: 'b',
+        });
+        expect(stats.failedByEndpoint).toEqual([{ endpointId: ofB.id, failed: 1 }]);
+        expect(stats.counts).toEqual([{ bucketStart: 0, status: 'failed', count: 1 }]);
+        const job = await store.createBulkRetryJob({
+          id: 'job_b',
+          accountId: account,
+          filter: { tenantId: 'b' },
+          params: {},
+          createdAt: t0,
+        });
+        expect(job).toMatchObject({ tenantId: 'b', total: 1 });
+        expect((await store.takeOpenJobItems('job_b', '', 10, t0)).map((i) => i.deliveryId)).toEqual(forB!.deliveries);
+      });
+
+      it('deletes a tenant with its endpoints and sessions: their pending deliveries fail, other tenants stay', async () => {
+        await tenants('a', 'b');
+        const ofA = await store.createEndpoint(endpoint({ tenantId: 'a' }));
+        const ofB = await store.createEndpoint(endpoint({ tenantId: 'b' }));
+        const [forA, forB] = await store.publish([event({ tenantId: 'a' }), event({ tenantId: 'b' })]);
+        const session = { accountId: account, readOnly: false, createdAt: t0, expiresAt: t0 + 1000 };
+        await store.createPortalSession({ ...session, id: 'ps_a', tenantId: 'a', hash: 'aa'.repeat(32) });
+        await store.createPortalSession({
+          ...session,
+          id: 'ps_b',
+          tenantId: 'b',
+          hash: 'bb'.repeat(32),
+          readOnly: true,
+        });
+        expect(await store.findPortalSessionByHash('bb'.repeat(32))).toMatchObject({
+          id: 'ps_b',
+          tenantId: 'b',
+          readOnly: true,
+        });
+
+        expect(await store.deleteTenant(account, 'a', t0 + 9)).toBe(true);
+        expect(await store.deleteTenant(account, 'a', t0 + 9)).toBe(false);
+        expect(await store.getTenant(account, 'a')).toBeUndefined();
+        expect(await store.getEndpoint(account, ofA.id)).toBeUndefined();
+        expect(await store.getDelivery(account, forA!.deliveries[0]!)).toMatchObject({
+          status: 'failed',
+          nextAttemptAt: null,
+        });
+        expect(await store.findPortalSessionByHash('aa'.repeat(32))).toBeUndefined();
+        expect(await store.getEndpoint(account, ofB.id)).toBeDefined();
+        expect(await store.getDelivery(account, forB!.deliveries[0]!)).toMatchObject({ status: 'pending' });
+
+        expect(await store.deletePortalSessions(account, 'b')).toBe(1);
+        expect(await store.findPortalSessionByHash('bb'.repeat(32))).toBeUndefined();
+      });
     });
   });
 }

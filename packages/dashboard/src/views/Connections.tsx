@@ -1,5 +1,6 @@
 import { type Connection, type Page, query } from '../api.js';
 import { Empty, ErrorNotice, LoadMore, StatusBadge, Time, usePages } from '../components.js';
+import { PORTAL } from '../router.js';
 import { useSession } from '../session.js';
 
 export function ConnectionList() {
@@ -15,7 +16,11 @@ export function ConnectionList() {
       </div>
       <ErrorNotice error={pages.error} />
       {!pages.loading && !pages.error && pages.items.length === 0 ? (
-        <Empty>No connection has reported a sync yet. Producers report them with POST /v1/connections/:id/syncs.</Empty>
+        <Empty>
+          {PORTAL
+            ? 'No connection of yours has synced yet.'
+            : 'No connection has reported a sync yet. Producers report them with POST /v1/connections/:id/syncs.'}
+        </Empty>
       ) : null}
       {pages.items.length > 0 ? (
         <div className="table-wrap">

@@ -161,10 +161,12 @@ export function DeliveryDetail({ id }: { id: string }) {
             </dd>
             <dt>Event</dt>
             <dd>
+              {d.event_type ? `${d.event_type} ` : ''}
               <Link to={`/events/${d.event_id}`}>{d.event_id}</Link>
             </dd>
             <dt>Endpoint</dt>
             <dd>
+              {d.endpoint_description || d.endpoint_url ? `${d.endpoint_description || d.endpoint_url} ` : ''}
               <Link to={`/endpoints/${d.endpoint_id}`}>{d.endpoint_id}</Link>
             </dd>
             <dt>Sequence</dt>

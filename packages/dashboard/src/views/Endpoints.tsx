@@ -293,13 +293,12 @@ export function EndpointDetail({ id }: { id: string }) {
             <WriteButton
               onClick={() =>
                 act(async () => {
-                  const sent = await api.send<{ id: string; deliveries: number }>('POST', '/v1/events', {
-                    type: 'herald.test',
-                    data: { endpoint_id: ep.id, sent_from: 'dashboard' },
-                  });
-                  setNotice(
-                    `Test event ${sent.id} published (${sent.deliveries} deliveries): it goes to every endpoint subscribed to herald.test.`,
+                  // To this endpoint only, whatever it subscribes to (a portal session may not publish).
+                  const sent = await api.send<{ id: string; deliveries: string[] }>(
+                    'POST',
+                    `/v1/endpoints/${ep.id}/test`,
                   );
+                  setNotice(`Test event ${sent.id} sent to this endpoint: see it in its deliveries.`);
                   deliveries.reload();
                 })
               }

@@ -1,8 +1,9 @@
 import { type FormEvent, useState } from 'react';
 import { type Delivery, type HeraldEvent, type Page, query } from '../api.js';
 import { Empty, ErrorNotice, Json, Link, LoadMore, StatusBadge, Time, useAsync, usePages } from '../components.js';
-import { navigate, useLocation } from '../router.js';
+import { navigate, PORTAL, useLocation } from '../router.js';
 import { useSession } from '../session.js';
+import { DeliveryColumnHeads, DeliveryColumns } from './delivery-columns.js';
 
 const LIMIT = 50;
 
@@ -55,7 +56,9 @@ export function EventList() {
         <Empty>
           {type || connection
             ? 'No event matches these filters. Clear them to see every event.'
-            : 'No events yet. Producers publish them with POST /v1/events.'}
+            : PORTAL
+              ? 'No events for you yet.'
+              : 'No events yet. Producers publish them with POST /v1/events.'}
         </Empty>
       ) : null}
       {pages.items.length > 0 ? (
@@ -98,33 +101,27 @@ export function DeliveryTable({ deliveries }: { deliveries: Delivery[] }) {
       <table>
         <thead>
           <tr>
-            <th scope="col">Delivery</th>
             <th scope="col" className="hide-narrow">
-              Endpoint
+              Delivery
             </th>
             <th scope="col">Status</th>
-            <th scope="col">Attempts</th>
+            <DeliveryColumnHeads />
             <th scope="col" className="hide-narrow">
-              Created
+              Attempts
             </th>
           </tr>
         </thead>
         <tbody>
           {deliveries.map((d) => (
-            <tr key={d.id}>
-              <td>
+            <tr key={d.id} data-delivery={d.id}>
+              <td className="hide-narrow">
                 <Link to={`/deliveries/${d.id}`}>{d.id}</Link>
               </td>
-              <td className="hide-narrow">
-                <Link to={`/endpoints/${d.endpoint_id}`}>{d.endpoint_id}</Link>
-              </td>
-              <td>
+              <td data-testid="status">
                 <StatusBadge status={d.status} />
               </td>
-              <td>{d.attempt_count}</td>
-              <td className="hide-narrow">
-                <Time iso={d.created_at} />
-              </td>
+              <DeliveryColumns d={d} />
+              <td className="hide-narrow">{d.attempt_count}</td>
             </tr>
           ))}
         </tbody>

@@ -1,8 +1,9 @@
 import { type FormEvent, useState } from 'react';
 import { type Delivery, type Job, type Page, query } from '../api.js';
-import { Empty, ErrorNotice, Link, LoadMore, StatusBadge, Time, usePages, WriteButton } from '../components.js';
+import { Empty, ErrorNotice, Link, LoadMore, StatusBadge, usePages, WriteButton } from '../components.js';
 import { navigate, useLocation } from '../router.js';
 import { useSession } from '../session.js';
+import { DeliveryColumnHeads, DeliveryColumns } from './delivery-columns.js';
 
 const POLL_MS = 400;
 
@@ -199,15 +200,11 @@ export function FailedList() {
                     onChange={() => setSelected(allOnPage ? new Set() : new Set(pageIds))}
                   />
                 </th>
-                <th scope="col">Delivery</th>
                 <th scope="col" className="hide-narrow">
-                  Endpoint
+                  Delivery
                 </th>
                 <th scope="col">Status</th>
-                <th scope="col">Attempts</th>
-                <th scope="col" className="hide-narrow">
-                  Created
-                </th>
+                <DeliveryColumnHeads />
                 <th scope="col">
                   <span className="sr-only">Actions</span>
                 </th>
@@ -224,19 +221,13 @@ export function FailedList() {
                       onChange={() => toggle(d.id)}
                     />
                   </td>
-                  <td>
-                    <Link to={`/deliveries/${d.id}`}>{d.id}</Link>
-                  </td>
                   <td className="hide-narrow">
-                    <Link to={`/endpoints/${d.endpoint_id}`}>{d.endpoint_id}</Link>
+                    <Link to={`/deliveries/${d.id}`}>{d.id}</Link>
                   </td>
                   <td data-testid="status">
                     <StatusBadge status={d.status} />
                   </td>
-                  <td>{d.attempt_count}</td>
-                  <td className="hide-narrow">
-                    <Time iso={d.created_at} />
-                  </td>
+                  <DeliveryColumns d={d} />
                   <td>
                     <WriteButton
                       onClick={() => retryOne(d.id)}

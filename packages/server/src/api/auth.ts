@@ -3,6 +3,7 @@ import type { Clock } from '@herald/protocol';
 import { HeraldError } from '@herald/protocol';
 import type { FastifyRequest } from 'fastify';
 import { hashApiKey } from '../api-keys.js';
+import { isPortalToken } from '../portal-sessions.js';
 import type { ApiKeyRecord, Role, Store } from '../store/types.js';
 
 /**
@@ -12,8 +13,12 @@ import type { ApiKeyRecord, Role, Store } from '../store/types.js';
 
 export interface Caller {
   accountId: string;
+  /** The API key's id, or the portal session's (rate limits are per credential). */
   keyId: string;
+  /** A read-only portal session has the `read` role; any other the `admin` role within its tenant. */
   role: Role;
+  /** A portal session's tenant: the caller sees and changes only that tenant's resources (scope.ts). */
+  tenantId?: string | undefined;
 }
 
 /**
@@ -66,6 +71,26 @@ export function createAuthenticator(store: Store, clock: Clock): Authenticator {
     return { accountId: key.accountId, keyId: key.id, role: key.role };
   }
 
+  async function portalCaller(hash: string, request: FastifyRequest): Promise<Caller> {
+    const session = await store.findPortalSessionByHash(hash);
+    const same = session !== undefined && timingSafeEqual(Buffer.from(session.hash, 'hex'), Buffer.from(hash, 'hex'));
+    if (!session || !same || session.expiresAt <= clock.now()) {
+      throw new HeraldError(
+        'AUTHENTICATION_FAILED',
+        'authorization: the portal session has expired or has been ended; ask for a new portal link.',
+      );
+    }
+    if (session.readOnly && request.method !== 'GET' && request.method !== 'HEAD') {
+      throw new HeraldError('PERMISSION_DENIED', 'This portal session is read-only: it may only make GET requests.');
+    }
+    return {
+      accountId: session.accountId,
+      keyId: session.id,
+      role: session.readOnly ? 'read' : 'admin',
+      tenantId: session.tenantId,
+    };
+  }
+
   return {
     async authenticate(request) {
       const header = request.headers.authorization;
@@ -84,6 +109,8 @@ export function createAuthenticator(store: Store, clock: Clock): Authenticator {
         );
       }
       const hash = hashApiKey(match[1]);
+      // Portal sessions are not cached: ending one (or its expiry) takes effect at the next request.
+      if (isPortalToken(match[1])) return portalCaller(hash, request);
       const entry = await lookup(hash);
       const key = entry?.key;
       // The lookup is by hash; the comparison that decides is still constant-time.
@@ -131,4 +158,25 @@ export function requireAdmin(request: FastifyRequest): Caller {
     throw new HeraldError('PERMISSION_DENIED', 'This route needs an API key with the `admin` role.');
   }
   return caller;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * A portal session may call this route: it reads and writes only through the request's scope
+     * (scope.ts), so it sees one tenant's resources. Every other authenticated route answers a
+     * portal session 403: operator-only by default.
+     */
+    tenantScoped?: boolean;
+  }
+}
+
+/** The 403 of an operator-only route called with a portal session. */
+export function requireOperator(request: FastifyRequest, caller: Caller): void {
+  if (caller.tenantId !== undefined && request.routeOptions.config.tenantScoped !== true) {
+    throw new HeraldError(
+      'PERMISSION_DENIED',
+      'A portal session cannot use this route: it needs an API key (API keys, tenants, portal sessions and publishing are operator-only).',
+    );
+  }
 }

@@ -62,6 +62,7 @@ const TAGS = [
   { name: 'Events', description: 'Publish events, read the feed, and follow one endpoint’s gap-free stream.' },
   { name: 'Deliveries', description: 'Each event on its way to each endpoint: status, attempts, retries.' },
   { name: 'Connections', description: 'Sync reports from producers, announced as events.' },
+  { name: 'Tenants', description: 'Your customers, their portal sessions, and who is asking.' },
   { name: 'API keys', description: 'Keys for this account: `admin` or `read`.' },
   { name: 'Operations', description: 'Health, readiness, metrics and this document.' },
 ];

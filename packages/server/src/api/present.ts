@@ -5,11 +5,13 @@ import type {
   ApiKeyRecord,
   AttemptRecord,
   ConnectionRecord,
+  DeliveryContext,
   DeliveryRecord,
   EndpointRecord,
   EventRecord,
   JobRecord,
   Role,
+  TenantRecord,
 } from '../store/types.js';
 import type {
   Alert,
@@ -17,11 +19,13 @@ import type {
   Attempt,
   Connection,
   Delivery,
+  DescribedDelivery,
   Endpoint,
   EndpointWithSecret,
   Event,
   Job,
   StreamItem,
+  Tenant,
 } from './response-schemas.js';
 
 /**
@@ -59,6 +63,7 @@ export function presentEndpoint(ep: EndpointRecord, role: Role, now = Date.now()
   const revealed = role === 'admin';
   return {
     id: ep.id,
+    tenant_id: ep.tenantId,
     url: revealed ? ep.url : redactedUrl(ep.url),
     description: ep.description,
     event_types: ep.eventTypes,
@@ -82,6 +87,7 @@ export function withSecret(ep: EndpointRecord, now = Date.now()): EndpointWithSe
 export function presentEvent(event: EventRecord): Event {
   return {
     id: event.id,
+    tenant_id: event.tenantId,
     type: event.type,
     occurred_at: iso(event.occurredAt),
     connection_id: event.connectionId,
@@ -101,12 +107,13 @@ export function presentStreamItem(delivery: DeliveryRecord, event: EventRecord):
     sequence: delivery.sequence,
     data: event.data,
   };
-  return { ...envelope, delivery_id: delivery.id, status: delivery.status };
+  return { ...envelope, delivery_id: delivery.id, status: delivery.status, tenant_id: delivery.tenantId };
 }
 
 export function presentDelivery(d: DeliveryRecord): Delivery {
   return {
     id: d.id,
+    tenant_id: d.tenantId,
     event_id: d.eventId,
     endpoint_id: d.endpointId,
     status: d.status,
@@ -117,6 +124,26 @@ export function presentDelivery(d: DeliveryRecord): Delivery {
     failure_reason: d.failureReason,
     created_at: iso(d.createdAt),
     updated_at: iso(d.updatedAt),
+  };
+}
+
+/**
+ * A delivery with what a person needs to act on it in a list: its event's type, where it goes (an
+ * endpoint's URL is redacted for a `read` caller, as in presentEndpoint) and its latest attempt.
+ */
+export function presentDescribedDelivery(
+  d: DeliveryRecord,
+  context: DeliveryContext | undefined,
+  role: Role,
+): DescribedDelivery {
+  const last = context?.lastAttempt ?? null;
+  const url = context?.endpointUrl ?? null;
+  return {
+    ...presentDelivery(d),
+    event_type: context?.eventType ?? null,
+    endpoint_description: context?.endpointDescription ?? null,
+    endpoint_url: url === null || role === 'admin' ? url : redactedUrl(url),
+    last_attempt: last && { at: iso(last.startedAt), response_status: last.responseStatus, error: last.error },
   };
 }
 
@@ -142,6 +169,7 @@ export function presentApiKey(key: ApiKeyRecord): ApiKey {
 export function presentJob(job: JobRecord): Job {
   return {
     id: job.id,
+    tenant_id: job.tenantId,
     kind: job.kind,
     state: job.state,
     total: job.total,
@@ -157,11 +185,22 @@ export function presentJob(job: JobRecord): Job {
 export function presentConnection(c: ConnectionRecord): Connection {
   return {
     connection_id: c.id,
+    tenant_id: c.tenantId,
     status: c.status,
     last_successful_sync_at: iso(c.lastSuccessfulSyncAt),
     last_error: c.lastError,
     next_scheduled_sync_at: iso(c.nextScheduledSyncAt),
     updated_at: iso(c.updatedAt),
+  };
+}
+
+export function presentTenant(t: TenantRecord): Tenant {
+  return {
+    id: t.id,
+    name: t.name,
+    metadata: t.metadata,
+    created_at: iso(t.createdAt),
+    updated_at: iso(t.updatedAt),
   };
 }
 

@@ -108,6 +108,9 @@ export function commonErrorStatuses(route: { public: boolean; input: boolean; bo
 
 const endpointFields = {
   id: Type.String({ description: 'The endpoint id.', examples: ['ep_01JDQ5V7Z7M3K0Q8R2W4Y6A9BC'] }),
+  tenant_id: Type.Union([Type.String(), Type.Null()], {
+    description: "The tenant it belongs to (PUT /v1/tenants/{id}); null: the producer's own.",
+  }),
   url: Type.String({
     description:
       'Where deliveries are POSTed. Credentials in it (`https://user:pass@…`) are shown to `admin` keys only.',
@@ -192,6 +195,9 @@ export const DeletedSchema = Type.Object(
 
 const eventFields = {
   id: Type.String({ description: 'The event id.', examples: ['evt_01JDQ5V7Z7M3K0Q8R2W4Y6A9BC'] }),
+  tenant_id: Type.Union([Type.String(), Type.Null()], {
+    description: "The tenant it belongs to (PUT /v1/tenants/{id}); null: the producer's own.",
+  }),
   type: Type.String({ description: 'The event type.', examples: ['order.created'] }),
   occurred_at: Time('When it happened, as the producer said (default: when it was published).'),
   connection_id: Type.Union([Type.String(), Type.Null()], {
@@ -258,6 +264,9 @@ export const StreamPageSchema = Type.Object(
 
 const deliveryFields = {
   id: Type.String({ description: 'The delivery id.', examples: ['dlv_01JDQ5V7Z7M3K0Q8R2W4Y6A9BC'] }),
+  tenant_id: Type.Union([Type.String(), Type.Null()], {
+    description: "The tenant it belongs to (PUT /v1/tenants/{id}); null: the producer's own.",
+  }),
   event_id: Type.String({ description: 'The event delivered.' }),
   endpoint_id: Type.String({ description: 'The endpoint it goes to.' }),
   status: DeliveryStatusSchema,
@@ -308,16 +317,48 @@ export const AttemptSchema = Type.Object(
   { description: 'One HTTP request to the endpoint, and its answer.' },
 );
 
-export const DeliveryPageSchema = page(DeliverySchema, 'A page of deliveries, newest first.');
+/**
+ * What the deliveries list, a single read and a retry's answer add to a delivery: what a person needs
+ * to act without opening it (the event's type, where it goes, how its latest attempt ended).
+ */
+const describedFields = {
+  ...deliveryFields,
+  event_type: Type.Union([Type.String(), Type.Null()], { description: "The event's type." }),
+  endpoint_description: Type.Union([Type.String(), Type.Null()], { description: "The endpoint's description." }),
+  endpoint_url: Type.Union([Type.String(), Type.Null()], {
+    description: "The endpoint's URL, redacted of credentials for a `read` caller as an endpoint's `url` is.",
+  }),
+  last_attempt: Type.Union(
+    [
+      Type.Object({
+        at: Time('When the latest attempt was sent.'),
+        response_status: Type.Union([Type.Integer(), Type.Null()], {
+          description: "The endpoint's HTTP status; null: no answer.",
+        }),
+        error: Type.Union([Type.String(), Type.Null()], {
+          description: 'Why it failed (timeout, refused, http_status, …); null: it succeeded.',
+        }),
+      }),
+      Type.Null(),
+    ],
+    { description: 'How the latest attempt ended; null: none yet.' },
+  ),
+};
+
+export const DescribedDeliverySchema = Type.Object(describedFields, {
+  description: 'A delivery with its event type, its endpoint and how its latest attempt ended.',
+});
+
+export const DeliveryPageSchema = page(DescribedDeliverySchema, 'A page of deliveries, newest first.');
 
 export const DeliveryWithAttemptsSchema = Type.Object(
-  { ...deliveryFields, attempts: Type.Array(AttemptSchema, { description: 'Every attempt, oldest first.' }) },
+  { ...describedFields, attempts: Type.Array(AttemptSchema, { description: 'Every attempt, oldest first.' }) },
   { description: 'A delivery with all its attempts.' },
 );
 
 export const RetriedDeliverySchema = Type.Object(
   {
-    ...deliveryFields,
+    ...describedFields,
     attempt: Type.Union([AttemptSchema, Type.Null()], { description: 'The attempt just made.' }),
   },
   { description: 'The delivery after one immediate attempt.' },
@@ -401,6 +442,9 @@ export const BulkRetryStartedSchema = Type.Object(
 export const JobSchema = Type.Object(
   {
     id: Type.String({ description: 'The job id.' }),
+    tenant_id: Type.Union([Type.String(), Type.Null()], {
+      description: "The tenant it belongs to (PUT /v1/tenants/{id}); null: the producer's own.",
+    }),
     kind: Type.Literal('bulk_retry'),
     state: jobState,
     total: Type.Integer({ description: 'Items of the job; never changes.' }),
@@ -420,6 +464,9 @@ const syncStatus = Type.Union([Type.Literal('started'), Type.Literal('completed'
 
 const connectionFields = {
   connection_id: Type.String({ description: "The producer's connection id.", examples: ['con_8d1f'] }),
+  tenant_id: Type.Union([Type.String(), Type.Null()], {
+    description: "The tenant it belongs to (PUT /v1/tenants/{id}); null: the producer's own.",
+  }),
   status: syncStatus,
   last_successful_sync_at: NullableTime('When the last completed sync was reported.'),
   last_error: Type.Union([Type.String(), Type.Null()], {
@@ -467,6 +514,54 @@ export const AlertSchema = Type.Object(
 
 export const AlertPageSchema = page(AlertSchema, 'A page of alerts, newest first.');
 
+// ---------------------------------------------------------------- tenants and portal sessions
+
+export const TenantSchema = Type.Object(
+  {
+    id: Type.String({ description: "The producer's own id for its customer.", examples: ['acme'] }),
+    name: Type.String({ description: 'Shown in the portal.' }),
+    metadata: Type.Record(Type.String(), Type.Unknown(), { description: 'Free JSON for the producer.' }),
+    created_at: Time('When the tenant was made.'),
+    updated_at: Time('When it last changed.'),
+  },
+  { description: "A customer of the producer, by the producer's own id." },
+);
+
+export const TenantPageSchema = page(TenantSchema, 'A page of tenants.');
+
+export const PortalSessionSchema = Type.Object(
+  {
+    url: Type.String({ description: 'The portal URL with the token in its fragment.' }),
+    token: Type.String({ description: 'The session token (`hps_…`): shown this once, only its hash is kept.' }),
+    expires_at: Time('When the session ends.'),
+    read_only: Type.Boolean({ description: 'A read-only session may only make GET requests.' }),
+  },
+  { description: 'A portal session for one tenant: the only answer that shows its token.' },
+);
+
+export const PortalSessionsEndedSchema = Type.Object(
+  { tenant_id: Type.String(), ended: Type.Integer({ description: 'Sessions ended.' }) },
+  { description: "The tenant's portal sessions are ended." },
+);
+
+export const SessionSchema = Type.Union(
+  [
+    Type.Object({
+      kind: Type.Literal('api_key'),
+      role: apiKeyFields.role,
+      key_id: Type.String(),
+      tenant: Type.Null(),
+    }),
+    Type.Object({
+      kind: Type.Literal('portal'),
+      read_only: Type.Boolean(),
+      session_id: Type.String(),
+      tenant: TenantSchema,
+    }),
+  ],
+  { description: 'Who is asking: an API key, or a portal session with its tenant.' },
+);
+
 // ---------------------------------------------------------------- the rest
 
 export const EventTypeSchema = Type.Object(
@@ -512,6 +607,7 @@ export const NAMED_SCHEMAS: Record<string, TSchema> = {
   FeedPage: FeedPageSchema,
   StreamPage: StreamPageSchema,
   Delivery: DeliverySchema,
+  DescribedDelivery: DescribedDeliverySchema,
   Attempt: AttemptSchema,
   DeliveryPage: DeliveryPageSchema,
   DeliveryWithAttempts: DeliveryWithAttemptsSchema,
@@ -531,6 +627,11 @@ export const NAMED_SCHEMAS: Record<string, TSchema> = {
   Alert: AlertSchema,
   AlertPage: AlertPageSchema,
   Health: HealthSchema,
+  Tenant: TenantSchema,
+  TenantPage: TenantPageSchema,
+  PortalSession: PortalSessionSchema,
+  PortalSessionsEnded: PortalSessionsEndedSchema,
+  Session: SessionSchema,
 };
 
 /** What @herald/client takes (through `@herald/server/api-types`, types only). */
@@ -545,6 +646,7 @@ export type Event = Static<typeof EventSchema>;
 export type Published = Static<typeof PublishedSchema>;
 export type StreamItem = Static<typeof StreamItemSchema>;
 export type Delivery = Static<typeof DeliverySchema>;
+export type DescribedDelivery = Static<typeof DescribedDeliverySchema>;
 export type Attempt = Static<typeof AttemptSchema>;
 export type DeliveryWithAttempts = Static<typeof DeliveryWithAttemptsSchema>;
 export type RetriedDelivery = Static<typeof RetriedDeliverySchema>;
@@ -558,6 +660,10 @@ export type Connection = Static<typeof ConnectionSchema>;
 export type SyncReported = Static<typeof SyncReportedSchema>;
 export type EventType = Static<typeof EventTypeSchema>;
 export type Alert = Static<typeof AlertSchema>;
+export type Tenant = Static<typeof TenantSchema>;
+export type PortalSession = Static<typeof PortalSessionSchema>;
+export type PortalSessionsEnded = Static<typeof PortalSessionsEndedSchema>;
+export type Session = Static<typeof SessionSchema>;
 export type StreamPage = Static<typeof StreamPageSchema>;
 export type FeedPage = Static<typeof FeedPageSchema>;
 

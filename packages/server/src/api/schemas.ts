@@ -81,8 +81,53 @@ const optionalEndpointFields = {
   rate_limit_per_s: Type.Optional(endpointFields.rate_limit_per_s),
 };
 
+/** A tenant's id: the producer's own, 1–255 of `A-Za-z0-9._:-`. */
+export const TenantId = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9._:-]{1,255}$' });
+const TenantFilterQuery = {
+  tenant_id: Type.Optional(
+    Type.String({ ...TenantId, description: "Only this tenant's (a portal session's own tenant is applied anyway)." }),
+  ),
+};
+
+export const TenantParams = Type.Object({ id: TenantId });
+
+export const PutTenantBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 255, description: 'Shown in the portal.' }),
+    metadata: Type.Optional(
+      Type.Record(Type.String({ maxLength: 255 }), Type.Unknown(), {
+        maxProperties: 50,
+        description: 'Free JSON for you; `brand_name` and `accent` override the portal flags for this tenant.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Every field optional: an empty body (or none) is a read-write session for a day. */
+export const PortalSessionBody = Type.Object(
+  {
+    expires_in: Type.Optional(
+      Type.Integer({ minimum: 300, maximum: 604_800, description: 'Seconds until the session ends; default a day.' }),
+    ),
+    read_only: Type.Optional(Type.Boolean({ description: '`true`: the session may only make GET requests.' })),
+  },
+  { additionalProperties: false },
+);
+
+/** The body of a POST that takes none: nothing, or `{}` (with `bodyMayBeLeftOut`). */
+export const EmptyBody = Type.Object({}, { additionalProperties: false });
+
+/**
+ * preValidation of a route whose body fields are all optional: no body at all reads as `{}`, so the
+ * schema (an object, whose errors name the field) checks what was sent.
+ */
+export async function bodyMayBeLeftOut(request: { body: unknown }): Promise<void> {
+  request.body ??= {};
+}
+
 export const CreateEndpointBody = Type.Object(
-  { url: endpointFields.url, ...optionalEndpointFields },
+  { url: endpointFields.url, ...optionalEndpointFields, tenant_id: Type.Optional(Type.Union([TenantId, Type.Null()])) },
   { additionalProperties: false },
 );
 
@@ -93,6 +138,12 @@ export const PatchEndpointBody = Type.Object(
     disabled: Type.Optional(
       Type.Boolean({ description: '`true` stops deliveries to the endpoint; `false` enables it again.' }),
     ),
+    /** Accepted only when it is the endpoint's tenant already: a tenant is fixed once set. */
+    tenant_id: Type.Optional(
+      Type.Union([TenantId, Type.Null()], {
+        description: "The endpoint's tenant: accepted only when it is its tenant already (a tenant is fixed once set).",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -102,6 +153,13 @@ export const PageQuery = Type.Object({
     Type.String({ maxLength: 64, pattern: NO_CONTROL, description: 'The `next_cursor` of the previous page.' }),
   ),
   limit: Type.Optional(Limit),
+});
+
+/** A list that `?tenant_id=` narrows to one tenant. */
+export const TenantPageQuery = Type.Object({
+  cursor: Type.Optional(Type.String({ maxLength: 255 })),
+  limit: Type.Optional(Limit),
+  ...TenantFilterQuery,
 });
 
 export const PublishBody = Type.Object(
@@ -128,6 +186,11 @@ export const PublishBody = Type.Object(
         examples: ['2026-11-27T05:51:30.123Z'],
       }),
     ),
+    tenant_id: Type.Optional(
+      Type.Union([TenantId, Type.Null()], {
+        description: "The tenant it belongs to: only that tenant's endpoints get it.",
+      }),
+    ),
   },
   { additionalProperties: false, examples: [{ type: 'order.created', data: { order_id: 'ord_42' } }] },
 );
@@ -148,6 +211,7 @@ export const EventsQuery = Type.Object({
     }),
   ),
   limit: Type.Optional(Limit),
+  ...TenantFilterQuery,
 });
 
 export const DeliveriesQuery = Type.Object({
@@ -162,6 +226,7 @@ export const DeliveriesQuery = Type.Object({
     Type.String({ maxLength: 64, pattern: NO_CONTROL, description: 'The `next_cursor` of the previous page.' }),
   ),
   limit: Type.Optional(Limit),
+  ...TenantFilterQuery,
 });
 
 export const AlertsQuery = Type.Object({
@@ -178,6 +243,7 @@ export const StatsQuery = Type.Object({
   bucket_seconds: Type.Optional(
     Type.Integer({ minimum: 10, maximum: 86_400, description: 'The width of a bucket; default 60.' }),
   ),
+  ...TenantFilterQuery,
 });
 
 export const CreateApiKeyBody = Type.Object(
@@ -229,6 +295,9 @@ export const SyncReportBody = Type.Object(
       Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()], {
         description: 'When the next sync is planned, ISO-8601; null: none; absent: unchanged.',
       }),
+    ),
+    tenant_id: Type.Optional(
+      Type.Union([TenantId, Type.Null()], { description: 'The tenant the connection belongs to.' }),
     ),
   },
   { additionalProperties: false },

@@ -8,13 +8,14 @@ import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { JobRunner } from '../jobs/bulk-retry.js';
 import type { Metrics } from '../metrics.js';
 import type { PublishInput, PublishResult, Store } from '../store/types.js';
-import { type Authenticator, createAuthenticator, setCaller } from './auth.js';
+import { type Authenticator, createAuthenticator, requireOperator, setCaller } from './auth.js';
 import { answerClientError } from './client-error.js';
 import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
 import { depthError } from './json-depth.js';
 import { type CollectedRoute, collectRoute } from './openapi.js';
 import { createRateLimiter } from './rate-limit.js';
 import { commonErrorStatuses, ErrorSchema } from './response-schemas.js';
+import { recordRoutes } from './route-list.js';
 import { alertRoutes } from './routes/alerts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { connectionRoutes } from './routes/connections.js';
@@ -29,6 +30,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { statsRoutes } from './routes/stats.js';
+import { tenantRoutes } from './routes/tenants.js';
 
 export interface ApiDeps {
   config: Config;
@@ -135,10 +137,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         params: Boolean(schema.params),
       });
       if (schema.idempotent) errors.push(409);
+      // A portal session that names another tenant in `tenant_id` gets that tenant's 404 (scope.ts).
+      if (route.config?.tenantScoped === true && namesTenant(schema) && !errors.includes(404)) errors.push(404);
       for (const status of errors) response[status] ??= ErrorSchema;
     }
     documented.push(...collectRoute(route));
   });
+  recordRoutes(app as unknown as FastifyInstance);
 
   const auth = createAuthenticator(deps.store, deps.config.clock);
   const limiter = createRateLimiter(deps.config.rateLimitPerS);
@@ -164,6 +169,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // A path that matches no route gets its 404 without one.
     if (!request.is404 && request.routeOptions.config.public !== true) {
       const caller = await auth.authenticate(request);
+      requireOperator(request, caller);
       limiter.take(caller.keyId);
       setCaller(request, caller);
     }
@@ -204,6 +210,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   apiKeyRoutes(app, routeDeps);
   jobRoutes(app, routeDeps);
   connectionRoutes(app, routeDeps);
+  tenantRoutes(app, routeDeps);
   eventTypeRoutes(app, routeDeps);
   dashboardRoutes(app, routeDeps);
   openApiRoutes(app, documented);
@@ -211,4 +218,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.ready();
   return app as unknown as FastifyInstance;
+}
+
+/** Whether a route takes `tenant_id` in its query or body. */
+function namesTenant(schema: { querystring?: unknown; body?: unknown }): boolean {
+  return [schema.querystring, schema.body].some(
+    (part) =>
+      typeof part === 'object' && part !== null && 'tenant_id' in ((part as { properties?: object }).properties ?? {}),
+  );
 }

@@ -48,13 +48,21 @@ export function postgresJobsAndConnections(
              AND ($3::text IS NULL OR d.endpoint_id = $3)
              AND ($4::int8 IS NULL OR d.created_at >= $4)
              AND ($5::int8 IS NULL OR d.created_at < $5)
+             AND ($6::text IS NULL OR d.tenant_id = $6)
              AND d.endpoint_id IN (SELECT id FROM endpoints WHERE deleted_at IS NULL)`,
-          [job.id, job.accountId, job.filter.endpointId ?? null, job.filter.since ?? null, job.filter.until ?? null],
+          [
+            job.id,
+            job.accountId,
+            job.filter.endpointId ?? null,
+            job.filter.since ?? null,
+            job.filter.until ?? null,
+            job.filter.tenantId ?? null,
+          ],
         );
         const total = items.rowCount ?? 0;
         const inserted = await c.query<Database['jobs']>(
-          `INSERT INTO jobs (id, account_id, kind, state, params, total, created_at, finished_at)
-           VALUES ($1, $2, 'bulk_retry', $3, $4, $5, $6, $7) RETURNING *`,
+          `INSERT INTO jobs (id, account_id, kind, state, params, total, created_at, finished_at, tenant_id)
+           VALUES ($1, $2, 'bulk_retry', $3, $4, $5, $6, $7, $8) RETURNING *`,
           [
             job.id,
             job.accountId,
@@ -63,6 +71,7 @@ export function postgresJobsAndConnections(
             total,
             job.createdAt,
             total === 0 ? job.createdAt : null,
+            job.filter.tenantId ?? null,
           ],
         );
         return withCounts(c, inserted.rows[0] as Database['jobs']);
@@ -193,5 +202,14 @@ export async function recordConnectionSync(q: Queryable, report: ConnectionSyncR
       report.nextScheduledAt !== undefined,
     ],
   );
-  return connectionFromRow(result.rows[0] as Database['connections']);
+  const row = result.rows[0] as Database['connections'];
+  if (report.tenantId && row.tenant_id === null) {
+    // A connection takes the tenant of the first report that names one, and keeps it.
+    const tenanted = await q.query<Database['connections']>(
+      `UPDATE connections SET tenant_id = $1 WHERE account_id = $2 AND id = $3 AND tenant_id IS NULL RETURNING *`,
+      [report.tenantId, report.accountId, report.connectionId],
+    );
+    return connectionFromRow(tenanted.rows[0] ?? row);
+  }
+  return connectionFromRow(row);
 }

@@ -19,6 +19,7 @@ import { kyselyQueries } from './reads.js';
 import { deliveryFromRow, endpointFromRow, endpointMatches, eventFromRow } from './rows.js';
 import type { Database } from './schema.js';
 import { type SecretBox, secretBoxFor } from './secret-box.js';
+import { tenantQueries } from './tenants.js';
 import type {
   AttemptOutcome,
   ClaimedDelivery,
@@ -261,6 +262,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     const ev = { seq: [] as number[], id: [] as string[], account: [] as string[], type: [] as string[] };
     const evMore = { occurred: [] as number[], connection: [] as (string | null)[], data: [] as string[] };
     const evCreated: number[] = [];
+    const evTenant: (string | null)[] = [];
     const dl = {
       id: [] as string[],
       account: [] as string[],
@@ -270,6 +272,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       at: [] as number[],
       /** next_attempt_at: null for a disabled endpoint's delivery or an open circuit's, which waits (waiting-sql.ts). */
       next: [] as (number | null)[],
+      tenant: [] as (string | null)[],
     };
     const keys = {
       account: [] as string[],
@@ -307,8 +310,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         evMore.connection.push(event.connectionId);
         evMore.data.push(JSON.stringify(event.data));
         evCreated.push(event.createdAt);
+        evTenant.push(event.tenantId ?? null);
         for (const ep of endpointsOf.get(event.accountId) ?? []) {
-          if (!endpointMatches(ep, event.type, event.connectionId)) continue;
+          if (!endpointMatches(ep, event)) continue;
           const sequence = (sequences.get(ep.id) ?? 0) + 1;
           sequences.set(ep.id, sequence);
           const id = newId('delivery', event.createdAt);
@@ -319,6 +323,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
           dl.sequence.push(sequence);
           dl.at.push(event.createdAt);
           dl.next.push(ep.disabled || ep.circuit.openedAt !== null ? null : event.createdAt);
+          dl.tenant.push(event.tenantId ?? null);
           deliveries.push(id);
         }
       }
@@ -339,20 +344,21 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 
     if (ev.id.length > 0) {
       await c.query(
-        `INSERT INTO events (feed_seq, id, account_id, type, occurred_at, connection_id, data, created_at)
-         SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::int8[])`,
-        [ev.seq, ev.id, ev.account, ev.type, evMore.occurred, evMore.connection, evMore.data, evCreated],
+        `INSERT INTO events (feed_seq, id, account_id, type, occurred_at, connection_id, data, created_at, tenant_id)
+         SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::int8[],
+           $9::text[])`,
+        [ev.seq, ev.id, ev.account, ev.type, evMore.occurred, evMore.connection, evMore.data, evCreated, evTenant],
       );
       await c.query('UPDATE feed_counter SET value = $1 WHERE id = 1', [feedSeq]);
     }
     if (dl.id.length > 0) {
       await c.query(
         `INSERT INTO deliveries (id, account_id, event_id, endpoint_id, status, sequence, attempt_count,
-           next_attempt_at, created_at, updated_at)
-         SELECT id, account_id, event_id, endpoint_id, 'pending', sequence, 0, next, at, at
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[])
-           AS d(id, account_id, event_id, endpoint_id, sequence, at, next)`,
-        [dl.id, dl.account, dl.event, dl.endpoint, dl.sequence, dl.at, dl.next],
+           next_attempt_at, created_at, updated_at, tenant_id)
+         SELECT id, account_id, event_id, endpoint_id, 'pending', sequence, 0, next, at, at, tenant_id
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[], $8::text[])
+           AS d(id, account_id, event_id, endpoint_id, sequence, at, next, tenant_id)`,
+        [dl.id, dl.account, dl.event, dl.endpoint, dl.sequence, dl.at, dl.next, dl.tenant],
       );
       const moved = [...sequences].filter(([id, seq]) => seq !== lastSequenceOf(endpointsOf, id));
       await c.query(
@@ -415,6 +421,26 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     ...kyselyQueries(db, box),
     ...postgresHealth(pool, box, { inTransaction, publishIn }),
     ...postgresJobsAndConnections(pool, inTransaction),
+    ...tenantQueries(db),
+
+    async deleteTenant(accountId, id, at) {
+      return inTransaction(async (c) => {
+        const gone = await c.query('DELETE FROM tenants WHERE account_id = $1 AND id = $2', [accountId, id]);
+        if (gone.rowCount === 0) return false;
+        await c.query('DELETE FROM portal_sessions WHERE account_id = $1 AND tenant_id = $2', [accountId, id]);
+        // As deleteEndpoint, for each of the tenant's endpoints (endpoints_tenant, then
+        // deliveries_endpoint_sequence).
+        await c.query(
+          `WITH gone AS (
+             UPDATE endpoints SET deleted_at = $1
+             WHERE account_id = $2 AND tenant_id = $3 AND deleted_at IS NULL RETURNING id)
+           UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = $1
+           WHERE endpoint_id IN (SELECT id FROM gone) AND status = 'pending'`,
+          [at, accountId, id],
+        );
+        return true;
+      });
+    },
 
     async ping() {
       await pool.query('SELECT 1');

@@ -13,7 +13,7 @@ import {
 } from './rows.js';
 import type { Database } from './schema.js';
 import type { SecretBox } from './secret-box.js';
-import type { AlertEntry, DeliveryStatus, EndpointRecord, Page, Store } from './types.js';
+import type { AlertEntry, DeliveryContext, DeliveryStatus, EndpointRecord, Page, Store } from './types.js';
 
 /**
  * The Store methods that are plain Kysely queries, written once for any dialect: both stores keep
@@ -42,6 +42,7 @@ export type KyselyQueries = Pick<
   | 'getDelivery'
   | 'listAttempts'
   | 'listDeliveriesOfEvent'
+  | 'describeDeliveries'
   | 'claimPeriodicRun'
   | 'getConnection'
   | 'listConnections'
@@ -122,6 +123,7 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .values({
           id: ep.id,
           account_id: ep.accountId,
+          tenant_id: ep.tenantId ?? null,
           url: sealed.url ?? ep.url,
           headers: sealed.headers ?? '{}',
           description: ep.description,
@@ -144,12 +146,14 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
       return (await getEndpoint(ep.accountId, ep.id)) as EndpointRecord;
     },
     getEndpoint,
-    async listEndpoints(accountId, { cursor, limit }) {
+    async listEndpoints(accountId, { cursor, limit, tenantId }) {
       let query = db
         .selectFrom('endpoints')
         .selectAll()
         .where('account_id', '=', accountId)
         .where('deleted_at', 'is', null);
+      // endpoints_tenant with a tenant.
+      if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
       if (cursor) query = query.where('id', '>', cursor);
       const rows = await query
         .orderBy('id')
@@ -206,13 +210,15 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .executeTakeFirst();
       return row && eventFromRow(row);
     },
-    async listEvents(accountId, { type, connectionId, after, limit }) {
+    async listEvents(accountId, { type, connectionId, after, limit, tenantId }) {
       // Uses events_account_feed (account_id, feed_seq). Each store hands feed_seq out in commit
       // order (see its publish), so a cursor can never pass an event that commits later.
       let query = db.selectFrom('events').selectAll().where('account_id', '=', accountId);
       if (after) query = query.where('feed_seq', '>', Number(after));
       if (type) query = query.where('type', '=', type);
       if (connectionId) query = query.where('connection_id', '=', connectionId);
+      // events_tenant_feed with a tenant.
+      if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
       const rows = (await query.orderBy('feed_seq').limit(limit).execute()).map(eventFromRow);
       const last = rows[rows.length - 1];
       return { data: rows, nextCursor: last ? String(last.feedSeq) : (after ?? '0') };
@@ -243,6 +249,7 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
           feed_seq: r.e_feed_seq,
           id: r.event_id,
           account_id: r.account_id,
+          tenant_id: r.tenant_id,
           type: r.e_type,
           occurred_at: r.e_occurred_at,
           connection_id: r.e_connection_id,
@@ -252,12 +259,14 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
       }));
     },
 
-    async listDeliveries(accountId, { status, endpointId, eventId, cursor, limit }) {
+    async listDeliveries(accountId, { status, endpointId, eventId, cursor, limit, tenantId }) {
       // Newest first. Uses deliveries_account_status with a status, deliveries_account without.
       let query = db.selectFrom('deliveries').selectAll().where('account_id', '=', accountId);
       if (status) query = query.where('status', '=', status);
       if (endpointId) query = query.where('endpoint_id', '=', endpointId);
       if (eventId) query = query.where('event_id', '=', eventId);
+      // deliveries_tenant with a tenant and no status.
+      if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
       if (cursor) query = query.where('id', '<', cursor);
       const rows = await query
         .orderBy('id', 'desc')
@@ -265,13 +274,15 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .execute();
       return page(rows.map(deliveryFromRow), limit);
     },
-    async deliveryStats(accountId, { since, until, bucketMs }) {
-      // deliveries_account (account_id, id): ids sort by creation time, so the window is an id range.
-      const inWindow = db
+    async deliveryStats(accountId, { since, until, bucketMs, tenantId }) {
+      // deliveries_account (account_id, id): ids sort by creation time, so the window is an id range
+      // (deliveries_tenant, the same range, for one tenant).
+      let inWindow = db
         .selectFrom('deliveries')
         .where('account_id', '=', accountId)
         .where('id', '>=', firstIdAt('delivery', since))
         .where('id', '<', firstIdAt('delivery', until));
+      if (tenantId !== undefined) inWindow = inWindow.where('tenant_id', '=', tenantId);
       // A literal, not a parameter: PostgreSQL must see the SELECT and GROUP BY expressions as one.
       const width = sql.lit(Math.max(1, Math.floor(bucketMs)));
       const bucket = sql<number>`(created_at / ${width}) * ${width}`;
@@ -295,7 +306,10 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         failedByEndpoint: failed.map((r) => ({ endpointId: r.endpoint_id, failed: Number(r.n) })),
       };
     },
-    async accountHealth(accountId, now) {
+    async accountHealth(accountId, now, { tenantId } = {}) {
+      // One tenant's rows only, when asked (a portal session's overview).
+      const tenant = tenantId ?? '';
+      const scoped = tenantId !== undefined;
       // Literal flags, not parameters: a partial index serves only a query that repeats its WHERE.
       const [oldest, failing, disabled] = await Promise.all([
         // deliveries_account_due in next_attempt_at order; the first row of an enabled endpoint whose
@@ -307,6 +321,7 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
           .selectFrom('deliveries')
           .select(['id', 'next_attempt_at'])
           .where('account_id', '=', accountId)
+          .$if(scoped, (qb) => qb.where('tenant_id', '=', tenant))
           .where(sql<boolean>`status = 'pending'`)
           .where('next_attempt_at', '<=', now)
           .where('endpoint_id', 'not in', (eb) =>
@@ -327,12 +342,14 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
           .selectFrom('endpoints')
           .select((eb) => eb.fn.countAll<number>().as('n'))
           .where('account_id', '=', accountId)
+          .$if(scoped, (qb) => qb.where('tenant_id', '=', tenant))
           .where(sql<boolean>`failing_since IS NOT NULL AND disabled = 0 AND deleted_at IS NULL`)
           .executeTakeFirstOrThrow(),
         db
           .selectFrom('endpoints')
           .select((eb) => eb.fn.countAll<number>().as('n'))
           .where('account_id', '=', accountId)
+          .$if(scoped, (qb) => qb.where('tenant_id', '=', tenant))
           .where(sql<boolean>`disabled = 1 AND deleted_at IS NULL`)
           .executeTakeFirstOrThrow(),
       ]);
@@ -402,6 +419,59 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .execute();
       return rows.map(attemptFromRow);
     },
+    async describeDeliveries(accountId, deliveries) {
+      const described = new Map<string, DeliveryContext>();
+      if (deliveries.length === 0) return described;
+      const eventIds = [...new Set(deliveries.map((d) => d.eventId))];
+      const endpointIds = [...new Set(deliveries.map((d) => d.endpointId))];
+      const [events, endpoints, attempts] = await Promise.all([
+        db
+          .selectFrom('events')
+          .select(['id', 'type'])
+          .where('account_id', '=', accountId)
+          .where('id', 'in', eventIds)
+          .execute(),
+        // Deleted endpoints too: a failed delivery of one still says where it was going.
+        db
+          .selectFrom('endpoints')
+          .selectAll()
+          .where('account_id', '=', accountId)
+          .where('id', 'in', endpointIds)
+          .execute(),
+        // Each delivery's latest attempt: one probe of attempts_delivery per delivery.
+        db
+          .selectFrom('attempts as a')
+          .selectAll('a')
+          .where(
+            'a.delivery_id',
+            'in',
+            deliveries.map((d) => d.id),
+          )
+          .where('a.id', '=', (eb) =>
+            eb
+              .selectFrom('attempts as b')
+              .select('b.id')
+              .whereRef('b.delivery_id', '=', 'a.delivery_id')
+              .orderBy('b.attempt_no', 'desc')
+              .orderBy('b.id', 'desc')
+              .limit(1),
+          )
+          .execute(),
+      ]);
+      const typeOf = new Map(events.map((e) => [e.id, e.type]));
+      const endpointOf = new Map(endpoints.map((r) => [r.id, endpointFromRow(r, box)]));
+      const attemptOf = new Map(attempts.map((r) => [r.delivery_id, attemptFromRow(r)]));
+      for (const d of deliveries) {
+        const endpoint = endpointOf.get(d.endpointId);
+        described.set(d.id, {
+          eventType: typeOf.get(d.eventId) ?? null,
+          endpointDescription: endpoint?.description ?? null,
+          endpointUrl: endpoint?.url ?? null,
+          lastAttempt: attemptOf.get(d.id) ?? null,
+        });
+      }
+      return described;
+    },
     async endpointLeaseOwners() {
       const rows = await db.selectFrom('endpoint_leases').select('owner').distinct().execute();
       return rows.map((r) => r.owner);
@@ -432,9 +502,10 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
         .executeTakeFirst();
       return row && connectionFromRow(row);
     },
-    async listConnections(accountId, { cursor, limit }) {
-      // Primary key (account_id, id).
+    async listConnections(accountId, { cursor, limit, tenantId }) {
+      // Primary key (account_id, id); connections_tenant with a tenant.
       let query = db.selectFrom('connections').selectAll().where('account_id', '=', accountId);
+      if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
       if (cursor) query = query.where('id', '>', cursor);
       const rows = await query
         .orderBy('id')

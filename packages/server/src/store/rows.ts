@@ -13,8 +13,11 @@ import type {
   EndpointRecord,
   EventRecord,
   JobRecord,
+  PortalSessionRecord,
+  PublishInput,
   Role,
   SyncStatus,
+  TenantRecord,
 } from './types.js';
 
 /** Rows to records and back; shared by both stores, which keep the same columns. */
@@ -37,6 +40,7 @@ export function endpointFromRow(r: Row<'endpoints'>, box: SecretBox): EndpointRe
   return {
     id: r.id,
     accountId: r.account_id,
+    tenantId: r.tenant_id ?? null,
     url: box.open(r.url),
     description: r.description,
     eventTypes: JSON.parse(r.event_types) as string[],
@@ -65,6 +69,7 @@ export function eventFromRow(r: Row<'events'>): EventRecord {
   return {
     id: r.id,
     accountId: r.account_id,
+    tenantId: r.tenant_id ?? null,
     type: r.type,
     occurredAt: Number(r.occurred_at),
     connectionId: r.connection_id,
@@ -83,6 +88,7 @@ export function claimedEventFromRow(r: Row<'events'>): ClaimedEvent {
   return withLazyData({
     id: r.id,
     accountId: r.account_id,
+    tenantId: r.tenant_id ?? null,
     type: r.type,
     occurredAt: Number(r.occurred_at),
     connectionId: r.connection_id,
@@ -120,6 +126,7 @@ export function deliveryFromRow(r: Row<'deliveries'>): DeliveryRecord {
   return {
     id: r.id,
     accountId: r.account_id,
+    tenantId: r.tenant_id ?? null,
     eventId: r.event_id,
     endpointId: r.endpoint_id,
     status: r.status as DeliveryStatus,
@@ -244,12 +251,17 @@ function hasCredentials(url: string): boolean {
  */
 const OPERATIONAL_EVENT_TYPES = new Set(['endpoint.disabled', 'alert.triggered']);
 
-/** Whether an endpoint's filters take an event. */
+/**
+ * Whether an endpoint takes an event: only an endpoint of the event's tenant (a tenant-less event
+ * only a tenant-less endpoint), whose filters match; a test event only its one endpoint.
+ */
 export function endpointMatches(
-  endpoint: Pick<EndpointRecord, 'eventTypes' | 'connectionIds'>,
-  type: string,
-  connectionId: string | null,
+  endpoint: Pick<EndpointRecord, 'id' | 'tenantId' | 'eventTypes' | 'connectionIds'>,
+  event: Pick<PublishInput, 'type' | 'connectionId' | 'tenantId' | 'onlyEndpointId'>,
 ): boolean {
+  if (endpoint.tenantId !== (event.tenantId ?? null)) return false;
+  if (event.onlyEndpointId !== undefined) return endpoint.id === event.onlyEndpointId;
+  const { type, connectionId } = event;
   if (endpoint.eventTypes.length === 0 && OPERATIONAL_EVENT_TYPES.has(type)) return false;
   if (endpoint.eventTypes.length > 0 && !endpoint.eventTypes.includes(type)) return false;
   if (endpoint.connectionIds.length > 0 && (connectionId === null || !endpoint.connectionIds.includes(connectionId))) {
@@ -262,6 +274,7 @@ export function jobFromRow(r: Database['jobs'], counts: { succeeded: number; fai
   return {
     id: r.id,
     accountId: r.account_id,
+    tenantId: r.tenant_id ?? null,
     kind: r.kind as JobRecord['kind'],
     state: r.state as JobRecord['state'],
     params: JSON.parse(r.params) as Record<string, unknown>,
@@ -278,6 +291,7 @@ export function connectionFromRow(r: Database['connections']): ConnectionRecord 
   return {
     id: r.id,
     accountId: r.account_id,
+    tenantId: r.tenant_id ?? null,
     status: r.status as SyncStatus,
     lastSuccessfulSyncAt: ms(r.last_successful_sync_at),
     lastError: r.last_error,
@@ -285,5 +299,28 @@ export function connectionFromRow(r: Database['connections']): ConnectionRecord 
     syncStartedAt: ms(r.sync_started_at),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
+  };
+}
+
+export function tenantFromRow(r: Database['tenants']): TenantRecord {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    name: r.name,
+    metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+export function portalSessionFromRow(r: Database['portal_sessions']): PortalSessionRecord {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    tenantId: r.tenant_id,
+    hash: r.hash,
+    readOnly: Boolean(Number(r.read_only)),
+    createdAt: Number(r.created_at),
+    expiresAt: Number(r.expires_at),
   };
 }

@@ -11,6 +11,7 @@ export interface Database {
     revoked_at: number | null;
   };
   endpoints: {
+    tenant_id: string | null;
     id: string;
     account_id: string;
     url: string;
@@ -35,6 +36,7 @@ export interface Database {
     deleted_at: number | null;
   };
   events: {
+    tenant_id: string | null;
     feed_seq: number;
     id: string;
     account_id: string;
@@ -45,6 +47,7 @@ export interface Database {
     created_at: number;
   };
   deliveries: {
+    tenant_id: string | null;
     id: string;
     account_id: string;
     event_id: string;
@@ -73,6 +76,7 @@ export interface Database {
     manual: number;
   };
   jobs: {
+    tenant_id: string | null;
     id: string;
     account_id: string;
     kind: string;
@@ -92,6 +96,7 @@ export interface Database {
     finished_at: number | null;
   };
   connections: {
+    tenant_id: string | null;
     account_id: string;
     id: string;
     status: string;
@@ -114,6 +119,23 @@ export interface Database {
     value: number;
     threshold: number;
     opened_at: number;
+  };
+  tenants: {
+    account_id: string;
+    id: string;
+    name: string;
+    metadata: string;
+    created_at: number;
+    updated_at: number;
+  };
+  portal_sessions: {
+    id: string;
+    account_id: string;
+    tenant_id: string;
+    hash: string;
+    read_only: number;
+    created_at: number;
+    expires_at: number;
   };
   /** Every alert, open (resolved_at null) or resolved; `details` is JSON. */
   alert_history: {

@@ -254,4 +254,38 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   -- The claim's probes read only open circuits.
   CREATE INDEX endpoints_circuit_probe ON endpoints(circuit_probe_at) WHERE circuit_opened_at IS NOT NULL;
   `,
+  `
+  -- Tenants (issue 13): the producer's customers, by the producer's own ids. Endpoints, events,
+  -- deliveries, jobs and connections carry the tenant they belong to (null: the producer's own).
+  CREATE TABLE tenants (
+    account_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, id)
+  );
+  ALTER TABLE endpoints ADD COLUMN tenant_id TEXT;
+  ALTER TABLE events ADD COLUMN tenant_id TEXT;
+  ALTER TABLE deliveries ADD COLUMN tenant_id TEXT;
+  ALTER TABLE jobs ADD COLUMN tenant_id TEXT;
+  ALTER TABLE connections ADD COLUMN tenant_id TEXT;
+  -- A tenant's lists (a portal session's, or ?tenant_id=): its rows only, newest first for deliveries.
+  CREATE INDEX endpoints_tenant ON endpoints(account_id, tenant_id, id) WHERE tenant_id IS NOT NULL;
+  CREATE INDEX events_tenant_feed ON events(account_id, tenant_id, feed_seq) WHERE tenant_id IS NOT NULL;
+  CREATE INDEX deliveries_tenant ON deliveries(account_id, tenant_id, id) WHERE tenant_id IS NOT NULL;
+  CREATE INDEX connections_tenant ON connections(account_id, tenant_id, id) WHERE tenant_id IS NOT NULL;
+  -- Portal sessions: bearer tokens scoped to one tenant, found by the SHA-256 of the token.
+  CREATE TABLE portal_sessions (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    read_only INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX portal_sessions_tenant ON portal_sessions(account_id, tenant_id);
+  `,
 ];

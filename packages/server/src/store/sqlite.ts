@@ -30,6 +30,7 @@ import {
 import type { Database } from './schema.js';
 import { type SecretBox, secretBoxFor } from './secret-box.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { tenantQueries } from './tenants.js';
 import type {
   ApiKeyRecord,
   AttemptOutcome,
@@ -97,13 +98,13 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     // Disabled endpoints too: their deliveries are written waiting, so every stream stays gap-free.
     liveEndpoints: sqlite.prepare('SELECT * FROM endpoints WHERE account_id = ? AND deleted_at IS NULL ORDER BY id'),
     insertEvent: sqlite.prepare(
-      `INSERT INTO events (id, account_id, type, occurred_at, connection_id, data, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (id, account_id, type, occurred_at, connection_id, data, created_at, tenant_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertDelivery: sqlite.prepare(
       `INSERT INTO deliveries (id, account_id, event_id, endpoint_id, status, sequence, attempt_count,
-         next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 'pending', ?, 0, ?, ?, ?)`,
+         next_attempt_at, created_at, updated_at, tenant_id)
+       VALUES (?, ?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?)`,
     ),
     setLastSequence: sqlite.prepare('UPDATE endpoints SET last_sequence = ? WHERE id = ?'),
     // Primary key lookup; an expired row counts as absent and is replaced.
@@ -211,8 +212,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
   const jobStatements = {
     insertJob: sqlite.prepare(
-      `INSERT INTO jobs (id, account_id, kind, state, params, total, created_at, finished_at)
-       VALUES (@id, @accountId, 'bulk_retry', @state, @params, @total, @createdAt, @finishedAt)`,
+      `INSERT INTO jobs (id, account_id, kind, state, params, total, created_at, finished_at, tenant_id)
+       VALUES (@id, @accountId, 'bulk_retry', @state, @params, @total, @createdAt, @finishedAt, @tenantId)`,
     ),
     // Uses deliveries_account_status (account_id, status, id): only the account's failed rows are read.
     insertBulkRetryItems: sqlite.prepare(
@@ -220,6 +221,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
        SELECT @jobId, d.id FROM deliveries d
        WHERE d.account_id = @accountId AND d.status = 'failed'
          AND (@endpointId IS NULL OR d.endpoint_id = @endpointId)
+         AND (@tenantId IS NULL OR d.tenant_id = @tenantId)
          AND (@since IS NULL OR d.created_at >= @since)
          AND (@until IS NULL OR d.created_at < @until)
          AND d.endpoint_id IN (SELECT id FROM endpoints WHERE deleted_at IS NULL)`,
@@ -294,6 +296,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
          updated_at = excluded.updated_at
        RETURNING *`,
     ),
+    // A connection takes the tenant of the first report that names one, and keeps it.
+    setTenant: sqlite.prepare(
+      'UPDATE connections SET tenant_id = ? WHERE account_id = ? AND id = ? AND tenant_id IS NULL RETURNING *',
+    ),
   };
 
   const healthStatements = {
@@ -356,7 +362,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   };
 
   function applySync(report: ConnectionSyncReport): ConnectionRecord {
-    const row = connectionStatements.upsert.get({
+    let row = connectionStatements.upsert.get({
       accountId: report.accountId,
       id: report.connectionId,
       status: report.status,
@@ -365,6 +371,13 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       setNext: report.nextScheduledAt === undefined ? 0 : 1,
       at: report.at,
     }) as Database['connections'];
+    if (report.tenantId && row.tenant_id === null) {
+      row = connectionStatements.setTenant.get(
+        report.tenantId,
+        report.accountId,
+        report.connectionId,
+      ) as Database['connections'];
+    }
     return connectionFromRow(row);
   }
 
@@ -378,6 +391,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       jobId: job.id,
       accountId: job.accountId,
       endpointId: job.filter.endpointId ?? null,
+      tenantId: job.filter.tenantId ?? null,
       since: job.filter.since ?? null,
       until: job.filter.until ?? null,
     });
@@ -389,6 +403,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       total,
       createdAt: job.createdAt,
       finishedAt: total === 0 ? job.createdAt : null,
+      tenantId: job.filter.tenantId ?? null,
     });
     return jobWithCounts(jobStatements.getJob.get(job.accountId, job.id) as Database['jobs']);
   });
@@ -441,9 +456,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         event.connectionId,
         JSON.stringify(event.data),
         event.createdAt,
+        event.tenantId ?? null,
       );
       for (const ep of endpoints) {
-        if (!endpointMatches(ep, event.type, event.connectionId)) continue;
+        if (!endpointMatches(ep, event)) continue;
         const sequence = (sequences.get(ep.id) ?? 0) + 1;
         sequences.set(ep.id, sequence);
         const id = newId('delivery', event.createdAt);
@@ -456,6 +472,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           ep.disabled || ep.circuit.openedAt !== null ? null : event.createdAt,
           event.createdAt,
           event.createdAt,
+          event.tenantId ?? null,
         );
         deliveries.push(id);
       }
@@ -704,8 +721,32 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       if (sqlite.open) sqlite.close();
     },
 
-    // Plain queries, written once for both dialects (reads.ts).
+    // Plain queries, written once for both dialects (reads.ts, tenants.ts).
     ...kyselyQueries(db, box),
+    ...tenantQueries(db),
+
+    async deleteTenant(accountId, id, at) {
+      return sqlite
+        .transaction(() => {
+          const gone = sqlite.prepare('DELETE FROM tenants WHERE account_id = ? AND id = ?').run(accountId, id);
+          if (gone.changes === 0) return false;
+          sqlite.prepare('DELETE FROM portal_sessions WHERE account_id = ? AND tenant_id = ?').run(accountId, id);
+          // As deleteEndpoint, for each of the tenant's endpoints (endpoints_tenant).
+          const endpoints = sqlite
+            .prepare(
+              `UPDATE endpoints SET deleted_at = ?
+               WHERE account_id = ? AND tenant_id = ? AND deleted_at IS NULL RETURNING id`,
+            )
+            .all(at, accountId, id) as Array<{ id: string }>;
+          const fail = sqlite.prepare(
+            `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ?
+             WHERE endpoint_id = ? AND status = 'pending'`,
+          );
+          for (const ep of endpoints) fail.run(at, ep.id);
+          return true;
+        })
+        .immediate();
+    },
 
     async deleteEndpoint(accountId, id, at) {
       return sqlite

@@ -21,9 +21,43 @@ export interface ApiKeyRecord {
   revokedAt: number | null;
 }
 
+/**
+ * A tenant: one customer of the producer, named by the producer's own id. Its endpoints, events,
+ * deliveries, connections and jobs carry its id, and a portal session sees only those.
+ */
+export interface TenantRecord {
+  id: string;
+  accountId: string;
+  name: string;
+  metadata: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A portal session: a bearer token scoped to one tenant. Only the token's SHA-256 is stored. */
+export interface PortalSessionRecord {
+  id: string;
+  accountId: string;
+  tenantId: string;
+  hash: string;
+  readOnly: boolean;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/**
+ * Which of an account's resources a read or write may touch: with `tenantId`, only that tenant's
+ * (the filter of a portal session, or of `?tenant_id=`); without, all of the account's.
+ */
+export interface TenantFilter {
+  tenantId?: string | undefined;
+}
+
 export interface EndpointRecord {
   id: string;
   accountId: string;
+  /** The tenant it belongs to, fixed at creation; null: the producer's own (gets tenant-less events). */
+  tenantId: string | null;
   url: string;
   description: string;
   /** Empty: every type. */
@@ -71,7 +105,8 @@ export type NewEndpoint = Omit<
   | 'disabledReason'
   | 'failingSince'
   | 'circuit'
->;
+  | 'tenantId'
+> & { tenantId?: string | null | undefined };
 
 export type EndpointPatch = EndpointFields & {
   /**
@@ -103,6 +138,8 @@ type EndpointFields = Partial<
 export interface EventRecord {
   id: string;
   accountId: string;
+  /** Its tenant: it fans out to that tenant's endpoints only; null: to tenant-less endpoints only. */
+  tenantId: string | null;
   type: string;
   occurredAt: number;
   connectionId: string | null;
@@ -117,6 +154,8 @@ export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 export interface DeliveryRecord {
   id: string;
   accountId: string;
+  /** Its event's tenant, which is also its endpoint's. */
+  tenantId: string | null;
   eventId: string;
   endpointId: string;
   status: DeliveryStatus;
@@ -134,6 +173,14 @@ export interface DeliveryRecord {
   failureReason: string | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** Store.describeDeliveries: a delivery's event type, endpoint and latest attempt (null when none). */
+export interface DeliveryContext {
+  eventType: string | null;
+  endpointDescription: string | null;
+  endpointUrl: string | null;
+  lastAttempt: AttemptRecord | null;
 }
 
 export type AttemptError = 'timeout' | 'refused' | 'reset' | 'dns' | 'tls' | 'blocked' | 'http_status';
@@ -156,6 +203,13 @@ export interface AttemptRecord {
 
 export interface PublishInput {
   accountId: string;
+  /** The event's tenant (must exist; the API checks): it fans out to that tenant's endpoints only. */
+  tenantId?: string | null | undefined;
+  /**
+   * A test event for one endpoint: the only delivery goes to it, whatever its event_types (if it is
+   * enabled and of the event's tenant).
+   */
+  onlyEndpointId?: string | undefined;
   id: string;
   type: string;
   occurredAt: number;
@@ -224,7 +278,7 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-export interface DeliveryFilter {
+export interface DeliveryFilter extends TenantFilter {
   status?: DeliveryStatus | undefined;
   endpointId?: string | undefined;
   eventId?: string | undefined;
@@ -232,7 +286,7 @@ export interface DeliveryFilter {
   limit: number;
 }
 
-export interface EventFilter {
+export interface EventFilter extends TenantFilter {
   type?: string | undefined;
   connectionId?: string | undefined;
   /** A feed position (EventRecord.feedSeq) as text; events after it. */
@@ -247,6 +301,8 @@ export type JobItemOutcome = 'succeeded' | 'failed';
 export interface JobRecord {
   id: string;
   accountId: string;
+  /** The tenant whose deliveries it retries (a portal session's job); null: the account's. */
+  tenantId: string | null;
   kind: 'bulk_retry';
   state: JobState;
   /** What was asked for, as given (for a bulk retry: endpoint_id, since, until). */
@@ -261,7 +317,7 @@ export interface JobRecord {
 }
 
 /** Which failed deliveries a bulk retry takes. Times are the delivery's created_at, ms. */
-export interface BulkRetryFilter {
+export interface BulkRetryFilter extends TenantFilter {
   endpointId?: string | undefined;
   /** Inclusive. */
   since?: number | undefined;
@@ -292,6 +348,8 @@ export type SyncStatus = 'started' | 'completed' | 'failed';
 export interface ConnectionRecord {
   id: string;
   accountId: string;
+  /** Set by the first sync report that names a tenant, and fixed from then on. */
+  tenantId: string | null;
   /** The status of the last report. */
   status: SyncStatus;
   lastSuccessfulSyncAt: number | null;
@@ -308,6 +366,8 @@ export interface ConnectionRecord {
 export interface ConnectionSyncReport {
   accountId: string;
   connectionId: string;
+  /** Sets the connection's tenant when it has none yet; never changes one it has. */
+  tenantId?: string | null | undefined;
   status: SyncStatus;
   /** Stored as last_error when `failed` (null: none given). Ignored otherwise. */
   error: string | null;
@@ -411,7 +471,10 @@ export interface Store {
 
   createEndpoint(endpoint: NewEndpoint): Promise<EndpointRecord>;
   getEndpoint(accountId: string, id: string): Promise<EndpointRecord | undefined>;
-  listEndpoints(accountId: string, page: { cursor?: string | undefined; limit: number }): Promise<Page<EndpointRecord>>;
+  listEndpoints(
+    accountId: string,
+    page: { cursor?: string | undefined; limit: number } & TenantFilter,
+  ): Promise<Page<EndpointRecord>>;
   /** Applies the patch. `disabled: false` also clears failingSince: a re-enabled endpoint starts a fresh run. */
   updateEndpoint(accountId: string, id: string, patch: EndpointPatch, at: number): Promise<EndpointRecord | undefined>;
   /** Deletes the endpoint; its pending deliveries become failed (failure_reason says why). */
@@ -439,12 +502,16 @@ export interface Store {
    * and by where they stand now; and the failed ones per endpoint. A range on deliveries_account
    * (ids sort by creation time), read in one pass each: for the dashboard's overview.
    */
-  deliveryStats(accountId: string, window: { since: number; until: number; bucketMs: number }): Promise<DeliveryStats>;
+  deliveryStats(
+    accountId: string,
+    window: { since: number; until: number; bucketMs: number } & TenantFilter,
+  ): Promise<DeliveryStats>;
   /**
    * The oldest due delivery (a range on deliveries_account_due) and the failing and disabled
-   * endpoint counts (endpoints_account_failing, endpoints_account_disabled) of one account.
+   * endpoint counts (endpoints_account_failing, endpoints_account_disabled) of one account, or of
+   * one of its tenants.
    */
-  accountHealth(accountId: string, now: number): Promise<AccountHealth>;
+  accountHealth(accountId: string, now: number, filter?: TenantFilter): Promise<AccountHealth>;
   /**
    * Alerts newest first (opened_at, then id); the cursor is the last id of the previous page. Open
    * ones walk alert_history_open, resolved ones alert_history_resolved from `resolvedSince` on.
@@ -452,6 +519,12 @@ export interface Store {
   listAlerts(accountId: string, filter: AlertFilter): Promise<Page<AlertEntry>>;
   getDelivery(accountId: string, id: string): Promise<DeliveryRecord | undefined>;
   listAttempts(deliveryId: string): Promise<AttemptRecord[]>;
+  /**
+   * What a person needs to act on a page of deliveries without opening each one: its event's type,
+   * its endpoint's description and URL, and its latest attempt. Three indexed reads for the whole
+   * page (events and endpoints by primary key, attempts by attempts_delivery), whatever its size.
+   */
+  describeDeliveries(accountId: string, deliveries: DeliveryRecord[]): Promise<Map<string, DeliveryContext>>;
   listDeliveriesOfEvent(accountId: string, eventId: string): Promise<DeliveryRecord[]>;
 
   /**
@@ -647,6 +720,27 @@ export interface Store {
   /** The account's connections by id; the cursor is the last id of the page. */
   listConnections(
     accountId: string,
-    page: { cursor?: string | undefined; limit: number },
+    page: { cursor?: string | undefined; limit: number } & TenantFilter,
   ): Promise<Page<ConnectionRecord>>;
+
+  /** Creates the tenant, or updates its name and metadata; `created` says which. */
+  putTenant(tenant: {
+    accountId: string;
+    id: string;
+    name: string;
+    metadata: Record<string, unknown>;
+    at: number;
+  }): Promise<{ tenant: TenantRecord; created: boolean }>;
+  getTenant(accountId: string, id: string): Promise<TenantRecord | undefined>;
+  /** The account's tenants by id; the cursor is the last id of the page. */
+  listTenants(accountId: string, page: { cursor?: string | undefined; limit: number }): Promise<Page<TenantRecord>>;
+  /**
+   * Deletes the tenant, its portal sessions and its endpoints (as deleteEndpoint does: their
+   * pending deliveries become failed), in ONE transaction. False when there was no such tenant.
+   */
+  deleteTenant(accountId: string, id: string, at: number): Promise<boolean>;
+  createPortalSession(session: PortalSessionRecord): Promise<void>;
+  findPortalSessionByHash(hash: string): Promise<PortalSessionRecord | undefined>;
+  /** Ends every session of the tenant; returns how many there were. */
+  deletePortalSessions(accountId: string, tenantId: string): Promise<number>;
 }

@@ -2,11 +2,12 @@ import { newId } from '@herald/protocol';
 import type { SyncCompletedData, SyncFailedData } from '../../event-types.js';
 import type { ConnectionSyncReport } from '../../store/types.js';
 import { callerOf } from '../auth.js';
-import { notFound } from '../errors.js';
+import { invalid, notFound } from '../errors.js';
 import { iso, presentConnection } from '../present.js';
 import { publishIdempotently } from '../publish.js';
 import { ConnectionPageSchema, ConnectionSchema, SyncReportedSchema } from '../response-schemas.js';
-import { ConnectionParams, DEFAULT_PAGE, PageQuery, SyncReportBody } from '../schemas.js';
+import { ConnectionParams, DEFAULT_PAGE, SyncReportBody, TenantPageQuery } from '../schemas.js';
+import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 import { parseTime } from './events.js';
 
@@ -40,9 +41,19 @@ export function connectionRoutes(app: Api, deps: RouteDeps): void {
         body.next_scheduled_at === undefined || body.next_scheduled_at === null
           ? body.next_scheduled_at
           : parseTime('next_scheduled_at', body.next_scheduled_at);
+      // Operator-only route: the tenant must exist, and a connection keeps the first tenant it was given.
+      const tenantId = await scopedStore(store, request).requireTenant(body.tenant_id);
+      const known = tenantId === null ? undefined : await store.getConnection(accountId, connectionId);
+      if (known?.tenantId != null && known.tenantId !== tenantId) {
+        throw invalid(
+          'tenant_id',
+          `cannot be changed: connection ${connectionId} belongs to tenant "${known.tenantId}".`,
+        );
+      }
       const report: ConnectionSyncReport = {
         accountId,
         connectionId,
+        tenantId,
         status: body.status,
         error: body.status === 'failed' ? (body.error ?? null) : null,
         nextScheduledAt: next,
@@ -74,7 +85,7 @@ export function connectionRoutes(app: Api, deps: RouteDeps): void {
         return reply.code(202).send({ ...presentConnection(connection), event_id: null });
       }
 
-      const before = await store.getConnection(accountId, connectionId);
+      const before = known ?? (await store.getConnection(accountId, connectionId));
       const startedAt = before?.status === 'started' ? iso(before.syncStartedAt) : null;
       const nextScheduledAt = next === undefined ? iso(before?.nextScheduledSyncAt ?? null) : iso(next);
       const data: SyncCompletedData | SyncFailedData =
@@ -100,6 +111,8 @@ export function connectionRoutes(app: Api, deps: RouteDeps): void {
         reply,
         {
           accountId,
+          // The event belongs to the connection's tenant, named now or by an earlier report.
+          tenantId: tenantId ?? before?.tenantId ?? null,
           id: newId('event', now),
           type: body.status === 'completed' ? 'sync.completed' : 'sync.failed',
           occurredAt: now,
@@ -116,9 +129,12 @@ export function connectionRoutes(app: Api, deps: RouteDeps): void {
     },
   );
 
+  const tenantScoped = { tenantScoped: true };
+
   app.get(
     '/v1/connections/:id/sync-status',
     {
+      config: tenantScoped,
       schema: {
         operationId: 'getSyncStatus',
         tags: ['Connections'],
@@ -129,7 +145,7 @@ export function connectionRoutes(app: Api, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      const connection = await store.getConnection(callerOf(request).accountId, request.params.id);
+      const connection = await scopedStore(store, request).getConnection(request.params.id);
       if (!connection) throw notFound('connection', request.params.id);
       return presentConnection(connection);
     },
@@ -138,17 +154,19 @@ export function connectionRoutes(app: Api, deps: RouteDeps): void {
   app.get(
     '/v1/connections',
     {
+      config: tenantScoped,
       schema: {
         operationId: 'listConnections',
         tags: ['Connections'],
         summary: 'List connections',
-        description: 'Every connection a producer has reported a sync of.',
-        querystring: PageQuery,
+        description: 'Every connection a producer has reported a sync of; `tenant_id` narrows to one tenant’s.',
+        querystring: TenantPageQuery,
         response: { 200: ConnectionPageSchema },
       },
     },
     async (request) => {
-      const page = await store.listConnections(callerOf(request).accountId, {
+      const page = await scopedStore(store, request).listConnections({
+        tenantId: request.query.tenant_id,
         cursor: request.query.cursor,
         limit: request.query.limit ?? DEFAULT_PAGE,
       });

@@ -1,41 +1,54 @@
 import { HeraldError } from '@herald/protocol';
 import { callerOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
-import { presentAttempt, presentDelivery } from '../present.js';
+import { presentAttempt, presentDescribedDelivery } from '../present.js';
 import { DeliveryPageSchema, DeliveryWithAttemptsSchema, RetriedDeliverySchema } from '../response-schemas.js';
 import { DEFAULT_PAGE, DeliveriesQuery, IdParams, NoBody } from '../schemas.js';
+import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 
 export function deliveryRoutes(app: Api, { store, dispatcher }: RouteDeps): void {
+  // Every route here works through the request's scope: a portal session may call each of them.
+  const tenantScoped = { tenantScoped: true };
+
   app.get(
     '/v1/deliveries',
     {
+      config: tenantScoped,
       schema: {
         operationId: 'listDeliveries',
         tags: ['Deliveries'],
         summary: 'List deliveries',
-        description: 'Deliveries of the account, newest first, filtered by `status`, `endpoint_id` and `event_id`.',
+        description:
+          'Deliveries of the account, newest first, filtered by `status`, `endpoint_id`, `event_id` and `tenant_id`; each with its event type, its endpoint and how its latest attempt ended.',
         querystring: DeliveriesQuery,
         response: { 200: DeliveryPageSchema },
       },
     },
     async (request) => {
-      const { accountId } = callerOf(request);
       const q = request.query;
-      const page = await store.listDeliveries(accountId, {
+      const scoped = scopedStore(store, request);
+      const page = await scoped.listDeliveries({
+        tenantId: q.tenant_id,
         status: q.status,
         endpointId: q.endpoint_id,
         eventId: q.event_id,
         cursor: q.cursor,
         limit: q.limit ?? DEFAULT_PAGE,
       });
-      return { data: page.data.map(presentDelivery), next_cursor: page.nextCursor };
+      const described = await scoped.describeDeliveries(page.data);
+      const { role } = callerOf(request);
+      return {
+        data: page.data.map((d) => presentDescribedDelivery(d, described.get(d.id), role)),
+        next_cursor: page.nextCursor,
+      };
     },
   );
 
   app.get(
     '/v1/deliveries/:id',
     {
+      config: tenantScoped,
       schema: {
         operationId: 'getDelivery',
         tags: ['Deliveries'],
@@ -47,11 +60,15 @@ export function deliveryRoutes(app: Api, { store, dispatcher }: RouteDeps): void
       },
     },
     async (request) => {
-      const { accountId } = callerOf(request);
-      const delivery = await store.getDelivery(accountId, request.params.id);
-      if (!delivery) throw notFound('delivery', request.params.id);
-      const attempts = await store.listAttempts(delivery.id);
-      return { ...presentDelivery(delivery), attempts: attempts.map(presentAttempt) };
+      const scoped = scopedStore(store, request);
+      const found = await scoped.getDeliveryWithAttempts(request.params.id);
+      if (!found) throw notFound('delivery', request.params.id);
+      const { delivery, attempts } = found;
+      const described = await scoped.describeDeliveries([delivery]);
+      return {
+        ...presentDescribedDelivery(delivery, described.get(delivery.id), callerOf(request).role),
+        attempts: attempts.map(presentAttempt),
+      };
     },
   );
 
@@ -59,6 +76,7 @@ export function deliveryRoutes(app: Api, { store, dispatcher }: RouteDeps): void
   app.post(
     '/v1/deliveries/:id/retry',
     {
+      config: tenantScoped,
       schema: {
         operationId: 'retryDelivery',
         tags: ['Deliveries'],
@@ -71,11 +89,12 @@ export function deliveryRoutes(app: Api, { store, dispatcher }: RouteDeps): void
       },
     },
     async (request, reply) => {
-      const { accountId } = callerOf(request);
-      const delivery = await store.getDelivery(accountId, request.params.id);
+      const scoped = scopedStore(store, request);
+      const { accountId } = scoped.scope;
+      const delivery = await scoped.getDelivery(request.params.id);
       if (!delivery) throw notFound('delivery', request.params.id);
       // A deleted endpoint has nowhere to send to; a disabled one may still be tried by hand.
-      if (!(await store.getEndpoint(accountId, delivery.endpointId))) {
+      if (!(await scoped.getEndpoint(delivery.endpointId))) {
         throw invalid('id', `the endpoint of this delivery (${delivery.endpointId}) has been deleted.`);
       }
       if (!dispatcher) {
@@ -89,7 +108,11 @@ export function deliveryRoutes(app: Api, { store, dispatcher }: RouteDeps): void
       if (!after) throw notFound('delivery', request.params.id);
       const attempts = await store.listAttempts(after.id);
       const last = attempts[attempts.length - 1];
-      return reply.code(202).send({ ...presentDelivery(after), attempt: last ? presentAttempt(last) : null });
+      const described = await scoped.describeDeliveries([after]);
+      return reply.code(202).send({
+        ...presentDescribedDelivery(after, described.get(after.id), callerOf(request).role),
+        attempt: last ? presentAttempt(last) : null,
+      });
     },
   );
 }

@@ -13,6 +13,7 @@ import {
   StreamPageSchema,
 } from '../response-schemas.js';
 import { DEFAULT_PAGE, EventsQuery, IdParams, PublishBody } from '../schemas.js';
+import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 
 /** An ISO-8601 time with a date, a time and a zone, e.g. `2026-11-27T05:51:30.123Z`. */
@@ -36,7 +37,7 @@ export function eventRoutes(app: Api, deps: RouteDeps): void {
         tags: ['Events'],
         summary: 'Publish an event',
         description:
-          'Stores the event and queues a delivery to every endpoint subscribed to its type and connection. The 202 comes once the event is on disk. Send an `Idempotency-Key` to make a retry safe.',
+          'Stores the event and queues a delivery to every endpoint subscribed to its type and connection (and, with `tenant_id`, of that tenant). The 202 comes once the event is on disk. Send an `Idempotency-Key` to make a retry safe.',
         idempotent: true,
         body: PublishBody,
         response: { 202: PublishedSchema },
@@ -46,6 +47,8 @@ export function eventRoutes(app: Api, deps: RouteDeps): void {
       const { accountId } = callerOf(request);
       const body = request.body;
       const now = config.clock.now();
+      // Operator-only route (a portal session gets 403 before this): the tenant must exist.
+      const tenantId = await scopedStore(store, request).requireTenant(body.tenant_id);
       const occurredAt = body.occurred_at === undefined ? now : parseTime('occurred_at', body.occurred_at);
       // A built-in type's data must match its schema (event-types.ts); the message names the field.
       const issues = eventDataIssues(body.type, body.data);
@@ -65,6 +68,7 @@ export function eventRoutes(app: Api, deps: RouteDeps): void {
         reply,
         {
           accountId,
+          tenantId,
           id: newId('event', now),
           type: body.type,
           occurredAt,
@@ -81,18 +85,19 @@ export function eventRoutes(app: Api, deps: RouteDeps): void {
   app.get(
     '/v1/events',
     {
+      config: { tenantScoped: true },
       schema: {
         operationId: 'listEvents',
         tags: ['Events'],
         summary: 'List events, or follow an endpoint’s stream',
         description:
-          'Without `endpoint_id`: the account’s events feed, oldest first, filtered by `type` and `connection_id`. With `endpoint_id`: that endpoint’s stream, by sequence with no gaps, each envelope as it was sent and where its delivery stands; read on with `after=next_cursor`.',
+          'Without `endpoint_id`: the account’s events feed, oldest first, filtered by `type`, `connection_id` and `tenant_id`. With `endpoint_id`: that endpoint’s stream, by sequence with no gaps, each envelope as it was sent and where its delivery stands; read on with `after=next_cursor`.',
         querystring: EventsQuery,
         response: { 200: Type.Union([FeedPageSchema, StreamPageSchema]), 404: ErrorSchema },
       },
     },
     async (request) => {
-      const { accountId } = callerOf(request);
+      const scoped = scopedStore(store, request);
       const query = request.query;
       const limit = query.limit ?? DEFAULT_PAGE;
       if (query.endpoint_id !== undefined) {
@@ -100,16 +105,18 @@ export function eventRoutes(app: Api, deps: RouteDeps): void {
         if (query.type !== undefined || query.connection_id !== undefined) {
           throw invalid(query.type !== undefined ? 'type' : 'connection_id', 'cannot be combined with endpoint_id.');
         }
-        if (!(await store.getEndpoint(accountId, query.endpoint_id))) throw notFound('endpoint', query.endpoint_id);
+        if (query.tenant_id !== undefined) throw invalid('tenant_id', 'cannot be combined with endpoint_id.');
         const after = Number(query.after ?? '0');
-        const items = await store.listEndpointStream(accountId, query.endpoint_id, after, limit);
+        const items = await scoped.listEndpointStream(query.endpoint_id, after, limit);
+        if (!items) throw notFound('endpoint', query.endpoint_id);
         const last = items[items.length - 1];
         return {
           data: items.map(({ delivery, event }) => presentStreamItem(delivery, event)),
           next_cursor: String(last ? last.delivery.sequence : after),
         };
       }
-      const page = await store.listEvents(accountId, {
+      const page = await scoped.listEvents({
+        tenantId: query.tenant_id,
         type: query.type,
         connectionId: query.connection_id,
         after: query.after,
@@ -123,6 +130,7 @@ export function eventRoutes(app: Api, deps: RouteDeps): void {
   app.get(
     '/v1/events/:id',
     {
+      config: { tenantScoped: true },
       schema: {
         operationId: 'getEvent',
         tags: ['Events'],
@@ -133,10 +141,10 @@ export function eventRoutes(app: Api, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      const { accountId } = callerOf(request);
-      const event = await store.getEvent(accountId, request.params.id);
+      const scoped = scopedStore(store, request);
+      const event = await scoped.getEvent(request.params.id);
       if (!event) throw notFound('event', request.params.id);
-      const deliveries = await store.listDeliveriesOfEvent(accountId, event.id);
+      const deliveries = await scoped.listDeliveriesOfEvent(event.id);
       return { ...presentEvent(event), deliveries: deliveries.map(presentDelivery) };
     },
   );

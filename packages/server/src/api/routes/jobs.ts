@@ -1,10 +1,10 @@
 import { newId } from '@herald/protocol';
 import type { BulkRetryFilter } from '../../store/types.js';
-import { callerOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
 import { presentJob } from '../present.js';
 import { BulkRetryStartedSchema, ErrorSchema, JobSchema } from '../response-schemas.js';
 import { BulkRetryBody, IdParams } from '../schemas.js';
+import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 import { parseTime } from './events.js';
 
@@ -17,6 +17,7 @@ export function jobRoutes(app: Api, { store, config, jobs }: RouteDeps): void {
   app.post(
     '/v1/deliveries/retry',
     {
+      config: { tenantScoped: true },
       schema: {
         operationId: 'retryFailedDeliveries',
         tags: ['Deliveries'],
@@ -28,7 +29,7 @@ export function jobRoutes(app: Api, { store, config, jobs }: RouteDeps): void {
       },
     },
     async (request, reply) => {
-      const { accountId } = callerOf(request);
+      const scoped = scopedStore(store, request);
       const body = request.body ?? {};
       const now = config.clock.now();
       const filter: BulkRetryFilter = {
@@ -39,12 +40,12 @@ export function jobRoutes(app: Api, { store, config, jobs }: RouteDeps): void {
       if (filter.since !== undefined && filter.until !== undefined && filter.until <= filter.since) {
         throw invalid('until', 'must be later than since.');
       }
-      if (filter.endpointId !== undefined && !(await store.getEndpoint(accountId, filter.endpointId))) {
+      if (filter.endpointId !== undefined && !(await scoped.getEndpoint(filter.endpointId))) {
         throw notFound('endpoint', filter.endpointId);
       }
-      const job = await store.createBulkRetryJob({
+      // A portal session's job takes its tenant's failed deliveries only (the scope adds the filter).
+      const job = await scoped.createBulkRetryJob({
         id: newId('job', now),
-        accountId,
         filter,
         params: body,
         createdAt: now,
@@ -57,6 +58,7 @@ export function jobRoutes(app: Api, { store, config, jobs }: RouteDeps): void {
   app.get(
     '/v1/jobs/:id',
     {
+      config: { tenantScoped: true },
       schema: {
         operationId: 'getJob',
         tags: ['Deliveries'],
@@ -67,7 +69,7 @@ export function jobRoutes(app: Api, { store, config, jobs }: RouteDeps): void {
       },
     },
     async (request) => {
-      const job = await store.getJob(callerOf(request).accountId, request.params.id);
+      const job = await scopedStore(store, request).getJob(request.params.id);
       if (!job) throw notFound('job', request.params.id);
       return presentJob(job);
     },

@@ -1,7 +1,7 @@
-import { callerOf } from '../auth.js';
 import { invalid } from '../errors.js';
 import { DeliveryStatsSchema } from '../response-schemas.js';
 import { StatsQuery } from '../schemas.js';
+import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 import { parseTime } from './events.js';
 
@@ -21,18 +21,20 @@ export function statsRoutes(app: Api, { store, config }: RouteDeps): void {
   app.get(
     '/v1/stats/deliveries',
     {
+      config: { tenantScoped: true },
       schema: {
         operationId: 'getDeliveryStats',
         tags: ['Deliveries'],
         summary: 'Delivery counts over time',
         description:
-          'Deliveries created since `since` (default: an hour ago), counted per `bucket_seconds` (default 60) by where they stand now, every bucket listed; the failed ones per endpoint; and, as of now, the oldest due delivery and the failing and disabled endpoint counts. At most 7 days and 1,440 buckets.',
+          "Deliveries created since `since` (default: an hour ago), counted per `bucket_seconds` (default 60) by where they stand now, every bucket listed; the failed ones per endpoint; and, as of now, the oldest due delivery and the failing and disabled endpoint counts. At most 7 days and 1,440 buckets. A portal session sees its tenant's figures only.",
         querystring: StatsQuery,
         response: { 200: DeliveryStatsSchema },
       },
     },
     async (request) => {
-      const { accountId } = callerOf(request);
+      const scoped = scopedStore(store, request);
+      const tenant = { tenantId: request.query.tenant_id };
       const now = config.clock.now();
       const bucketMs = (request.query.bucket_seconds ?? 60) * 1000;
       const asked = request.query.since === undefined ? now - 60 * 60 * 1000 : parseTime('since', request.query.since);
@@ -47,8 +49,8 @@ export function statsRoutes(app: Api, { store, config }: RouteDeps): void {
         );
       }
       const [stats, health] = await Promise.all([
-        store.deliveryStats(accountId, { since, until: now + 1, bucketMs }),
-        store.accountHealth(accountId, now),
+        scoped.deliveryStats({ since, until: now + 1, bucketMs, ...tenant }),
+        scoped.accountHealth(now, tenant),
       ]);
       const buckets = Array.from({ length: count }, (_, i) => ({
         start: new Date(since + i * bucketMs).toISOString(),
