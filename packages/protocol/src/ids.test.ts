@@ -16,6 +16,7 @@ describe('ids', () => {
       account: 'acct',
       job: 'job',
       connection: 'con',
+      portalSession: 'ps',
       alert: 'alrt',
     });
   });
