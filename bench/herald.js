@@ -26,6 +26,9 @@ export function heraldArgs(role, db, extra = []) {
     '100000000',
     '--log-level',
     'warn',
+    ...(process.env.HERALD_BENCH_CIRCUIT_FAILURES
+      ? ['--circuit-failures', process.env.HERALD_BENCH_CIRCUIT_FAILURES]
+      : []),
     ...extra,
   ];
 }
