@@ -38,7 +38,7 @@ import type {
   Tenant,
   TenantPageParams,
   UpdateEndpointInput,
-} from '@herald/server/api-types';
+} from '@herald/protocol/api';
 import { paginate, readToEnd } from './pages.js';
 import { sleep } from './retry.js';
 import { type CallOptions, createTransport, type TransportOptions } from './transport.js';
@@ -236,5 +236,5 @@ export function createClient(options: ClientOptions) {
 
 export type HeraldClient = ReturnType<typeof createClient>;
 
-/** The request and response types of every route: the server's own TypeBox schemas, as types. */
-export type * from '@herald/server/api-types';
+/** The request and response types of every route: the server's own TypeBox schemas (@herald/protocol/api), as types. */
+export type * from '@herald/protocol/api';
