@@ -1,4 +1,6 @@
 import type {
+  Alert,
+  AlertsParams,
   ApiKey,
   BulkRetryInput,
   BulkRetryStarted,
@@ -197,6 +199,13 @@ export function createClient(options: ClientOptions) {
     list: (call?: CallOptions) => paginate(() => eventTypes.page(call)),
   };
 
+  /** What Herald fired (an endpoint failing, a backlog), open or resolved in the last 24 hours. */
+  const alerts = {
+    page: (params: AlertsParams = {}, call?: CallOptions) => get<Page<Alert>>('/v1/alerts', params, call),
+    list: (params: Omit<AlertsParams, 'cursor'> = {}, call?: CallOptions) =>
+      paginate((cursor) => alerts.page({ ...params, cursor }, call)),
+  };
+
   const stats = {
     deliveries: (params: StatsParams = {}, call?: CallOptions) =>
       get<DeliveryStats>('/v1/stats/deliveries', params, call),
@@ -231,7 +240,7 @@ export function createClient(options: ClientOptions) {
   /** Who the credential is: an API key, or a portal session with its tenant. */
   const session = (call?: CallOptions) => get<Session>('/v1/session', undefined, call);
 
-  return { endpoints, events, deliveries, jobs, apiKeys, connections, eventTypes, stats, tenants, session };
+  return { endpoints, events, deliveries, jobs, apiKeys, connections, eventTypes, alerts, stats, tenants, session };
 }
 
 export type HeraldClient = ReturnType<typeof createClient>;
