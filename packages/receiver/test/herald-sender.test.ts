@@ -4,10 +4,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { HeraldError as ClientHeraldError } from '@herald/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../src/alerts.js';
 import { heraldClient } from '../src/client.js';
 import { sqliteInbox } from '../src/inbox/sqlite.js';
+import { HeraldError } from '../src/index.js';
 import type { HandlerContext } from '../src/processor.js';
 import { createReceiver, type Receiver, type ReceiverOptions } from '../src/receiver.js';
 import { type Herald, heraldBuilt, startHerald } from './support/herald.js';
@@ -171,5 +173,21 @@ describe("with Herald's sender", () => {
     expect(bySequence).toEqual({ 1: 'webhook', 2: 'poll', 3: 'webhook' });
     const stored = await receiver.inbox.list();
     expect(stored).toHaveLength(3);
+  });
+});
+
+describe('heraldClient', () => {
+  it('reads the sender through @herald/client, whose HeraldError it throws (re-exported by the receiver)', async () => {
+    const wrongKey = heraldClient({ baseUrl: herald.url, apiKey: 'hk_wrong', retry: { maxRetries: 0 } });
+    const refused = await wrongKey.events().catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(HeraldError);
+    expect(refused).toBeInstanceOf(ClientHeraldError);
+    expect(refused).toMatchObject({ status: 401, code: 'AUTHENTICATION_FAILED', requestId: expect.any(String) });
+
+    const client = heraldClient({ baseUrl: `${herald.url}/`, apiKey: readKey });
+    const page = await client.events({ limit: 1 });
+    expect(page).toEqual({ data: expect.any(Array), next_cursor: expect.any(String) });
+    const missing = await client.syncStatus('con_never_reported').catch((error: unknown) => error);
+    expect(missing).toMatchObject({ status: 404, code: 'NOT_FOUND' });
   });
 });
