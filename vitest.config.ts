@@ -1,7 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+/** `protocol` → packages/protocol/src/index.ts; `protocol/api` → packages/protocol/src/api/index.ts. */
+const src = (entry: string) => {
+  const [pkg, ...sub] = entry.split('/');
+  return fileURLToPath(new URL(`./packages/${pkg}/src/${[...sub, 'index.ts'].join('/')}`, import.meta.url));
+};
 
 /**
  * System tests: real processes killed with -9, a fleet on PostgreSQL, a browser, a latency bound.
@@ -34,12 +38,14 @@ const SYSTEM = [
 export default defineConfig({
   resolve: {
     // Tests run the TypeScript sources; system tests spawn the built `herald` (npm test builds first).
-    alias: {
-      '@herald/protocol': src('protocol'),
-      '@herald/server': src('server'),
-      '@herald/receiver': src('receiver'),
-      '@herald/client': src('client'),
-    },
+    // An array, in order: the subpath `@herald/protocol/api` before the package it is under.
+    alias: [
+      { find: /^@herald\/protocol\/api$/, replacement: src('protocol/api') },
+      { find: /^@herald\/protocol$/, replacement: src('protocol') },
+      { find: /^@herald\/server$/, replacement: src('server') },
+      { find: /^@herald\/receiver$/, replacement: src('receiver') },
+      { find: /^@herald\/client$/, replacement: src('client') },
+    ],
   },
   test: {
     testTimeout: 30_000,

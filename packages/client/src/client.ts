@@ -1,4 +1,6 @@
 import type {
+  Alert,
+  AlertsParams,
   ApiKey,
   BulkRetryInput,
   BulkRetryStarted,
@@ -38,7 +40,7 @@ import type {
   Tenant,
   TenantPageParams,
   UpdateEndpointInput,
-} from '@herald/server/api-types';
+} from '@herald/protocol/api';
 import { paginate, readToEnd } from './pages.js';
 import { sleep } from './retry.js';
 import { type CallOptions, createTransport, type TransportOptions } from './transport.js';
@@ -197,6 +199,13 @@ export function createClient(options: ClientOptions) {
     list: (call?: CallOptions) => paginate(() => eventTypes.page(call)),
   };
 
+  /** What Herald fired (an endpoint failing, a backlog), open or resolved in the last 24 hours. */
+  const alerts = {
+    page: (params: AlertsParams = {}, call?: CallOptions) => get<Page<Alert>>('/v1/alerts', params, call),
+    list: (params: Omit<AlertsParams, 'cursor'> = {}, call?: CallOptions) =>
+      paginate((cursor) => alerts.page({ ...params, cursor }, call)),
+  };
+
   const stats = {
     deliveries: (params: StatsParams = {}, call?: CallOptions) =>
       get<DeliveryStats>('/v1/stats/deliveries', params, call),
@@ -231,10 +240,10 @@ export function createClient(options: ClientOptions) {
   /** Who the credential is: an API key, or a portal session with its tenant. */
   const session = (call?: CallOptions) => get<Session>('/v1/session', undefined, call);
 
-  return { endpoints, events, deliveries, jobs, apiKeys, connections, eventTypes, stats, tenants, session };
+  return { endpoints, events, deliveries, jobs, apiKeys, connections, eventTypes, alerts, stats, tenants, session };
 }
 
 export type HeraldClient = ReturnType<typeof createClient>;
 
-/** The request and response types of every route: the server's own TypeBox schemas, as types. */
-export type * from '@herald/server/api-types';
+/** The request and response types of every route: the server's own TypeBox schemas (@herald/protocol/api), as types. */
+export type * from '@herald/protocol/api';

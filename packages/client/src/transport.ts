@@ -10,7 +10,7 @@ export interface CallOptions {
 }
 
 export interface TransportOptions {
-  /** Herald's base URL, e.g. `http://localhost:8080`. */
+  /** Herald's base URL, e.g. `http://localhost:8080`; `''` in a browser: the page's own origin. */
   url: string;
   apiKey: string;
   /** Each try's time limit, ms. Default 30 000. */
@@ -18,6 +18,11 @@ export interface TransportOptions {
   retry?: Partial<RetryPolicy>;
   /** Told of each retry before its wait, e.g. to log it. */
   onRetry?: (info: RetryInfo) => void;
+  /**
+   * Told of every call that ends in a HeraldError, after its retries: e.g. a 401 signs the
+   * dashboard out. What it throws is ignored; the call rejects with the HeraldError anyway.
+   */
+  onError?: (error: HeraldError) => void;
   /** Another fetch (a test's, a proxy agent's). Default: the global fetch. */
   fetch?: typeof fetch;
 }
@@ -95,7 +100,8 @@ export function createTransport(options: TransportOptions): Transport {
         });
       }
       const reason = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
-      throw new HeraldError(0, 'NETWORK_ERROR', 'connection_error', `Could not reach ${base}: ${reason}`, null, null, {
+      const where = base === '' ? 'Herald' : base;
+      throw new HeraldError(0, 'NETWORK_ERROR', 'connection_error', `Could not reach ${where}: ${reason}`, null, null, {
         cause: error,
       });
     }
@@ -107,7 +113,8 @@ export function createTransport(options: TransportOptions): Transport {
     };
   }
 
-  return async function send<T>(request: Request, call: CallOptions = {}): Promise<Answer<T>> {
+  /** `once`, again while it is safe and useful (retry.ts). */
+  async function withRetries<T>(request: Request, call: CallOptions): Promise<Answer<T>> {
     for (let retry = 1; ; retry++) {
       try {
         return await once<T>(request, call);
@@ -124,6 +131,21 @@ export function createTransport(options: TransportOptions): Transport {
         options.onRetry?.({ method: request.method, path: request.path, retry, delayMs, error });
         await sleep(delayMs, call.signal);
       }
+    }
+  }
+
+  return async function send<T>(request: Request, call: CallOptions = {}): Promise<Answer<T>> {
+    try {
+      return await withRetries<T>(request, call);
+    } catch (error) {
+      if (error instanceof HeraldError) {
+        try {
+          options.onError?.(error);
+        } catch {
+          // A listener's own failure must not replace the error the caller is waiting for.
+        }
+      }
+      throw error;
     }
   };
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * The client runs in browsers: at run time it may import only its own modules. Type imports (of
- * @herald/server/api-types and @herald/protocol) are erased by the compiler and are fine.
+ * @herald/protocol/api and @herald/protocol) are erased by the compiler and are fine.
  */
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 

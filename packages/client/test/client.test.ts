@@ -108,6 +108,10 @@ describe('@herald/client against herald serve', () => {
     expect((await client.connections.page()).data.map((c) => c.connection_id)).toEqual(['con_client']);
     expect((await collect(client.connections.list())).length).toBe(1);
 
+    // A fresh Herald has fired no alert; the page's shape is the API's.
+    expect(await client.alerts.page({ state: 'open', limit: 5 })).toEqual({ data: [], next_cursor: null });
+    expect(await collect(client.alerts.list())).toEqual([]);
+
     const stats = await client.stats.deliveries({ bucket_seconds: 600 });
     expect(stats.buckets.length).toBeGreaterThan(0);
 
@@ -168,8 +172,20 @@ describe('@herald/client against herald serve', () => {
     expectError(bad, 400, 'INVALID_REQUEST', 'invalid_request_error');
     expect(bad.message).toContain('event_type');
 
-    const wrongKey = createClient({ url: herald.url, apiKey: 'hk_nope', ...noRetry });
-    expectError(await thrown(wrongKey.endpoints.page()), 401, 'AUTHENTICATION_FAILED', 'authentication_error');
+    const heard: HeraldError[] = [];
+    const wrongKey = createClient({ url: herald.url, apiKey: 'hk_nope', onError: (e) => heard.push(e), ...noRetry });
+    const unauthorized = await thrown(wrongKey.endpoints.page());
+    expectError(unauthorized, 401, 'AUTHENTICATION_FAILED', 'authentication_error');
+    // onError hears the very error the call rejects with (the dashboard signs out on it), once.
+    expect(heard).toEqual([unauthorized]);
+    const throwing = createClient({
+      url: herald.url,
+      apiKey: 'hk_nope',
+      onError: () => {
+        throw new Error('listener');
+      },
+    });
+    expect((await thrown(throwing.session())).status).toBe(401);
 
     const read = await client.apiKeys.create({ role: 'read' });
     const reader = createClient({ url: herald.url, apiKey: read.key });

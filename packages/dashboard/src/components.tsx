@@ -1,5 +1,5 @@
 import { type ButtonHTMLAttributes, type MouseEvent, type ReactNode, useCallback, useEffect, useState } from 'react';
-import { ApiError } from './api.js';
+import { HeraldError } from './api.js';
 import { BASE, navigate } from './router.js';
 import { READ_ONLY_REASON, useSession } from './session.js';
 
@@ -71,7 +71,7 @@ export function Countdown({ iso }: { iso: string | null }) {
 /** An API error as a person can quote it: the message, the code and status, the request id. */
 export function ErrorNotice({ error }: { error: unknown }) {
   if (!error) return null;
-  const api = error instanceof ApiError ? error : null;
+  const api = error instanceof HeraldError ? error : null;
   return (
     <div className="error" role="alert">
       <strong>{api ? `${api.status || 'Network'} ${api.code}` : 'Error'}: </strong>
@@ -145,9 +145,12 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): Async<T> {
   return { ...state, reload };
 }
 
-/** A cursor-paginated list: the pages loaded so far, and a way to load the next. */
+/**
+ * A cursor-paginated list: the pages loaded so far, and a way to load the next. `loadPage` gets no
+ * cursor (undefined) for the first page, as the client's `page({cursor})` calls take it.
+ */
 export function usePages<T>(
-  loadPage: (cursor: string | null) => Promise<{ data: T[]; next_cursor: string | null }>,
+  loadPage: (cursor: string | undefined) => Promise<{ data: T[]; next_cursor: string | null }>,
   deps: unknown[],
 ) {
   const [items, setItems] = useState<T[]>([]);
@@ -159,7 +162,7 @@ export function usePages<T>(
   useEffect(() => {
     let live = true;
     setLoading(true);
-    loadPage(null).then(
+    loadPage(undefined).then(
       (page) => {
         if (!live) return;
         setItems(page.data);

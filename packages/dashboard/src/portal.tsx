@@ -24,12 +24,6 @@ export function takeToken(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
-interface PortalSession {
-  kind: 'portal' | 'api_key';
-  read_only?: boolean;
-  tenant: { id: string; name: string; metadata: Record<string, unknown> } | null;
-}
-
 /** No operator-only views: the customer's failed webhooks first, then what it needs to fix them. */
 const NAV = [
   { to: '/', label: 'Failed', match: (p: string) => p === '/' || p.startsWith('/failed') },
@@ -61,9 +55,9 @@ function Ended({ returnUrl, brand, reason }: { returnUrl: string | null; brand: 
 export function PortalApp() {
   const [token] = useState(takeToken);
   const [expired, setExpired] = useState(false);
-  const api = useMemo(() => (token ? createApi(token, '', () => setExpired(true)) : null), [token]);
+  const api = useMemo(() => (token ? createApi(token, () => setExpired(true)) : null), [token]);
   const settings = useAsync(() => fetch('/portal/config.json').then((r) => r.json() as Promise<PortalSettings>), []);
-  const session = useAsync(() => (api ? api.get<PortalSession>('/v1/session') : Promise.resolve(undefined)), [api]);
+  const session = useAsync(() => (api ? api.session() : Promise.resolve(undefined)), [api]);
   const { path } = useLocation();
   const main = useRef<HTMLElement>(null);
   const tenant = session.data?.tenant ?? undefined;
@@ -91,7 +85,7 @@ export function PortalApp() {
       </main>
     );
   }
-  const readOnly = session.data.read_only === true;
+  const readOnly = session.data.kind === 'portal' && session.data.read_only;
   const [, section] = path.split('/');
   return (
     <SessionContextValue.Provider value={{ api, role: readOnly ? 'read' : 'admin' }}>

@@ -40,3 +40,13 @@ export function useLocation(): Location {
   }, []);
   return location;
 }
+
+/** `?a=1&b=2` from the fields that are set: a page's URL with its filters. */
+export function query(params: Record<string, string | number | undefined | null>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
+  }
+  const text = search.toString();
+  return text === '' ? '' : `?${text}`;
+}

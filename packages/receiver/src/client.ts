@@ -1,4 +1,5 @@
-import { type Envelope, HeraldError, isErrorBody } from '@herald/protocol';
+import { createClient, type RetryPolicy } from '@herald/client';
+import type { Envelope } from '@herald/protocol';
 
 export interface HeraldClientOptions {
   /**
@@ -23,6 +24,11 @@ export interface HeraldClientOptions {
    * @default 10000
    */
   timeoutMs?: number;
+  /**
+   * When a failed read is tried again (a 429 or 503, a network error): @herald/client's policy.
+   * @default { maxRetries: 4, baseDelayMs: 500, maxDelayMs: 30000 }
+   */
+  retry?: Partial<RetryPolicy>;
   /**
    * The fetch to use.
    * @default globalThis.fetch
@@ -55,7 +61,10 @@ export interface FeedEvent {
   created_at: string;
 }
 
-/** The part of Herald's REST API a receiver reads. Errors are thrown as HeraldError. */
+/**
+ * The part of Herald's REST API a receiver reads. heraldClient's errors are @herald/client's
+ * HeraldError (status, code, message, requestId; status 0 when no answer came).
+ */
 export interface HeraldClient {
   readonly endpointId: string | undefined;
   syncStatus(connectionId: string): Promise<SyncStatus>;
@@ -66,45 +75,23 @@ export interface HeraldClient {
 }
 
 /**
- * A client of Herald's API for the watchdog.
+ * A client of Herald's API for the watchdog: the three reads it makes, through @herald/client.
  * @example fallback: { silentAfter: '15m', client: heraldClient({ baseUrl, apiKey, endpointId }) }
  */
 export function heraldClient(options: HeraldClientOptions): HeraldClient {
-  const base = options.baseUrl.replace(/\/+$/, '');
-  const doFetch = options.fetch ?? globalThis.fetch;
-
-  async function get<T>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T> {
-    const url = new URL(base + path);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
-    const response = await doFetch(url, {
-      headers: { authorization: `Bearer ${options.apiKey}`, accept: 'application/json' },
-      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-    });
-    const text = await response.text();
-    let body: unknown;
-    try {
-      body = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    if (!response.ok) {
-      if (isErrorBody(body)) {
-        throw new HeraldError(body.error.code, body.error.message, { requestId: body.error.request_id });
-      }
-      throw new HeraldError(
-        response.status >= 500 ? 'SERVICE_UNAVAILABLE' : 'INVALID_REQUEST',
-        `GET ${url.pathname} answered ${response.status}.`,
-      );
-    }
-    return body as T;
-  }
-
+  const api = createClient({
+    url: options.baseUrl,
+    apiKey: options.apiKey,
+    timeoutMs: options.timeoutMs ?? 10_000,
+    ...(options.retry && { retry: options.retry }),
+    ...(options.fetch && { fetch: options.fetch }),
+  });
   return {
     endpointId: options.endpointId,
-    syncStatus: (connectionId) => get(`/v1/connections/${encodeURIComponent(connectionId)}/sync-status`),
-    endpointEvents: (endpointId, after, limit = 100) => get('/v1/events', { endpoint_id: endpointId, after, limit }),
+    syncStatus: (connectionId) => api.connections.syncStatus(connectionId),
+    endpointEvents: (endpointId, after, limit = 100) => api.events.streamPage(endpointId, { after, limit }),
     events: (query = {}) =>
-      get('/v1/events', {
+      api.events.page({
         after: query.after,
         type: query.type,
         connection_id: query.connectionId,

@@ -1,3 +1,5 @@
+/** What heraldClient's calls throw: @herald/client's error, with the API's status, code and request id. */
+export { HeraldError } from '@herald/client';
 export { type Clock, type ManualClock, manualClock, systemClock } from '@herald/protocol';
 export type { Alert, FailureRateOptions } from './alerts.js';
 export { type HeraldClient, type HeraldClientOptions, heraldClient, type SyncStatus } from './client.js';

@@ -4,10 +4,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { HeraldError as ClientHeraldError } from '@herald/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../src/alerts.js';
 import { heraldClient } from '../src/client.js';
 import { sqliteInbox } from '../src/inbox/sqlite.js';
+import { HeraldError } from '../src/index.js';
 import type { HandlerContext } from '../src/processor.js';
 import { createReceiver, type Receiver, type ReceiverOptions } from '../src/receiver.js';
 import { type Herald, heraldBuilt, startHerald } from './support/herald.js';
@@ -23,7 +25,7 @@ let readKey: string;
 beforeAll(async () => {
   // Retries an hour apart: whatever reaches a cut-off receiver in these tests came by polling.
   herald = await startHerald(['--retry-base', '1h']);
-  readKey = (await herald.api<{ key: string }>('POST', '/v1/api-keys', { role: 'read' })).key;
+  readKey = (await herald.api.apiKeys.create({ role: 'read' })).key;
 });
 afterAll(async () => {
   await herald?.stop();
@@ -59,7 +61,7 @@ async function receiverBehindSwitch(
       res.writeHead(answer.status, answer.headers).end(answer.body);
     });
   });
-  const endpoint = await herald.api<{ id: string; secret: string }>('POST', '/v1/endpoints', { url: `${url}/hooks` });
+  const endpoint = await herald.api.endpoints.create({ url: `${url}/hooks` });
   const logger = memoryLogger();
   receiver = createReceiver({
     secret: endpoint.secret,
@@ -78,7 +80,7 @@ async function receiverBehindSwitch(
 }
 
 const publish = (n: number) =>
-  herald.api<{ id: string }>('POST', '/v1/events', { type: 'sync.completed', data: { connection_id: 'con_1', n } });
+  herald.api.events.publish({ type: 'sync.completed', data: { connection_id: 'con_1', n } });
 
 describe("with Herald's sender", () => {
   it('verifies what the sender signs and delivers, and refuses it under another secret (acceptance 1)', async () => {
@@ -89,19 +91,13 @@ describe("with Herald's sender", () => {
 
     const stranger = await receiverBehindSwitch(() => ({ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }));
     const refused = await publish(2);
-    const deliveries = await herald.api<{ data: { id: string; endpoint_id: string }[] }>(
-      'GET',
-      `/v1/deliveries?event_id=${refused.id}`,
-    );
+    const deliveries = await herald.api.deliveries.page({ event_id: refused.id });
     const mine = deliveries.data.filter((d) => d.endpoint_id === stranger.endpoint.id);
     expect(mine).toHaveLength(1);
     const attempts = await waitFor(
       async () => {
         for (const d of mine) {
-          const detail = await herald.api<{ endpoint_id: string; attempts: { response_status: number | null }[] }>(
-            'GET',
-            `/v1/deliveries/${d.id}`,
-          );
+          const detail = await herald.api.deliveries.get(d.id);
           if (detail.attempts.some((a) => a.response_status === 401)) return detail;
         }
         return undefined;
@@ -171,5 +167,21 @@ describe("with Herald's sender", () => {
     expect(bySequence).toEqual({ 1: 'webhook', 2: 'poll', 3: 'webhook' });
     const stored = await receiver.inbox.list();
     expect(stored).toHaveLength(3);
+  });
+});
+
+describe('heraldClient', () => {
+  it('reads the sender through @herald/client, whose HeraldError it throws (re-exported by the receiver)', async () => {
+    const wrongKey = heraldClient({ baseUrl: herald.url, apiKey: 'hk_wrong', retry: { maxRetries: 0 } });
+    const refused = await wrongKey.events().catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(HeraldError);
+    expect(refused).toBeInstanceOf(ClientHeraldError);
+    expect(refused).toMatchObject({ status: 401, code: 'AUTHENTICATION_FAILED', requestId: expect.any(String) });
+
+    const client = heraldClient({ baseUrl: `${herald.url}/`, apiKey: readKey });
+    const page = await client.events({ limit: 1 });
+    expect(page).toEqual({ data: expect.any(Array), next_cursor: expect.any(String) });
+    const missing = await client.syncStatus('con_never_reported').catch((error: unknown) => error);
+    expect(missing).toMatchObject({ status: 404, code: 'NOT_FOUND' });
   });
 });

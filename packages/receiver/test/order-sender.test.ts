@@ -59,7 +59,7 @@ async function run(herald: Herald, lose: [number, number], options: (endpointId:
       res.writeHead(answer.status, { 'content-type': 'application/json' }).end(await answer.text());
     });
   });
-  const endpoint = await herald.api<{ id: string; secret: string }>('POST', '/v1/endpoints', {
+  const endpoint = await herald.api.endpoints.create({
     url: `${proxy.url}/hooks`,
     event_types: ['order.updated'],
   });
@@ -80,7 +80,7 @@ async function run(herald: Herald, lose: [number, number], options: (endpointId:
   onCleanup(() => receiver!.stop());
   await receiver.start();
   for (let n = 1; n <= EVENTS; n++) {
-    await herald.api('POST', '/v1/events', { type: 'order.updated', data: { key: `key_${n % KEYS}`, n } });
+    await herald.api.events.publish({ type: 'order.updated', data: { key: `key_${n % KEYS}`, n } });
   }
   await waitFor(() => handled.length >= EVENTS, 50_000, `${EVENTS} events handled`);
   // Anything handled twice would show up a moment later.
@@ -110,7 +110,7 @@ describe('exact order per key through the real sender, with two deliveries lost 
     // Retries an hour apart: the lost two can only come by polling.
     const herald = await startHerald(['--retry-base', '1h']);
     onCleanup(() => herald.stop());
-    const readKey = (await herald.api<{ key: string }>('POST', '/v1/api-keys', { role: 'read' })).key;
+    const readKey = (await herald.api.apiKeys.create({ role: 'read' })).key;
     const { handled } = await run(herald, [2, 150], (endpointId) => ({
       fallback: {
         silentAfter: '1h',

@@ -1,6 +1,7 @@
 /**
- * The packages as a user gets them: `npm pack` @herald/protocol and @herald/receiver, install the
- * two tarballs in an empty project (with what the README's install step names, from the npm
+ * The packages as a user gets them: `npm pack` @herald/protocol, @herald/client and
+ * @herald/receiver, install the tarballs in an empty project (never @herald/server: the client's
+ * types come from @herald/protocol/api) (with what the README's install step names, from the npm
  * registry), and run the README's blocks there against the built `herald serve` of this repository.
  * Slow (npm builds better-sqlite3 where it finds no prebuilt binary): a system test.
  */
@@ -16,6 +17,7 @@ import { codeBlocks, ROOT, runBlock, scratchDatabase } from './support/readme.js
 const README = 'packages/receiver/README.md';
 const PACKAGES = [
   { name: '@herald/protocol', dir: 'packages/protocol' },
+  { name: '@herald/client', dir: 'packages/client' },
   { name: '@herald/receiver', dir: 'packages/receiver' },
 ];
 
@@ -96,8 +98,16 @@ it('the packed tarballs install in an empty project, with types, and the README 
     }
   }
   const protocolVersion = JSON.parse(readFileSync(join(ROOT, 'packages/protocol/package.json'), 'utf8')).version;
-  const receiverManifest = JSON.parse(readFileSync(join(ROOT, 'packages/receiver/package.json'), 'utf8'));
+  const manifestOf = (dir: string) => JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8'));
+  const receiverManifest = manifestOf('packages/receiver');
+  const clientManifest = manifestOf('packages/client');
   expect(receiverManifest.dependencies['@herald/protocol']).toBe(protocolVersion);
+  expect(receiverManifest.dependencies['@herald/client']).toBe(clientManifest.version);
+  // The client's .d.ts import @herald/protocol/api: a real dependency, and never the server.
+  expect(clientManifest.dependencies['@herald/protocol']).toBe(protocolVersion);
+  for (const manifest of [receiverManifest, clientManifest, manifestOf('packages/protocol')]) {
+    expect(Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies })).not.toContain('@herald/server');
+  }
 
   // 2. An empty project installs the tarballs, and what the README's install step names.
   const app = join(work, 'app');
@@ -117,6 +127,7 @@ it('the packed tarballs install in an empty project, with types, and the README 
       '--no-audit',
       '--no-fund',
       tarball('@herald/protocol'),
+      tarball('@herald/client'),
       ...step.map((name) => (name === '@herald/receiver' ? tarball(name) : name)),
       '@types/node@20', // for the type check below, as a TypeScript user has it
     ],
@@ -127,6 +138,7 @@ it('the packed tarballs install in an empty project, with types, and the README 
     expect(lstatSync(installed).isSymbolicLink(), `${name} is a copy, not a link into this repository`).toBe(false);
     expect(existsSync(join(installed, 'src')), `${name} ships no sources`).toBe(false);
   }
+  expect(existsSync(join(app, 'node_modules/@herald/server')), '@herald/server was installed').toBe(false);
 
   // 3. The types resolve through `exports` (a wrong type is an error, so they are not `any`).
   writeFileSync(
@@ -134,10 +146,17 @@ it('the packed tarballs install in an empty project, with types, and the README 
     [
       "import { verifyStandard } from '@herald/protocol';",
       "import { createReceiver, type ReceiverOptions, sqliteInbox } from '@herald/receiver';",
+      "import { createClient, type Endpoint, type PublishInput } from '@herald/client';",
+      "import { PublishBody } from '@herald/protocol/api';",
       "const options: ReceiverOptions = { secret: 'whsec_x', inbox: sqliteInbox('inbox.db'), on: {} };",
       'export const made = createReceiver(options);',
       '// @ts-expect-error: verifyStandard takes secrets, headers and a body',
       'verifyStandard(42);',
+      "export const client = createClient({ url: 'http://localhost:8080', apiKey: 'hk_x' });",
+      'export const publish = (input: PublishInput) => client.events.publish(input);',
+      "// @ts-expect-error: an endpoint's url is a string (the types come from @herald/protocol/api)",
+      "export const wrong: Endpoint['url'] = 42;",
+      'export const schema: object = PublishBody;',
       '',
     ].join('\n'),
   );

@@ -28,7 +28,7 @@ beforeAll(async () => {
   // Retries an hour apart: what a cut-off receiver gets in these tests came by polling. The circuit
   // stays closed: five cut deliveries would open it, and event 6 would wait for an hourly probe.
   herald = await startHerald(['--retry-base', '1h', '--circuit-failures', '0']);
-  readKey = (await herald.api<{ key: string }>('POST', '/v1/api-keys', { role: 'read' })).key;
+  readKey = (await herald.api.apiKeys.create({ role: 'read' })).key;
 });
 afterAll(async () => {
   await herald?.stop();
@@ -54,7 +54,7 @@ async function endpointWithHistory(options: (endpointId: string) => Partial<Rece
       res.writeHead(answer.status, answer.headers).end(answer.body);
     });
   });
-  const endpoint = await herald.api<{ id: string; secret: string }>('POST', '/v1/endpoints', {
+  const endpoint = await herald.api.endpoints.create({
     url: `${url}/hooks`,
     event_types: ['history.made'],
   });
@@ -74,7 +74,7 @@ async function endpointWithHistory(options: (endpointId: string) => Partial<Rece
 }
 
 const publish = (n: number, occurred_at?: string) =>
-  herald.api('POST', '/v1/events', { type: 'history.made', data: { n }, occurred_at });
+  herald.api.events.publish({ type: 'history.made', data: { n }, occurred_at });
 
 const fallback = (endpointId: string) => ({
   silentAfter: '300ms',
@@ -131,7 +131,7 @@ describe('during silence', () => {
     }));
     state.cut = false;
     // An event about a connection that never reported a sync: its sync status is 404.
-    await herald.api('POST', '/v1/events', { type: 'history.made', connection_id: 'con_nobody', data: { n: 6 } });
+    await herald.api.events.publish({ type: 'history.made', connection_id: 'con_nobody', data: { n: 6 } });
     await waitFor(() => handled.length === 1, FIRST_SEEN_WAIT_MS, 'the sync event');
     // About ten silence polls (every 100 ms after 300 ms of silence).
     await new Promise((r) => setTimeout(r, 1500));

@@ -1,11 +1,10 @@
-import { type Connection, type Page, query } from '../api.js';
 import { Empty, ErrorNotice, LoadMore, StatusBadge, Time, usePages } from '../components.js';
 import { PORTAL } from '../router.js';
 import { useSession } from '../session.js';
 
 export function ConnectionList() {
   const { api } = useSession();
-  const pages = usePages((cursor) => api.get<Page<Connection>>(`/v1/connections${query({ cursor, limit: 50 })}`), []);
+  const pages = usePages((cursor) => api.connections.page({ cursor, limit: 50 }), []);
   return (
     <section aria-labelledby="connections-title">
       <div className="toolbar">
@@ -36,7 +35,7 @@ export function ConnectionList() {
             </thead>
             <tbody>
               {pages.items.map((c) => {
-                const id = c.connection_id ?? c.id ?? '';
+                const id = c.connection_id;
                 return (
                   <tr key={id} data-connection={id}>
                     <td>

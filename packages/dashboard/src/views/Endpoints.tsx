@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from 'react';
-import { type Attempt, type Delivery, type Endpoint, type Page, query } from '../api.js';
+import type { CreateEndpointInput } from '../api.js';
 import { type AttemptPoint, LatencyChart } from '../chart.js';
 import {
   Countdown,
@@ -54,7 +54,7 @@ function EndpointForm({
 }: {
   initial: EndpointFields;
   submitLabel: string;
-  onSubmit: (body: Record<string, unknown>) => Promise<void>;
+  onSubmit: (body: CreateEndpointInput) => Promise<void>;
 }) {
   const [fields, setFields] = useState(initial);
   const [error, setError] = useState<unknown>(null);
@@ -117,7 +117,7 @@ function EndpointForm({
 
 export function EndpointList() {
   const { api } = useSession();
-  const pages = usePages((cursor) => api.get<Page<Endpoint>>(`/v1/endpoints${query({ cursor, limit: 50 })}`), []);
+  const pages = usePages((cursor) => api.endpoints.page({ cursor, limit: 50 }), []);
   const [creating, setCreating] = useState(false);
   return (
     <section aria-labelledby="endpoints-title">
@@ -134,7 +134,7 @@ export function EndpointList() {
             initial={{ url: '', description: '', eventTypes: '', connectionIds: '', headers: '' }}
             submitLabel="Create endpoint"
             onSubmit={async (body) => {
-              const created = await api.send<Endpoint>('POST', '/v1/endpoints', body);
+              const created = await api.endpoints.create(body);
               navigate(`/endpoints/${created.id}?created=1`);
             }}
           />
@@ -185,17 +185,12 @@ const RECENT = 25;
 
 export function EndpointDetail({ id }: { id: string }) {
   const { api, role } = useSession();
-  const endpoint = useAsync(() => api.get<Endpoint>(`/v1/endpoints/${id}`), [id]);
-  const deliveries = useAsync(
-    () => api.get<Page<Delivery>>(`/v1/deliveries${query({ endpoint_id: id, limit: 250 })}`),
-    [id],
-  );
+  const endpoint = useAsync(() => api.endpoints.get(id), [id]);
+  const deliveries = useAsync(() => api.deliveries.page({ endpoint_id: id, limit: 250 }), [id]);
   // Latency over time: the attempts of the newest deliveries (one request each, so only a few).
   const attempts = useAsync(async () => {
-    const page = await api.get<Page<Delivery>>(`/v1/deliveries${query({ endpoint_id: id, limit: RECENT })}`);
-    const details = await Promise.all(
-      page.data.map((d) => api.get<Delivery & { attempts: Attempt[] }>(`/v1/deliveries/${d.id}`)),
-    );
+    const page = await api.deliveries.page({ endpoint_id: id, limit: RECENT });
+    const details = await Promise.all(page.data.map((d) => api.deliveries.get(d.id)));
     return details.flatMap((d) =>
       d.attempts.map(
         (a): AttemptPoint => ({
@@ -282,7 +277,7 @@ export function EndpointDetail({ id }: { id: string }) {
             <WriteButton
               onClick={() =>
                 act(async () => {
-                  await api.send('PATCH', `/v1/endpoints/${ep.id}`, { disabled: !ep.disabled });
+                  await api.endpoints.update(ep.id, { disabled: !ep.disabled });
                   setNotice(ep.disabled ? 'Endpoint enabled.' : 'Endpoint disabled: nothing will be sent to it.');
                   endpoint.reload();
                 })
@@ -294,10 +289,7 @@ export function EndpointDetail({ id }: { id: string }) {
               onClick={() =>
                 act(async () => {
                   // To this endpoint only, whatever it subscribes to (a portal session may not publish).
-                  const sent = await api.send<{ id: string; deliveries: string[] }>(
-                    'POST',
-                    `/v1/endpoints/${ep.id}/test`,
-                  );
+                  const sent = await api.endpoints.sendTest(ep.id);
                   setNotice(`Test event ${sent.id} sent to this endpoint: see it in its deliveries.`);
                   deliveries.reload();
                 })
@@ -335,7 +327,7 @@ export function EndpointDetail({ id }: { id: string }) {
                 aria-describedby={role === 'read' ? 'read-only-reason' : undefined}
                 onClick={() =>
                   act(async () => {
-                    const s = await api.get<{ secret: string }>(`/v1/endpoints/${ep.id}/secret`);
+                    const s = await api.endpoints.secret(ep.id);
                     setSecret(s.secret);
                   })
                 }
@@ -350,7 +342,7 @@ export function EndpointDetail({ id }: { id: string }) {
                     className="danger"
                     onClick={() =>
                       act(async () => {
-                        const rotated = await api.send<Endpoint>('POST', `/v1/endpoints/${ep.id}/secret/rotate`);
+                        const rotated = await api.endpoints.rotateSecret(ep.id);
                         setSecret(rotated.secret ?? null);
                         setConfirmRotate(false);
                         setNotice('Secret rotated. The previous secret keeps signing for 24 h.');
@@ -382,7 +374,7 @@ export function EndpointDetail({ id }: { id: string }) {
               }}
               submitLabel="Save changes"
               onSubmit={async (body) => {
-                await api.send('PATCH', `/v1/endpoints/${ep.id}`, body);
+                await api.endpoints.update(ep.id, body);
                 setNotice('Changes saved.');
                 endpoint.reload();
               }}

@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
-import { type Delivery, type HeraldEvent, type Page, query } from '../api.js';
+import { type Delivery, given } from '../api.js';
 import { Empty, ErrorNotice, Json, Link, LoadMore, StatusBadge, Time, useAsync, usePages } from '../components.js';
-import { navigate, PORTAL, useLocation } from '../router.js';
+import { navigate, PORTAL, query, useLocation } from '../router.js';
 import { useSession } from '../session.js';
 import { DeliveryColumnHeads, DeliveryColumns } from './delivery-columns.js';
 
@@ -15,9 +15,12 @@ export function EventList() {
   const [form, setForm] = useState({ type, connection });
   const pages = usePages(
     async (cursor) => {
-      const page = await api.get<Page<HeraldEvent>>(
-        `/v1/events${query({ type, connection_id: connection, after: cursor, limit: LIMIT })}`,
-      );
+      const page = await api.events.page({
+        type: given(type),
+        connection_id: given(connection),
+        after: cursor,
+        limit: LIMIT,
+      });
       // The feed hands back a cursor on every page, the last one included: a short page is the end.
       return { data: page.data, next_cursor: page.data.length < LIMIT ? null : page.next_cursor };
     },
@@ -132,7 +135,7 @@ export function DeliveryTable({ deliveries }: { deliveries: Delivery[] }) {
 
 export function EventDetail({ id }: { id: string }) {
   const { api } = useSession();
-  const event = useAsync(() => api.get<HeraldEvent & { deliveries: Delivery[] }>(`/v1/events/${id}`), [id]);
+  const event = useAsync(() => api.events.get(id), [id]);
   const e = event.data;
   return (
     <section aria-labelledby="event-title">

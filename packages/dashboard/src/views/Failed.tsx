@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
-import { type Delivery, type Job, type Page, query } from '../api.js';
+import { type Delivery, given } from '../api.js';
 import { Empty, ErrorNotice, Link, LoadMore, StatusBadge, usePages, WriteButton } from '../components.js';
-import { navigate, useLocation } from '../router.js';
+import { navigate, query, useLocation } from '../router.js';
 import { useSession } from '../session.js';
 import { DeliveryColumnHeads, DeliveryColumns } from './delivery-columns.js';
 
@@ -41,10 +41,7 @@ export function FailedList() {
   const endpointId = search.get('endpoint_id') ?? '';
   const [form, setForm] = useState(endpointId);
   const pages = usePages(
-    (cursor) =>
-      api.get<Page<Delivery>>(
-        `/v1/deliveries${query({ status: 'failed', endpoint_id: endpointId, cursor, limit: 50 })}`,
-      ),
+    (cursor) => api.deliveries.page({ status: 'failed', endpoint_id: given(endpointId), cursor, limit: 50 }),
     [endpointId],
   );
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -61,7 +58,7 @@ export function FailedList() {
     setError(null);
     setRetrying(id);
     try {
-      replace(await api.send<Delivery>('POST', `/v1/deliveries/${id}/retry`));
+      replace(await api.deliveries.retry(id));
     } catch (e) {
       setError(e);
     } finally {
@@ -84,7 +81,7 @@ export function FailedList() {
     const work = async () => {
       for (let id = ids.shift(); id !== undefined; id = ids.shift()) {
         try {
-          const after = await api.send<Delivery>('POST', `/v1/deliveries/${id}/retry`);
+          const after = await api.deliveries.retry(id);
           replace(after);
           if (after.status === 'succeeded') p.succeeded++;
           else p.failed++;
@@ -103,11 +100,7 @@ export function FailedList() {
 
   /** Every failed delivery matching the filter, as a background job on the server. */
   const retryAllMatching = async () => {
-    const started = await api.send<{ job_id: string; total: number }>(
-      'POST',
-      '/v1/deliveries/retry',
-      endpointId ? { endpoint_id: endpointId } : {},
-    );
+    const started = await api.deliveries.retryFailed(endpointId ? { endpoint_id: endpointId } : {});
     setProgress({
       label: `Bulk retry job ${started.job_id}`,
       state: 'running',
@@ -117,7 +110,7 @@ export function FailedList() {
       failed: 0,
     });
     for (;;) {
-      const job = await api.get<Job>(`/v1/jobs/${started.job_id}`);
+      const job = await api.jobs.get(started.job_id);
       setProgress({ label: `Bulk retry job ${job.id}`, ...job });
       if (job.state !== 'running') break;
       await sleep(POLL_MS);

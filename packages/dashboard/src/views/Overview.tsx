@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { alertText } from '../alerts.js';
-import { type Alert, type DeliveryStats, type Page, query } from '../api.js';
+import type { Alert } from '../api.js';
 import { DeliveriesChart } from '../chart.js';
 import { Countdown, Empty, ErrorNotice, Link, LoadMore, StatusBadge, Time, useAsync, usePages } from '../components.js';
 import { chartBuckets } from '../delivery-stats.js';
@@ -24,15 +24,10 @@ export function Overview() {
   const state = useAsync(async () => {
     const now = Date.now();
     const since = now - hours * HOUR_MS;
-    const stats = await api.get<DeliveryStats>(
-      `/v1/stats/deliveries${query({ since: new Date(since).toISOString(), bucket_seconds: 60 })}`,
-    );
+    const stats = await api.stats.deliveries({ since: new Date(since).toISOString(), bucket_seconds: 60 });
     return { now, since, stats, loadedAt: new Date().toISOString() };
   }, [hours]);
-  const alerts = usePages<Alert>(
-    (cursor) => api.get<Page<Alert>>(`/v1/alerts${query({ state: 'open', limit: ALERTS_PAGE, cursor })}`),
-    [],
-  );
+  const alerts = usePages<Alert>((cursor) => api.alerts.page({ state: 'open', limit: ALERTS_PAGE, cursor }), []);
   const reloadAlerts = alerts.reload;
   const reloadStats = state.reload;
   const reload = useCallback(() => {

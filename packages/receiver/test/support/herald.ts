@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createClient, type HeraldClient } from '@herald/client';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const BIN = join(ROOT, 'packages/server/bin/herald.js');
@@ -11,8 +12,8 @@ const ADMIN_KEY = `hk_test_${Math.random().toString(36).slice(2)}${Math.random()
 export interface Herald {
   url: string;
   adminKey: string;
-  /** Calls the API with the admin key; throws on a non-2xx answer. */
-  api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T>;
+  /** @herald/client with the admin key: its HeraldError on an error answer. */
+  api: HeraldClient;
   stop(): Promise<void>;
 }
 
@@ -63,16 +64,7 @@ export async function startHerald(flags: string[] = []): Promise<Herald> {
   return {
     url,
     adminKey: ADMIN_KEY,
-    async api<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const response = await fetch(url + path, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      if (!response.ok) throw new Error(`${method} ${path} → ${response.status}: ${text}`);
-      return JSON.parse(text) as T;
-    },
+    api: createClient({ url, apiKey: ADMIN_KEY }),
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -96,10 +96,10 @@ export async function runBlock(block: CodeBlock, options: RunOptions): Promise<B
   const dir = join(options.project, `block-${block.where.replace(/\W+/g, '-')}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'main.mjs'), moduleSource(block));
-  const endpoint = await herald.api<{ id: string; secret: string }>('POST', '/v1/endpoints', {
+  const endpoint = await herald.api.endpoints.create({
     url: 'http://127.0.0.1:9/not-yet',
   });
-  const readKey = (await herald.api<{ key: string }>('POST', '/v1/api-keys', { role: 'read' })).key;
+  const readKey = (await herald.api.apiKeys.create({ role: 'read' })).key;
   const env: Record<string, string> = {
     ...process.env,
     WEBHOOK_SECRET: endpoint.secret,
@@ -123,12 +123,12 @@ export async function runBlock(block: CodeBlock, options: RunOptions): Promise<B
     return { outcome: 'exited', output: first.exit.output };
   }
   try {
-    await herald.api('PATCH', `/v1/endpoints/${endpoint.id}`, { url: first.url });
+    await herald.api.endpoints.update(endpoint.id, { url: first.url });
     const connection = `con_${endpoint.id}`;
-    const sync = await herald.api<{ event_id: string }>('POST', `/v1/connections/${connection}/syncs`, {
+    const sync = await herald.api.connections.reportSync(connection, {
       status: 'completed',
     });
-    const order = await herald.api<{ id: string }>('POST', '/v1/events', {
+    const order = await herald.api.events.publish({
       type: 'order.created',
       data: { order: 42 },
     });

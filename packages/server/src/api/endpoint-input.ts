@@ -1,12 +1,12 @@
 import { isIP } from 'node:net';
 import { isValidSecret } from '@herald/protocol';
+import type { PatchEndpointBody } from '@herald/protocol/api';
 import type { Static } from 'typebox';
 import type { Config } from '../config.js';
 import { isBlockedAddress } from '../dispatch/address-guard.js';
 import { customHeaderProblem } from '../dispatch/custom-headers.js';
 import type { EndpointPatch } from '../store/types.js';
 import { invalid } from './errors.js';
-import type { PatchEndpointBody } from './schemas.js';
 
 /**
  * What the schema cannot say about an endpoint: the URL's scheme and host, the secret's bytes, and

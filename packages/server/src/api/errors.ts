@@ -1,6 +1,6 @@
 import { HeraldError } from '@herald/protocol';
+import { PATTERN_PROBLEMS } from '@herald/protocol/api';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { PATTERN_PROBLEMS } from './schemas.js';
 
 /**
  * The one mapping from anything thrown below a route, or by Fastify itself, to the error table of

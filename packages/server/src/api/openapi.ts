@@ -1,8 +1,8 @@
 import { ERRORS } from '@herald/protocol';
+import { ErrorSchema, NAMED_SCHEMAS, NoBody } from '@herald/protocol/api';
 import type { RouteOptions } from 'fastify';
 import type { TSchema } from 'typebox';
-import { ERROR_DESCRIPTIONS, ERROR_EXAMPLE_MESSAGES, ErrorSchema, NAMED_SCHEMAS } from './response-schemas.js';
-import { NoBody } from './schemas.js';
+import { ERROR_DESCRIPTIONS, ERROR_EXAMPLE_MESSAGES } from './error-statuses.js';
 
 /**
  * The OpenAPI 3.1 document, generated from the routes as Fastify registers them (server.ts
@@ -72,7 +72,7 @@ export function openApiPath(url: string): string {
   return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
-/** A schema as plain JSON, a named one (response-schemas.ts) as a `$ref` to its component. */
+/** A schema as plain JSON, a named one (NAMED_SCHEMAS of @herald/protocol/api) as a `$ref` to its component. */
 function toJson(schema: unknown, names: Map<unknown, string>, top = true): unknown {
   if (!top && names.has(schema)) return { $ref: `#/components/schemas/${names.get(schema)}` };
   if (Array.isArray(schema)) return schema.map((item) => toJson(item, names, false));

@@ -1,4 +1,18 @@
 import type { Envelope } from '@herald/protocol';
+import type {
+  Alert,
+  ApiKey,
+  Attempt,
+  Connection,
+  Delivery,
+  DescribedDelivery,
+  Endpoint,
+  EndpointWithSecret,
+  Event,
+  Job,
+  StreamItem,
+  Tenant,
+} from '@herald/protocol/api';
 import { redactedHeaders, redactedUrl } from '../endpoint-credentials.js';
 import type {
   AlertEntry,
@@ -13,23 +27,9 @@ import type {
   Role,
   TenantRecord,
 } from '../store/types.js';
-import type {
-  Alert,
-  ApiKey,
-  Attempt,
-  Connection,
-  Delivery,
-  DescribedDelivery,
-  Endpoint,
-  EndpointWithSecret,
-  Event,
-  Job,
-  StreamItem,
-  Tenant,
-} from './response-schemas.js';
 
 /**
- * Records → the JSON shapes of the API contract, each typed by its response schema (response-schemas.ts),
+ * Records → the JSON shapes of the API contract, each typed by its response schema (@herald/protocol/api),
  * so that a field added here but not there (or the reverse) does not compile. Times are ISO-8601
  * UTC strings; names are snake_case.
  */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import { type GroupCommit, HeraldError, newId } from '@herald/protocol';
+import { ErrorSchema } from '@herald/protocol/api';
 import Fastify, { type FastifyInstance, LogController, type RawServerDefault } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -10,11 +11,11 @@ import type { Metrics } from '../metrics.js';
 import type { PublishInput, PublishResult, Store } from '../store/types.js';
 import { type Authenticator, createAuthenticator, requireOperator, setCaller } from './auth.js';
 import { answerClientError } from './client-error.js';
+import { commonErrorStatuses } from './error-statuses.js';
 import { errorCodeOf, handleError, handleNotFound, sendError } from './errors.js';
 import { depthError } from './json-depth.js';
 import { type CollectedRoute, collectRoute } from './openapi.js';
 import { createRateLimiter } from './rate-limit.js';
-import { commonErrorStatuses, ErrorSchema } from './response-schemas.js';
 import { recordRoutes } from './route-list.js';
 import { alertRoutes } from './routes/alerts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -121,7 +122,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // schema that is wrong fails a test instead of changing an answer.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  // Every route gets the error statuses a route of its kind can answer with (response-schemas.ts),
+  // Every route gets the error statuses a route of its kind can answer with (error-statuses.ts),
   // and goes into the OpenAPI document as registered.
   const documented: CollectedRoute[] = [];
   app.addHook('onRoute', (route) => {

@@ -1,7 +1,6 @@
+import { AlertPageSchema, AlertsQuery, DEFAULT_PAGE } from '@herald/protocol/api';
 import { callerOf } from '../auth.js';
 import { presentAlert } from '../present.js';
-import { AlertPageSchema } from '../response-schemas.js';
-import { AlertsQuery, DEFAULT_PAGE } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 
 /**

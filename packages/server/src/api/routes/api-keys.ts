@@ -1,9 +1,8 @@
+import { ApiKeyPageSchema, CreateApiKeyBody, CreatedApiKeySchema, DeletedSchema, IdParams } from '@herald/protocol/api';
 import { apiKeyRecord, generateApiKey } from '../../api-keys.js';
 import { requireAdmin } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
 import { presentApiKey } from '../present.js';
-import { ApiKeyPageSchema, CreatedApiKeySchema, DeletedSchema } from '../response-schemas.js';
-import { CreateApiKeyBody, IdParams } from '../schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 
 export function apiKeyRoutes(app: Api, { store, config, auth }: RouteDeps): void {

@@ -1,12 +1,19 @@
 import { newId } from '@herald/protocol';
+import {
+  ConnectionPageSchema,
+  ConnectionParams,
+  ConnectionSchema,
+  DEFAULT_PAGE,
+  SyncReportBody,
+  SyncReportedSchema,
+  TenantPageQuery,
+} from '@herald/protocol/api';
 import type { SyncCompletedData, SyncFailedData } from '../../event-types.js';
 import type { ConnectionSyncReport } from '../../store/types.js';
 import { callerOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
 import { iso, presentConnection } from '../present.js';
 import { publishIdempotently } from '../publish.js';
-import { ConnectionPageSchema, ConnectionSchema, SyncReportedSchema } from '../response-schemas.js';
-import { ConnectionParams, DEFAULT_PAGE, SyncReportBody, TenantPageQuery } from '../schemas.js';
 import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 import { parseTime } from './events.js';

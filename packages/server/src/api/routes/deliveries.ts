@@ -1,9 +1,16 @@
 import { HeraldError } from '@herald/protocol';
+import {
+  DEFAULT_PAGE,
+  DeliveriesQuery,
+  DeliveryPageSchema,
+  DeliveryWithAttemptsSchema,
+  IdParams,
+  NoBody,
+  RetriedDeliverySchema,
+} from '@herald/protocol/api';
 import { callerOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
 import { presentAttempt, presentDescribedDelivery } from '../present.js';
-import { DeliveryPageSchema, DeliveryWithAttemptsSchema, RetriedDeliverySchema } from '../response-schemas.js';
-import { DEFAULT_PAGE, DeliveriesQuery, IdParams, NoBody } from '../schemas.js';
 import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 

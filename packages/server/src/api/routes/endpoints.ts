@@ -1,20 +1,25 @@
 import { generateSecret, newId } from '@herald/protocol';
+import {
+  CreateEndpointBody,
+  DEFAULT_PAGE,
+  DeletedSchema,
+  EndpointPageSchema,
+  EndpointSchema,
+  EndpointSecretSchema,
+  EndpointWithSecretSchema,
+  IdParams,
+  NoBody,
+  PatchEndpointBody,
+  PublishedSchema,
+  RotatedEndpointSchema,
+  TenantPageQuery,
+} from '@herald/protocol/api';
 import { settleWaitingDeliveries } from '../../dispatch/waiting-deliveries.js';
 import type { EndpointRecord } from '../../store/types.js';
 import { callerOf, requireAdmin } from '../auth.js';
 import { checkEndpointUrl, checkHeaders, checkSecret, endpointPatch } from '../endpoint-input.js';
 import { invalid, notFound } from '../errors.js';
 import { iso, presentEndpoint, withSecret } from '../present.js';
-import {
-  DeletedSchema,
-  EndpointPageSchema,
-  EndpointSchema,
-  EndpointSecretSchema,
-  EndpointWithSecretSchema,
-  PublishedSchema,
-  RotatedEndpointSchema,
-} from '../response-schemas.js';
-import { CreateEndpointBody, DEFAULT_PAGE, IdParams, NoBody, PatchEndpointBody, TenantPageQuery } from '../schemas.js';
 import { type ScopedStore, scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 

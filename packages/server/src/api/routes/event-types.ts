@@ -1,5 +1,5 @@
+import { EventTypePageSchema } from '@herald/protocol/api';
 import { BUILT_IN_EVENT_TYPES } from '../../event-types.js';
-import { EventTypePageSchema } from '../response-schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 
 export function eventTypeRoutes(app: Api, _deps: RouteDeps): void {

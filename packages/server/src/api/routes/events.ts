@@ -1,18 +1,21 @@
 import { HeraldError, newId } from '@herald/protocol';
+import {
+  DEFAULT_PAGE,
+  ErrorSchema,
+  EventsQuery,
+  EventWithDeliveriesSchema,
+  FeedPageSchema,
+  IdParams,
+  PublishBody,
+  PublishedSchema,
+  StreamPageSchema,
+} from '@herald/protocol/api';
 import { Type } from 'typebox';
 import { eventDataIssues } from '../../event-types.js';
 import { callerOf } from '../auth.js';
 import { invalid, notFound, validationMessage } from '../errors.js';
 import { presentDelivery, presentEvent, presentStreamItem } from '../present.js';
 import { publishIdempotently } from '../publish.js';
-import {
-  ErrorSchema,
-  EventWithDeliveriesSchema,
-  FeedPageSchema,
-  PublishedSchema,
-  StreamPageSchema,
-} from '../response-schemas.js';
-import { DEFAULT_PAGE, EventsQuery, IdParams, PublishBody } from '../schemas.js';
 import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 

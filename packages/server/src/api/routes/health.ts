@@ -1,6 +1,6 @@
 import { HeraldError } from '@herald/protocol';
+import { HealthSchema } from '@herald/protocol/api';
 import { isStoreUnavailable, STORE_RETRY_AFTER_SECONDS } from '../errors.js';
-import { HealthSchema } from '../response-schemas.js';
 import type { Api, RouteDeps } from '../server.js';
 
 /** Due deliveries waiting while no attempt was made for this long: the dispatcher has stalled. */

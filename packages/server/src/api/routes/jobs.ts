@@ -1,9 +1,8 @@
 import { newId } from '@herald/protocol';
+import { BulkRetryBody, BulkRetryStartedSchema, ErrorSchema, IdParams, JobSchema } from '@herald/protocol/api';
 import type { BulkRetryFilter } from '../../store/types.js';
 import { invalid, notFound } from '../errors.js';
 import { presentJob } from '../present.js';
-import { BulkRetryStartedSchema, ErrorSchema, JobSchema } from '../response-schemas.js';
-import { BulkRetryBody, IdParams } from '../schemas.js';
 import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 import { parseTime } from './events.js';

@@ -1,4 +1,4 @@
-import { MetricsSchema } from '../response-schemas.js';
+import { MetricsSchema } from '@herald/protocol/api';
 import type { Api, RouteDeps } from '../server.js';
 
 /** GET /metrics: Prometheus text, without auth like /healthz (bind or firewall the port to limit who scrapes). */

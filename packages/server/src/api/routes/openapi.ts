@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { OpenApiDocumentSchema } from '@herald/protocol/api';
 import { type CollectedRoute, openApiDocument } from '../openapi.js';
-import { OpenApiDocumentSchema } from '../response-schemas.js';
 import type { Api } from '../server.js';
 
 /** The same relative path from src/api/routes (tests) and dist/api/routes (the built server). */

@@ -1,6 +1,5 @@
+import { DeliveryStatsSchema, StatsQuery } from '@herald/protocol/api';
 import { invalid } from '../errors.js';
-import { DeliveryStatsSchema } from '../response-schemas.js';
-import { StatsQuery } from '../schemas.js';
 import { scopedStore } from '../scope.js';
 import type { Api, RouteDeps } from '../server.js';
 import { parseTime } from './events.js';

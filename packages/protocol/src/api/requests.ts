@@ -1,9 +1,11 @@
-import { EVENT_TYPE_PATTERN } from '@herald/protocol';
 import { Type } from 'typebox';
+import { EVENT_TYPE_PATTERN } from '../envelope.js';
 
 /**
- * The TypeBox schema of every route's body, query and path. Bodies refuse unknown fields (a typo
- * such as `event_type` would otherwise subscribe an endpoint to everything); queries ignore them.
+ * The TypeBox schema of every route's body, query and path: what the server validates requests
+ * with, and what @herald/client's request types are (`Static<>` of these, in types.ts). Bodies
+ * refuse unknown fields (a typo such as `event_type` would otherwise subscribe an endpoint to
+ * everything); queries ignore them.
  */
 
 export const MAX_PAGE = 250;
@@ -32,7 +34,7 @@ const Id = Type.String({ minLength: 1, maxLength: 64, pattern: NO_CONTROL });
 
 export const IdParams = Type.Object({ id: Type.String({ ...Id, description: 'The id, as Herald gave it.' }) });
 
-export const EventType = Type.String({ pattern: EVENT_TYPE_PATTERN, maxLength: 200 });
+const EventType = Type.String({ pattern: EVENT_TYPE_PATTERN, maxLength: 200 });
 export const ConnectionId = Type.String({ minLength: 1, maxLength: 255, pattern: NO_CONTROL });
 
 const endpointFields = {
@@ -117,14 +119,6 @@ export const PortalSessionBody = Type.Object(
 
 /** The body of a POST that takes none: nothing, or `{}` (with `bodyMayBeLeftOut`). */
 export const EmptyBody = Type.Object({}, { additionalProperties: false });
-
-/**
- * preValidation of a route whose body fields are all optional: no body at all reads as `{}`, so the
- * schema (an object, whose errors name the field) checks what was sent.
- */
-export async function bodyMayBeLeftOut(request: { body: unknown }): Promise<void> {
-  request.body ??= {};
-}
 
 export const CreateEndpointBody = Type.Object(
   { url: endpointFields.url, ...optionalEndpointFields, tenant_id: Type.Optional(Type.Union([TenantId, Type.Null()])) },

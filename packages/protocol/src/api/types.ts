@@ -1,5 +1,6 @@
 import type { Static } from 'typebox';
 import type {
+  AlertsQuery,
   BulkRetryBody,
   CreateApiKeyBody,
   CreateEndpointBody,
@@ -13,15 +14,13 @@ import type {
   StatsQuery,
   SyncReportBody,
   TenantPageQuery,
-} from './api/schemas.js';
+} from './requests.js';
 
 /**
- * The API's request and response types, for @herald/client (`@herald/server/api-types`). Types
- * only: the request types are the routes' own TypeBox schemas (what the server validates with),
- * the response types the schemas present.ts is typed against. Nothing here exists at run time.
+ * The API's request types, for @herald/client: `Static<>` of the routes' own TypeBox schemas (what
+ * the server validates with). The response types are in responses.ts. Nothing here exists at run
+ * time.
  */
-
-export type * from './api/response-schemas.js';
 
 export type CreateEndpointInput = Static<typeof CreateEndpointBody>;
 export type UpdateEndpointInput = Static<typeof PatchEndpointBody>;
@@ -29,6 +28,7 @@ export type PageParams = Static<typeof PageQuery>;
 export type PublishInput = Static<typeof PublishBody>;
 export type EventsParams = Static<typeof EventsQuery>;
 export type DeliveriesParams = Static<typeof DeliveriesQuery>;
+export type AlertsParams = Static<typeof AlertsQuery>;
 export type StatsParams = Static<typeof StatsQuery>;
 export type CreateApiKeyInput = Static<typeof CreateApiKeyBody>;
 export type BulkRetryInput = Static<typeof BulkRetryBody>;
