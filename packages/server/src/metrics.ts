@@ -7,8 +7,8 @@ import type { DeliveryStatus, Store } from './store/types.js';
  * prom-client's global one: tests run several Heralds in one process.
  *
  * Counters count what THIS process did (a `herald api` counts publishes, a worker counts attempts);
- * the two gauges about waiting deliveries are read from the store at scrape time, so every process
- * reports the same backlog whatever it runs.
+ * the two gauges about waiting deliveries are read from the store (the count one scrape behind), so
+ * every process reports the same backlog whatever it runs.
  */
 export interface Metrics {
   readonly registry: Registry;
@@ -31,7 +31,10 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
  */
 const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
-export function createMetrics(deps: { store: Pick<Store, 'deliveryHealth'>; clock: Clock }): Metrics {
+export function createMetrics(deps: {
+  store: Pick<Store, 'deliveryHealth' | 'countPendingDeliveries'>;
+  clock: Clock;
+}): Metrics {
   const registry = new Registry();
   const published = new Counter({
     name: 'herald_events_published_total',
@@ -63,20 +66,37 @@ export function createMetrics(deps: { store: Pick<Store, 'deliveryHealth'>; cloc
     labelNames: ['endpoint_id'] as const,
     registers: [registry],
   });
-  // One store read per scrape feeds both gauges; the second gauge reuses the first's reading.
-  let reading: Promise<{ pending: number; oldestDueAt: number | null }> | undefined;
-  const readHealth = () => {
-    reading ??= deps.store.deliveryHealth(deps.clock.now()).finally(() => {
-      reading = undefined;
-    });
-    return reading;
+  // The pending count scans every pending row (about 100 ms per million on PostgreSQL, on SQLite's one
+  // thread too), so a scrape never waits for it: it reports the last count and starts the next, one
+  // at a time. Only the first scrape waits. The gauge is a scrape behind, which Prometheus's rate of
+  // scraping makes a few seconds; the oldest-due gauge below, which /readyz's judgement shares, is
+  // an index probe per endpoint and read fresh every time.
+  let lastPending: number | undefined;
+  let counting: Promise<number> | undefined;
+  const countPending = () => {
+    counting ??= deps.store
+      .countPendingDeliveries()
+      .then((n) => {
+        lastPending = n;
+        return n;
+      })
+      .finally(() => {
+        counting = undefined;
+      });
+    return counting;
   };
   new Gauge({
     name: 'herald_deliveries_pending',
-    help: 'Deliveries pending (due, being sent, or waiting for a retry), read from the store at scrape time.',
+    help: 'Deliveries pending (due, being sent, or waiting for a retry): the count finished by the previous scrape (counted in the background, so a scrape never waits for a scan of the backlog).',
     registers: [registry],
     async collect() {
-      this.set((await readHealth()).pending);
+      if (lastPending === undefined) {
+        this.set(await countPending());
+        return;
+      }
+      this.set(lastPending);
+      // A count that fails keeps the last one; the next scrape starts another.
+      countPending().catch(() => {});
     },
   });
   new Gauge({
@@ -84,7 +104,7 @@ export function createMetrics(deps: { store: Pick<Store, 'deliveryHealth'>; cloc
     help: 'How long the oldest due delivery (of an enabled endpoint) has waited; 0 when none is due.',
     registers: [registry],
     async collect() {
-      const { oldestDueAt } = await readHealth();
+      const { oldestDueAt } = await deps.store.deliveryHealth(deps.clock.now());
       this.set(oldestDueAt === null ? 0 : Math.max(0, (deps.clock.now() - oldestDueAt) / 1000));
     },
   });

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { expect, it } from 'vitest';
 // The built module: a worker thread loads the compiled sqlite-worker.js (npm test builds first).
 import { openThreadedSqliteStore } from '../dist/store/sqlite-thread.js';
+import type { PublishInput } from '../src/store/types.js';
 import { newEndpoint, storeSuite } from './store-suite.js';
 import { tempDir } from './temp-dir.js';
 
@@ -46,6 +48,56 @@ it('fails to open with the store’s own message when the key is wrong', async (
     await store.close();
     const other = Buffer.alloc(32, 4).toString('base64');
     await expect(openThreadedSqliteStore(db, { secretKey: other })).rejects.toThrow(/HERALD_SECRET_KEY/);
+  } finally {
+    tmp.remove();
+  }
+});
+
+it('lets writes that queue up share one commit, fails a bad one alone, and answers only what is on disk', async () => {
+  const tmp = tempDir('herald-store-thread-');
+  try {
+    const file = join(tmp.dir, 'herald.db');
+    const store = await openThreadedSqliteStore(file, { secretKey: SECRET_KEY });
+    await store.createAccount('acct_1', 1);
+    await store.createEndpoint(newEndpoint({ accountId: 'acct_1', createdAt: 1 }));
+    const event = (id: string): PublishInput => ({
+      accountId: 'acct_1',
+      id,
+      type: 'sync.completed',
+      occurredAt: 1,
+      connectionId: null,
+      data: { id },
+      createdAt: 2,
+    });
+    const taken = await store.publish([event('evt_taken')]);
+    expect(taken).toHaveLength(1);
+
+    // Sent together, so they queue on the thread while it runs the first: one bad publish (an id
+    // already stored) among forty good ones.
+    const calls = Array.from({ length: 41 }, (_, i) =>
+      store.publish([event(i === 20 ? 'evt_taken' : `evt_${i}`)]).then(
+        (r) => ({ ok: true as const, r }),
+        (error: { code?: string }) => ({ ok: false as const, code: error.code }),
+      ),
+    );
+    const outcomes = await Promise.all(calls);
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(40);
+    expect(outcomes[20]).toEqual({ ok: false, code: 'SQLITE_CONSTRAINT_UNIQUE' });
+    const stats = await store.threadStats();
+    // They shared commits: fewer commits than calls.
+    expect(stats.sharedCalls).toBeGreaterThan(stats.sharedRuns);
+    expect(stats.rerunRuns).toBe(0);
+    await store.close();
+
+    // A new connection sees all forty and the first, and the bad one changed nothing.
+    const db = new BetterSqlite3(file, { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 41 });
+      expect(db.prepare('SELECT count(*) AS n FROM deliveries').get()).toEqual({ n: 41 });
+      expect(db.prepare("SELECT data FROM events WHERE id = 'evt_taken'").get()).toEqual({ data: '{"id":"evt_taken"}' });
+    } finally {
+      db.close();
+    }
   } finally {
     tmp.remove();
   }

@@ -34,6 +34,11 @@ export function newEndpoint(overrides: Partial<NewEndpoint> & { accountId: strin
  * The behaviour every Store must have, written once and run against each implementation
  * (store-sqlite.test.ts; PostgreSQL joins with issue 6).
  */
+/** The pending count beside deliveryHealth's two readings: what /metrics reports. */
+async function healthOf(store: Store, now: number) {
+  return { pending: await store.countPendingDeliveries(), ...(await store.deliveryHealth(now)) };
+}
+
 export function storeSuite(name: string, open: () => Promise<{ store: Store; cleanup(): Promise<void> }>): void {
   describe(`${name} store`, () => {
     let store: Store;
@@ -254,7 +259,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
         [late!.id, 2, null],
       ]);
       expect(await store.claimDueDeliveries({ now: t0 + 2000, limit: 10, leaseMs: 1000 })).toEqual([]);
-      expect(await store.deliveryHealth(t0 + 2000)).toMatchObject({ pending: 2, oldestDueAt: null });
+      expect(await healthOf(store, t0 + 2000)).toMatchObject({ pending: 2, oldestDueAt: null });
       expect(await store.overdueByAccount(t0 + 2000)).toEqual([]);
 
       // A day later the first one's window has closed: failed, with the reason, listed and retryable.
@@ -298,7 +303,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       const claim = (now: number) => store.claimDueDeliveries({ now, limit: 10, leaseMs: 60_000 });
       // Before the probe time only the neighbour's delivery is claimed.
       expect((await claim(t0 + 500)).map((c) => c.endpoint.id)).toEqual([neighbour.id]);
-      expect(await store.deliveryHealth(t0 + 500)).toMatchObject({ pending: 5, oldestDueAt: null });
+      expect(await healthOf(store, t0 + 500)).toMatchObject({ pending: 5, oldestDueAt: null });
       // The probe: one delivery, the oldest; none more while it is out.
       const [probe, ...more] = await claim(t0 + 1000);
       expect(more).toEqual([]);
@@ -1024,14 +1029,14 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
     });
 
     it('reads the pending count, the oldest due delivery and the last attempt', async () => {
-      expect(await store.deliveryHealth(t0)).toEqual({ pending: 0, oldestDueAt: null, lastAttemptAt: null });
+      expect(await healthOf(store, t0)).toEqual({ pending: 0, oldestDueAt: null, lastAttemptAt: null });
       const ep = await store.createEndpoint(endpoint());
       const off = await store.createEndpoint(endpoint({ accountId: other }));
       await store.publish([event({ createdAt: t0 - 5000 })]);
       await store.publish([event({ createdAt: t0 - 1000 }), event({ accountId: other, createdAt: t0 - 9000 })]);
       await store.updateEndpoint(other, off.id, { disabled: true }, t0);
       // The disabled endpoint's delivery is pending but not due for anyone.
-      expect(await store.deliveryHealth(t0)).toEqual({ pending: 3, oldestDueAt: t0 - 5000, lastAttemptAt: null });
+      expect(await healthOf(store, t0)).toEqual({ pending: 3, oldestDueAt: t0 - 5000, lastAttemptAt: null });
       expect(await store.overdueByAccount(t0 - 2000)).toEqual([{ accountId: account, oldestDueAt: t0 - 5000 }]);
       expect(await store.overdueByAccount(t0 - 6000)).toEqual([]);
 
@@ -1041,7 +1046,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect((await store.deliveryHealth(t0)).oldestDueAt).toBe(t0 - 1000);
       const attempt = failed(claimed!.delivery.id, 1, t0 + 30_000, claimed!.claim);
       await store.recordAttempts([{ ...attempt, attempt: { ...attempt.attempt, startedAt: t0 + 3 } }], t0 + 4);
-      expect(await store.deliveryHealth(t0 + 5)).toEqual({ pending: 3, oldestDueAt: t0 - 1000, lastAttemptAt: t0 + 3 });
+      expect(await healthOf(store, t0 + 5)).toEqual({ pending: 3, oldestDueAt: t0 - 1000, lastAttemptAt: t0 + 3 });
       expect(await store.endpointAttemptCounts(t0)).toEqual([
         { accountId: account, endpointId: ep.id, attempts: 1, failures: 1 },
       ]);

@@ -14,6 +14,7 @@ export type HealthQueries = Pick<
   | 'disableEndpoint'
   | 'listFailingEndpoints'
   | 'deliveryHealth'
+  | 'countPendingDeliveries'
   | 'overdueByAccount'
   | 'endpointAttemptCounts'
   | 'listOpenAlerts'
@@ -80,19 +81,23 @@ export function postgresHealth(
       );
       return result.rows.map((r) => endpointFromRow(r, box));
     },
+    async countPendingDeliveries() {
+      const result = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM deliveries WHERE status = 'pending'`,
+      );
+      return Number(result.rows[0]?.n ?? 0);
+    },
     async deliveryHealth(now) {
-      // deliveries_endpoint_due for both parts about deliveries (the oldest: one probe per enabled
-      // endpoint, claim-sql.ts); attempts_started for the last attempt.
-      const result = await pool.query<{ pending: number; oldest: number | null; last: number | null }>(
+      // deliveries_endpoint_due for the oldest due (one probe per enabled endpoint, claim-sql.ts);
+      // attempts_started for the last attempt.
+      const result = await pool.query<{ oldest: number | null; last: number | null }>(
         `SELECT
-           (SELECT count(*) FROM deliveries WHERE status = 'pending')::int AS pending,
            (SELECT min(due_at) FROM (${FIRST_DUE_PER_ENDPOINT.postgres}) AS f) AS oldest,
            (SELECT max(started_at) FROM attempts) AS last`,
         [now],
       );
-      const row = result.rows[0] as { pending: number; oldest: number | null; last: number | null };
+      const row = result.rows[0] as { oldest: number | null; last: number | null };
       return {
-        pending: Number(row.pending),
         oldestDueAt: row.oldest === null ? null : Number(row.oldest),
         lastAttemptAt: row.last === null ? null : Number(row.last),
       };

@@ -312,32 +312,49 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
       const scoped = tenantId !== undefined;
       // Literal flags, not parameters: a partial index serves only a query that repeats its WHERE.
       const [oldest, failing, disabled] = await Promise.all([
-        // deliveries_account_due in next_attempt_at order; the first row of an enabled endpoint whose
-        // circuit is closed ends it. Waiting deliveries (next_attempt_at NULL: a disabled endpoint's,
-        // an open circuit's) are outside the range; an open circuit's rescheduled by an attempt that
-        // was in flight when it opened are left out as /readyz and /metrics leave them out
-        // (claim-sql.ts FIRST_DUE_PER_ENDPOINT): they wait by design, no stalled backlog.
+        // Per enabled endpoint of the account (of the tenant) whose circuit is closed, the first
+        // entry of its range on deliveries_endpoint_due, as /readyz reads it (claim-sql.ts
+        // FIRST_DUE_PER_ENDPOINT); the oldest of those. One index probe per endpoint: an open
+        // circuit's or a disabled endpoint's backlog, however deep, is never read. (A walk of the
+        // account's due deliveries in due order stepped over every row of such an endpoint.)
+        // A delivery's tenant is its endpoint's, so the endpoints' filter scopes the deliveries.
         db
-          .selectFrom('deliveries')
-          .select(['id', 'next_attempt_at'])
-          .where('account_id', '=', accountId)
-          .$if(scoped, (qb) => qb.where('tenant_id', '=', tenant))
-          .where(sql<boolean>`status = 'pending'`)
-          .where('next_attempt_at', '<=', now)
-          .where('endpoint_id', 'not in', (eb) =>
+          .selectFrom('endpoints as e')
+          .select((eb) => [
             eb
-              .selectFrom('endpoints')
-              .select('id')
-              .where('account_id', '=', accountId)
-              .where(sql<boolean>`disabled = 1 AND deleted_at IS NULL`),
-          )
-          // endpoints_circuit_probe: only open circuits are in it.
-          .where('endpoint_id', 'not in', (eb) =>
-            eb.selectFrom('endpoints').select('id').where(sql<boolean>`circuit_opened_at IS NOT NULL`),
-          )
-          .orderBy('next_attempt_at')
-          .limit(1)
-          .executeTakeFirst(),
+              .selectFrom('deliveries as d')
+              .select('d.id')
+              .whereRef('d.endpoint_id', '=', 'e.id')
+              .where(sql<boolean>`d.status = 'pending'`)
+              .where('d.next_attempt_at', '<=', now)
+              .orderBy('d.next_attempt_at')
+              .limit(1)
+              .as('id'),
+            eb
+              .selectFrom('deliveries as d')
+              .select('d.next_attempt_at')
+              .whereRef('d.endpoint_id', '=', 'e.id')
+              .where(sql<boolean>`d.status = 'pending'`)
+              .where('d.next_attempt_at', '<=', now)
+              .orderBy('d.next_attempt_at')
+              .limit(1)
+              .as('next_attempt_at'),
+          ])
+          .where('e.account_id', '=', accountId)
+          .$if(scoped, (qb) => qb.where('e.tenant_id', '=', tenant))
+          .where(sql<boolean>`e.disabled = 0 AND e.deleted_at IS NULL AND e.circuit_opened_at IS NULL`)
+          .execute()
+          .then((rows) =>
+            rows
+              .filter((r) => r.next_attempt_at !== null)
+              .reduce<{ id: string; next_attempt_at: number } | undefined>(
+                (oldest, r) =>
+                  oldest && oldest.next_attempt_at <= Number(r.next_attempt_at)
+                    ? oldest
+                    : { id: r.id as string, next_attempt_at: Number(r.next_attempt_at) },
+                undefined,
+              ),
+          ),
         db
           .selectFrom('endpoints')
           .select((eb) => eb.fn.countAll<number>().as('n'))

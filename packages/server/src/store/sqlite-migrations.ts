@@ -288,4 +288,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX portal_sessions_tenant ON portal_sessions(account_id, tenant_id);
   `,
+  `
+  -- deliveries_account_due served one read, the stats' oldest due delivery, by walking an account's
+  -- due deliveries in due order; that walk stepped over every row of an endpoint left out (disabled,
+  -- circuit open), a million with a million-delivery backlog. The read is now a probe per endpoint
+  -- on deliveries_endpoint_due, and every delivery write stops paying for this index.
+  DROP INDEX deliveries_account_due;
+  `,
 ];

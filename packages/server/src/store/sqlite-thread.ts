@@ -13,10 +13,18 @@ import type { ClaimedDelivery, Store } from './types.js';
  * Only the built code uses it (a worker thread loads a .js file): `openStore` picks it when
  * running from dist, the in-thread store otherwise (vitest runs the TypeScript sources).
  */
+/** What the SQLite thread counted: runs of calls that shared one commit, and the calls in them. */
+export interface ThreadStats {
+  sharedRuns: number;
+  sharedCalls: number;
+  /** Shared runs that SQLite abandoned or failed to commit, run again call by call. */
+  rerunRuns: number;
+}
+
 export async function openThreadedSqliteStore(
   file: string,
   options: { secretKey?: string | undefined },
-): Promise<Store> {
+): Promise<Store & { threadStats(): Promise<ThreadStats> }> {
   const worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), {
     workerData: { file, secretKey: options.secretKey },
   });
@@ -75,6 +83,8 @@ export async function openThreadedSqliteStore(
     const claimed = (await call('claimDelivery', args)) as ClaimedDelivery | undefined;
     return claimed && withData(claimed);
   };
+  // Not a Store method: how many calls shared a commit (sqlite-worker.ts), for tests and the bench.
+  store.threadStats = () => call('threadStats', []);
   let closing: Promise<void> | undefined;
   store.close = () => {
     closing ??= (async () => {
@@ -83,5 +93,5 @@ export async function openThreadedSqliteStore(
     })();
     return closing;
   };
-  return store as unknown as Store;
+  return store as unknown as Store & { threadStats(): Promise<ThreadStats> };
 }

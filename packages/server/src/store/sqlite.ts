@@ -853,12 +853,13 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     async listFailingEndpoints(failingSince) {
       return (healthStatements.failing.all(failingSince) as Database['endpoints'][]).map(endpointOf);
     },
+    async countPendingDeliveries() {
+      return Number((healthStatements.pending.get() as { n: number }).n);
+    },
     async deliveryHealth(now) {
-      const pending = healthStatements.pending.get() as { n: number };
       const oldest = healthStatements.oldestDue.get(now) as { at: number | null } | undefined;
       const last = healthStatements.lastAttempt.get() as { at: number | null };
       return {
-        pending: Number(pending.n),
         oldestDueAt: oldest?.at == null ? null : Number(oldest.at),
         lastAttemptAt: last.at === null ? null : Number(last.at),
       };

@@ -376,10 +376,8 @@ export interface ConnectionSyncReport {
   at: number;
 }
 
-/** Deliveries waiting, read at scrape time for /metrics and /readyz. */
+/** Whether deliveries are moving, read on every /readyz and /metrics scrape: index probes only. */
 export interface DeliveryHealth {
-  /** Deliveries with status `pending` (due, claimed, or waiting for a retry), disabled endpoints' included. */
-  pending: number;
   /** next_attempt_at of the oldest delivery due at `now` whose endpoint is enabled, circuit closed; null: none is due. */
   oldestDueAt: number | null;
   /** started_at of the newest recorded attempt, any process; null: none yet. */
@@ -507,7 +505,8 @@ export interface Store {
     window: { since: number; until: number; bucketMs: number } & TenantFilter,
   ): Promise<DeliveryStats>;
   /**
-   * The oldest due delivery (a range on deliveries_account_due) and the failing and disabled
+   * The oldest due delivery (one probe of deliveries_endpoint_due per enabled endpoint whose
+   * circuit is closed, as /readyz reads it) and the failing and disabled
    * endpoint counts (endpoints_account_failing, endpoints_account_disabled) of one account, or of
    * one of its tenants.
    */
@@ -635,11 +634,17 @@ export interface Store {
   claimPeriodicRun(run: { name: string; now: number; intervalMs: number; owner: string }): Promise<boolean>;
 
   /**
-   * The pending count, the oldest due delivery and the last attempt, cheaply enough to run on every
-   * scrape: the oldest due is one probe of deliveries_endpoint_due per enabled endpoint, the count a
-   * scan of that partial index (pending rows only), the last attempt the top of attempts_started.
+   * The oldest due delivery and the last attempt, cheaply enough to run on every scrape whatever the
+   * backlog: the oldest due is one probe of deliveries_endpoint_due per enabled endpoint, the last
+   * attempt the top of attempts_started.
    */
   deliveryHealth(now: number): Promise<DeliveryHealth>;
+  /**
+   * Deliveries with status `pending` (due, claimed, or waiting for a retry), disabled endpoints'
+   * included. A scan of every pending row (about 100 ms per million on PostgreSQL), so no request
+   * waits for it: /metrics serves the last count and starts the next (metrics.ts).
+   */
+  countPendingDeliveries(): Promise<number>;
   /**
    * Per account, the oldest delivery whose endpoint is enabled and that has been due since at or
    * before `dueAtOrBefore` (the backlog alert). One probe of deliveries_endpoint_due per enabled endpoint.
