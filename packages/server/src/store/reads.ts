@@ -310,34 +310,32 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
       // One tenant's rows only, when asked (a portal session's overview).
       const tenant = tenantId ?? '';
       const scoped = tenantId !== undefined;
+      const tenantOnly = scoped ? sql`AND d.tenant_id = ${tenant}` : sql``;
       // Literal flags, not parameters: a partial index serves only a query that repeats its WHERE.
       const [oldest, failing, disabled] = await Promise.all([
-        // deliveries_account_due in next_attempt_at order; the first row of an enabled endpoint whose
-        // circuit is closed ends it. Waiting deliveries (next_attempt_at NULL: a disabled endpoint's,
-        // an open circuit's) are outside the range; an open circuit's rescheduled by an attempt that
-        // was in flight when it opened are left out as /readyz and /metrics leave them out
-        // (claim-sql.ts FIRST_DUE_PER_ENDPOINT): they wait by design, no stalled backlog.
-        db
-          .selectFrom('deliveries')
-          .select(['id', 'next_attempt_at'])
-          .where('account_id', '=', accountId)
-          .$if(scoped, (qb) => qb.where('tenant_id', '=', tenant))
-          .where(sql<boolean>`status = 'pending'`)
-          .where('next_attempt_at', '<=', now)
-          .where('endpoint_id', 'not in', (eb) =>
-            eb
-              .selectFrom('endpoints')
-              .select('id')
-              .where('account_id', '=', accountId)
-              .where(sql<boolean>`disabled = 1 AND deleted_at IS NULL`),
-          )
-          // endpoints_circuit_probe: only open circuits are in it.
-          .where('endpoint_id', 'not in', (eb) =>
-            eb.selectFrom('endpoints').select('id').where(sql<boolean>`circuit_opened_at IS NOT NULL`),
-          )
-          .orderBy('next_attempt_at')
-          .limit(1)
-          .executeTakeFirst(),
+        // One probe of deliveries_endpoint_due per endpoint of the account that is enabled with its
+        // circuit closed, as /readyz and /metrics read it (claim-sql.ts FIRST_DUE_PER_ENDPOINT).
+        // Not a walk of deliveries_account_due in due order: an open circuit's backlog is due (at
+        // its created_at, circuit-sql.ts) and would be stepped over row by row. Waiting deliveries
+        // (next_attempt_at NULL: a disabled endpoint's) are outside every range.
+        sql<{ id: string; next_attempt_at: number | string }>`
+          SELECT id, next_attempt_at FROM (
+            SELECT
+              (SELECT d.id FROM deliveries d
+               WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= ${now}
+                 ${tenantOnly}
+               ORDER BY d.next_attempt_at, d.sequence LIMIT 1) AS id,
+              (SELECT d.next_attempt_at FROM deliveries d
+               WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= ${now}
+                 ${tenantOnly}
+               ORDER BY d.next_attempt_at, d.sequence LIMIT 1) AS next_attempt_at
+            FROM endpoints e
+            WHERE e.account_id = ${accountId} AND e.circuit_opened_at IS NULL
+              AND NOT (e.disabled = 1 AND e.deleted_at IS NULL)) AS f
+          WHERE next_attempt_at IS NOT NULL
+          ORDER BY next_attempt_at LIMIT 1`
+          .execute(db)
+          .then((r) => r.rows[0]),
         db
           .selectFrom('endpoints')
           .select((eb) => eb.fn.countAll<number>().as('n'))
