@@ -196,13 +196,17 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       return true;
     },
   );
-  /** One chunk per transaction: the writer is free between them for everyone else's work. */
-  const inChunks = (run: () => number): number => {
+  /**
+   * One chunk per transaction, and a turn of the event loop between chunks: the writer (and this
+   * thread) is free between them for everyone else's claims and publishes.
+   */
+  const inChunks = async (run: () => number): Promise<number> => {
     let total = 0;
     for (;;) {
       const changed = sqlite.transaction(run).immediate();
       total += changed;
       if (changed < CIRCUIT_CHUNK) return total;
+      await new Promise((resolve) => setImmediate(resolve));
     }
   };
 
@@ -862,7 +866,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     async closeCircuit(endpointId, at) {
       if (circuitStatements.close.run(endpointId).changes === 0) return false;
       // Nothing of a backlog written by this version is moved (circuit-sql.ts); an older one's parked rows are.
-      inChunks(() => circuitStatements.resumeParked.run(at, endpointId, CIRCUIT_CHUNK).changes);
+      await inChunks(() => circuitStatements.resumeParked.run(at, endpointId, CIRCUIT_CHUNK).changes);
       return true;
     },
     async failCircuitProbe(endpointId, probeAt) {
@@ -879,7 +883,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         total.resumed += done.resumed;
         if (done.mode !== 'circuit') continue;
         // An open circuit's backlog is due in creation order: those past their window, in chunks.
-        total.failed += inChunks(
+        total.failed += await inChunks(
           () =>
             circuitStatements.expireDue.run(
               done.expiredReason,
