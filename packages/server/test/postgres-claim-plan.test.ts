@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { CIRCUIT_CHUNK, EXPIRE_DUE, REDATE_SCHEDULED, RESUME_PARKED } from '../src/store/circuit-sql.js';
 import { CLAIM_OF_ENDPOINTS, DUE_ENDPOINTS } from '../src/store/claim-sql.js';
 import { openPostgresStore } from '../src/store/postgres.js';
 import { findPostgres, testSchema } from './pg-database.js';
@@ -54,6 +55,20 @@ describe.skipIf(pgUrl === null)('claiming on PostgreSQL with a long history', ()
       expect(shares).toContain('Index Scan using deliveries_pkey on deliveries d');
       const text = `${endpoints}\n${shares}`;
       expect(text).not.toContain('Seq Scan on deliveries');
+
+      // The circuit's writes on the same table: each a range of one endpoint's index entries, bounded
+      // (the retries scheduled ahead, a chunk), never a walk of the table.
+      const circuit = [
+        await explain(REDATE_SCHEDULED.postgres, [now, 'ep_3']),
+        await explain(EXPIRE_DUE.postgres, ['reason', now, 'ep_3', now - 86_400_000, CIRCUIT_CHUNK]),
+        await explain(RESUME_PARKED.postgres, [now, 'ep_3', CIRCUIT_CHUNK]),
+      ];
+      expect(circuit[0]).toMatch(/Index (Only )?Scan using deliveries_endpoint_due/);
+      expect(circuit[1]).toMatch(/Index (Only )?Scan using deliveries_endpoint_due/);
+      expect(circuit[1]).toContain('Index Scan using deliveries_pkey');
+      // (A bitmap scan here: with no waiting rows the planner expects few; an index scan in order with many.)
+      expect(circuit[2]).toMatch(/Scan (using|on) deliveries_waiting/);
+      expect(circuit.join('\n')).not.toContain('Seq Scan on deliveries');
 
       const began = performance.now();
       const claimed = await store.claimDueDeliveries({

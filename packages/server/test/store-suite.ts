@@ -298,7 +298,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
         probeAt: t0 + 1000,
         failedProbes: 0,
       });
-      // Published while open: it waits with the others.
+      // Published while open: due at its creation like the others; the claim skips the endpoint.
       await store.publish([event({ createdAt: t0 + 20 })]);
       const claim = (now: number) => store.claimDueDeliveries({ now, limit: 10, leaseMs: 60_000 });
       // Before the probe time only the neighbour's delivery is claimed.
@@ -311,7 +311,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect(await claim(t0 + 1001)).toEqual([]);
       await store.failCircuitProbe(ep.id, t0 + 3000);
       expect((await store.getEndpoint(account, ep.id))!.circuit).toMatchObject({ probeAt: t0 + 3000, failedProbes: 1 });
-      // The probe's own record puts it back on its schedule; the periodic pass parks it again.
+      // The probe's own record puts it back on its schedule; the periodic pass dates it back to its creation.
       await store.recordAttempts([failed(probe!.delivery.id, 1, t0 + 1500, probe!.claim)], t0 + 1100);
       // Held back by design, it is no stalled backlog for /readyz or the alert.
       expect((await store.deliveryHealth(t0 + 1600)).oldestDueAt).toBeNull();
@@ -353,6 +353,117 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
         [3, 'Not delivered: circuit open.'],
         [4, 'Not delivered: circuit open.'],
       ]);
+    });
+
+    it('opens and closes a circuit over a backlog writing its endpoint row and a bounded set of deliveries, then drains it oldest first', async () => {
+      const n = 4500;
+      const ep = await store.createEndpoint(endpoint());
+      const neighbour = await store.createEndpoint(endpoint({ accountId: other }));
+      await store.publish(Array.from({ length: n }, (_, i) => event({ createdAt: t0 + i })));
+      const stream = () => store.listEndpointStream(account, ep.id, 0, n + 10);
+      const touchedAt = async (at: number) =>
+        (await stream()).filter((s) => s.delivery.updatedAt === at).map((s) => s.delivery.sequence);
+      // Three out: two fail and are rescheduled ahead; the third was queued, not sent, when it opens.
+      const out = await store.claimDueDeliveries({ now: t0 + n, limit: 3, leaseMs: 60_000 });
+      expect(out.map((c) => c.delivery.sequence)).toEqual([1, 2, 3]);
+      await store.recordAttempts(
+        out.slice(0, 2).map((c) => failed(c.delivery.id, 1, t0 + n + 30_000, c.claim)),
+        t0 + n + 10,
+      );
+      const opened = t0 + n + 20;
+      const heldBack = [{ deliveryId: out[2]!.delivery.id, claim: out[2]!.claim }];
+      expect(await store.openCircuit(ep.id, { at: opened, probeAt: opened + 1000, heldBack })).toBe(true);
+      // Only those three rows were written, each now due at its creation, as the whole backlog is.
+      expect(await touchedAt(opened)).toEqual([1, 2, 3]);
+      expect((await stream()).filter((s) => s.delivery.nextAttemptAt !== s.delivery.createdAt)).toEqual([]);
+
+      // Published while open: due as usual; the claim skips the endpoint by its row.
+      await store.publish([event({ createdAt: opened + 1 }), event({ accountId: other, createdAt: opened + 1 })]);
+      const claim = (now: number, limit = 10) => store.claimDueDeliveries({ now, limit, leaseMs: 60_000 });
+      expect((await claim(opened + 500)).map((c) => c.endpoint.id)).toEqual([neighbour.id]);
+      expect((await store.deliveryHealth(opened + 500)).oldestDueAt).toBeNull();
+      expect(await store.overdueByAccount(opened + 500)).toEqual([]);
+      expect((await store.accountHealth(account, opened + 500)).oldestDue).toBeNull();
+
+      // The probe is the oldest; it succeeds and the circuit closes without writing a delivery.
+      const [probe, ...more] = await claim(opened + 1000);
+      expect(more).toEqual([]);
+      expect(probe!.delivery.sequence).toBe(1);
+      const ok = failed(probe!.delivery.id, 2, null, probe!.claim);
+      await store.recordAttempts(
+        [{ ...ok, attempt: { ...ok.attempt, responseStatus: 200, error: null }, status: 'succeeded' }],
+        opened + 1100,
+      );
+      const closed = opened + 1200;
+      expect(await store.closeCircuit(ep.id, closed)).toBe(true);
+      expect(await touchedAt(closed)).toEqual([]);
+      // The backlog drains oldest first: the two given back among the rest by age.
+      expect((await claim(closed)).map((c) => c.delivery.sequence)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    });
+
+    it("fails an open circuit's deliveries whose window has closed, past a chunk's worth, with the reason", async () => {
+      const day = 86_400_000;
+      const n = 4500;
+      const ep = await store.createEndpoint(endpoint());
+      await store.publish(Array.from({ length: n }, (_, i) => event({ createdAt: t0 + i })));
+      expect(await store.openCircuit(ep.id, { at: t0 + n, probeAt: t0 + 2 * day })).toBe(true);
+      const settle = (at: number) =>
+        store.settleWaitingDeliveries({
+          at,
+          windowStart: at - day,
+          reasons: { disabled: 'disabled', circuitOpen: 'Not delivered: circuit open' },
+          endpointIds: [ep.id],
+        });
+      // Windows of the first 4,100 (created before t0 + 4100) have closed.
+      expect(await settle(t0 + day + 4100)).toEqual({ waiting: 0, failed: 4100, resumed: 0 });
+      expect(await settle(t0 + day + 4100)).toEqual({ waiting: 0, failed: 0, resumed: 0 });
+      const stream = await store.listEndpointStream(account, ep.id, 0, n);
+      const ended = stream.filter((s) => s.delivery.status === 'failed');
+      expect(ended.map((s) => s.delivery.sequence)).toEqual(Array.from({ length: 4100 }, (_, i) => i + 1));
+      expect(new Set(ended.map((s) => s.delivery.failureReason))).toEqual(new Set(['Not delivered: circuit open.']));
+      const left = stream.filter((s) => s.delivery.status === 'pending');
+      expect(left.map((s) => s.delivery.sequence)).toEqual(Array.from({ length: 400 }, (_, i) => 4101 + i));
+      expect(left.filter((s) => s.delivery.nextAttemptAt !== s.delivery.createdAt)).toEqual([]);
+    });
+
+    it('still probes, expires and resumes deliveries that an older version parked for an open circuit', async () => {
+      const day = 86_400_000;
+      const n = 2500;
+      const ep = await store.createEndpoint(endpoint());
+      await store.publish(Array.from({ length: n }, (_, i) => event({ createdAt: t0 + i })));
+      // An older Herald parked the whole backlog on opening (next_attempt_at NULL); a disable and a
+      // re-enable without its settling leave the same rows behind.
+      await store.updateEndpoint(account, ep.id, { disabled: true }, t0 + n);
+      const reasons = { disabled: 'disabled', circuitOpen: 'Not delivered: circuit open' };
+      await store.settleWaitingDeliveries({ at: t0 + n, windowStart: t0 + n - day, reasons, endpointIds: [ep.id] });
+      await store.updateEndpoint(account, ep.id, { disabled: false }, t0 + n);
+      expect(await store.openCircuit(ep.id, { at: t0 + n, probeAt: t0 + n + 1000 })).toBe(true);
+      const stream = () => store.listEndpointStream(account, ep.id, 0, n);
+      expect((await stream()).every((s) => s.delivery.nextAttemptAt === null)).toBe(true);
+      // Expired by creation time, with the reason.
+      const settled = await store.settleWaitingDeliveries({
+        at: t0 + day + 10,
+        windowStart: t0 + 10,
+        reasons,
+        endpointIds: [ep.id],
+      });
+      expect(settled).toMatchObject({ failed: 10 });
+      // The probe is the oldest left.
+      const [probe, ...more] = await store.claimDueDeliveries({ now: t0 + day + 20, limit: 10, leaseMs: 60_000 });
+      expect(more).toEqual([]);
+      expect(probe!.delivery.sequence).toBe(11);
+      const ok = failed(probe!.delivery.id, 1, null, probe!.claim);
+      await store.recordAttempts(
+        [{ ...ok, attempt: { ...ok.attempt, responseStatus: 200, error: null }, status: 'succeeded' }],
+        t0 + day + 30,
+      );
+      // Closing resumes them all (more than a chunk), due at their creation: oldest first.
+      expect(await store.closeCircuit(ep.id, t0 + day + 40)).toBe(true);
+      const pending = (await stream()).filter((s) => s.delivery.status === 'pending');
+      expect(pending).toHaveLength(n - 11);
+      expect(pending.filter((s) => s.delivery.nextAttemptAt !== s.delivery.createdAt)).toEqual([]);
+      const drained = await store.claimDueDeliveries({ now: t0 + day + 40, limit: 5, leaseMs: 60_000 });
+      expect(drained.map((c) => c.delivery.sequence)).toEqual([12, 13, 14, 15, 16]);
     });
 
     it('records attempts and moves the delivery through its states', async () => {

@@ -231,7 +231,7 @@ const deliveryFields = {
   sequence: Type.Integer({ description: "Its place in the endpoint's stream." }),
   attempt_count: Type.Integer({ description: 'Attempts made so far.' }),
   next_attempt_at: NullableTime(
-    'When the next automatic attempt is due; null once succeeded or failed, and while it waits for a disabled endpoint or an open circuit.',
+    "When the next automatic attempt is due; null once succeeded or failed, and while it waits for a disabled endpoint. While its endpoint's circuit is open, the time it was created: it goes out by age once the circuit closes.",
   ),
   failure_reason: Type.Union([Type.String(), Type.Null()], {
     description:

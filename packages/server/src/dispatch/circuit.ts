@@ -4,11 +4,17 @@ import type { EndpointRecord } from '../store/types.js';
 /**
  * The circuit per endpoint: an endpoint that keeps failing stops costing everyone.
  *
- *   closed ──CIRCUIT_FAILURES automatic attempts in a row fail──▶ open: its pending deliveries wait
- *            (next_attempt_at NULL, off the claim path), and so do those published meanwhile
+ *   closed ──CIRCUIT_FAILURES automatic attempts in a row fail──▶ open: the claim skips the
+ *            endpoint by its row; its pending deliveries, and those published meanwhile, stay due
+ *            at their created_at, so they keep their order and nothing is rewritten
  *   open ──probe time comes──▶ half_open: the claim hands out one delivery, the oldest, as the probe
  *   half_open ──the probe fails──▶ open; the next probe waits twice as long
- *   half_open ──the probe succeeds──▶ closed: the waiting deliveries are due at once, oldest first
+ *   half_open ──the probe succeeds──▶ closed: the backlog is due already, and the claim drains it
+ *            oldest first, paced by the endpoint's cap, beside every other endpoint's share
+ *
+ * Opening and closing write the endpoint row and a bounded set of deliveries, never the backlog
+ * (store/circuit-sql.ts says how and why: rewriting a million-row backlog on each change stalled
+ * every other endpoint for seconds).
  *
  * Probes follow the retry schedule: the first `--retry-base` (30 s) after opening, then 1 min,
  * 2 min, … up to MAX_PROBE_INTERVAL_MS. Every delivery's window still holds while it is open: the

@@ -360,9 +360,10 @@ export function createDispatcher(deps: {
   }
 
   /**
-   * Writes a circuit change. Opening: `heldBack` are the endpoint's queued deliveries; the store
-   * made them wait (next_attempt_at NULL), so they are let go of without a give-back, which would
-   * make them due again; if the circuit was not opened after all, they are given back.
+   * Writes a circuit change. Opening: `heldBack` are the endpoint's queued deliveries (claimed, not
+   * sent); the store gives them back in the same transaction, due at their created_at like the rest
+   * of the endpoint's backlog (store/circuit-sql.ts), so they are let go of here without a give-back
+   * of our own; if the circuit was not opened after all, they are given back as usual.
    */
   async function changeCircuit(
     endpointId: string,
@@ -372,7 +373,12 @@ export function createDispatcher(deps: {
   ): Promise<void> {
     try {
       if (change.kind === 'open') {
-        if (!(await store.openCircuit(endpointId, { at: now, probeAt: change.probeAt }))) {
+        const opened = await store.openCircuit(endpointId, {
+          at: now,
+          probeAt: change.probeAt,
+          heldBack: heldBack.map(claimOf),
+        });
+        if (!opened) {
           await giveBack(heldBack);
           return;
         }
@@ -380,10 +386,12 @@ export function createDispatcher(deps: {
           { endpoint_id: endpointId, next_probe_at: change.probeAt },
           'endpoint keeps failing: circuit opened',
         );
-        // With those a claim queued while the circuit was being written: they wait too.
-        const parked = [...heldBack, ...takeQueued(endpointId)];
-        held -= parked.length;
-        for (const item of parked) item.settle(false);
+        held -= heldBack.length;
+        for (const item of heldBack) item.settle(false);
+        // Those a claim queued while the circuit was being written (rare: the endpoint was left out
+        // of claims from the decision on) are given back, due now; the claim skips them while open.
+        const late = takeQueued(endpointId);
+        if (late.length > 0) await giveBack(late);
       } else if (change.kind === 'close') {
         if (!(await store.closeCircuit(endpointId, now))) return;
         logger.info({ endpoint_id: endpointId }, 'probe succeeded: circuit closed, the waiting deliveries are due');

@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { newId } from '@herald/protocol';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { CLOSE_CIRCUIT, FAIL_PROBE, OPEN_CIRCUIT, RELEASE_BACKLOG } from './circuit-sql.js';
+import {
+  CIRCUIT_CHUNK,
+  CLOSE_CIRCUIT,
+  EXPIRE_DUE,
+  FAIL_PROBE,
+  OPEN_CIRCUIT,
+  REDATE_HELD_BACK,
+  REDATE_SCHEDULED,
+  RESUME_PARKED,
+} from './circuit-sql.js';
 import {
   CLAIM_OF_ENDPOINTS,
   CLAIM_ROUNDS,
@@ -178,6 +187,20 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const notifications = createListener(clientConfig, schema);
 
+  /**
+   * Runs one chunked statement (circuit-sql.ts; its last parameter is the chunk size) until fewer
+   * rows than a chunk come back: each chunk is its own implicit transaction, so no lock is held
+   * for the whole. The rows changed in all.
+   */
+  async function inChunks(statement: string, params: unknown[]): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const changed = (await pool.query(statement, params)).rowCount ?? 0;
+      total += changed;
+      if (changed < CIRCUIT_CHUNK) return total;
+    }
+  }
+
   async function inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
     try {
@@ -270,7 +293,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       endpoint: [] as string[],
       sequence: [] as number[],
       at: [] as number[],
-      /** next_attempt_at: null for a disabled endpoint's delivery or an open circuit's, which waits (waiting-sql.ts). */
+      /** next_attempt_at: null for a disabled endpoint's delivery, which waits (waiting-sql.ts). */
       next: [] as (number | null)[],
       tenant: [] as (string | null)[],
     };
@@ -322,7 +345,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
           dl.endpoint.push(ep.id);
           dl.sequence.push(sequence);
           dl.at.push(event.createdAt);
-          dl.next.push(ep.disabled || ep.circuit.openedAt !== null ? null : event.createdAt);
+          // An open circuit's deliveries are due as usual: the claim skips the endpoint by its row (circuit-sql.ts).
+          dl.next.push(ep.disabled ? null : event.createdAt);
           dl.tenant.push(event.tenantId ?? null);
           deliveries.push(id);
         }
@@ -541,30 +565,50 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       const total = { waiting: 0, failed: 0, resumed: 0 };
       // One endpoint per transaction: a sweep over many endpoints holds no lock for long.
       for (const endpoint of endpoints.rows) {
-        const { wait, expiredReason } = settlingOf(endpoint, reasons);
+        const { mode, expiredReason } = settlingOf(endpoint, reasons);
         await inTransaction(async (c) => {
-          if (wait) total.waiting += (await c.query(PARK.postgres, [at, endpoint.id])).rowCount ?? 0;
+          if (mode === 'wait') total.waiting += (await c.query(PARK.postgres, [at, endpoint.id])).rowCount ?? 0;
+          if (mode === 'circuit') {
+            total.waiting += (await c.query(REDATE_SCHEDULED.postgres, [at, endpoint.id])).rowCount ?? 0;
+          }
           total.failed += (await c.query(EXPIRE.postgres, [expiredReason, at, endpoint.id, windowStart])).rowCount ?? 0;
-          if (!wait) total.resumed += (await c.query(RESUME.postgres, [at, endpoint.id])).rowCount ?? 0;
+          if (mode === 'resume') total.resumed += (await c.query(RESUME.postgres, [at, endpoint.id])).rowCount ?? 0;
         });
+        // An open circuit's backlog is due in creation order: those past their window, in chunks.
+        if (mode === 'circuit') {
+          total.failed += await inChunks(EXPIRE_DUE.postgres, [
+            expiredReason,
+            at,
+            endpoint.id,
+            windowStart,
+            CIRCUIT_CHUNK,
+          ]);
+        }
       }
       return total;
     },
-    async openCircuit(endpointId, { at, probeAt }) {
+    async openCircuit(endpointId, { at, probeAt, heldBack = [] }) {
+      // The endpoint row, the held-back claims and the retries scheduled ahead: bounded, whatever the backlog.
       return inTransaction(async (c) => {
         const opened = await c.query(OPEN_CIRCUIT.postgres, [at, probeAt, endpointId]);
         if (opened.rowCount === 0) return false;
-        await c.query(PARK.postgres, [at, endpointId]);
+        if (heldBack.length > 0) {
+          await c.query(REDATE_HELD_BACK.postgres, [
+            at,
+            heldBack.map((h) => h.deliveryId),
+            heldBack.map((h) => h.claim),
+          ]);
+        }
+        await c.query(REDATE_SCHEDULED.postgres, [at, endpointId]);
         return true;
       });
     },
     async closeCircuit(endpointId, at) {
-      return inTransaction(async (c) => {
-        const closed = await c.query(CLOSE_CIRCUIT.postgres, [endpointId]);
-        if (closed.rowCount === 0) return false;
-        await c.query(RELEASE_BACKLOG.postgres, [at, at, endpointId]);
-        return true;
-      });
+      const closed = await pool.query(CLOSE_CIRCUIT.postgres, [endpointId]);
+      if (closed.rowCount === 0) return false;
+      // Nothing of a backlog written by this version is moved (circuit-sql.ts); an older one's parked rows are.
+      await inChunks(RESUME_PARKED.postgres, [at, endpointId, CIRCUIT_CHUNK]);
+      return true;
     },
     async failCircuitProbe(endpointId, probeAt) {
       await pool.query(FAIL_PROBE.postgres, [probeAt, endpointId]);

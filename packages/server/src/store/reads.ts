@@ -310,51 +310,33 @@ export function kyselyQueries(db: Kysely<Database>, box: SecretBox): KyselyQueri
       // One tenant's rows only, when asked (a portal session's overview).
       const tenant = tenantId ?? '';
       const scoped = tenantId !== undefined;
+      const tenantOnly = scoped ? sql`AND d.tenant_id = ${tenant}` : sql``;
       // Literal flags, not parameters: a partial index serves only a query that repeats its WHERE.
       const [oldest, failing, disabled] = await Promise.all([
-        // Per enabled endpoint of the account (of the tenant) whose circuit is closed, the first
-        // entry of its range on deliveries_endpoint_due, as /readyz reads it (claim-sql.ts
-        // FIRST_DUE_PER_ENDPOINT); the oldest of those. One index probe per endpoint: an open
-        // circuit's or a disabled endpoint's backlog, however deep, is never read. (A walk of the
-        // account's due deliveries in due order stepped over every row of such an endpoint.)
-        // A delivery's tenant is its endpoint's, so the endpoints' filter scopes the deliveries.
-        db
-          .selectFrom('endpoints as e')
-          .select((eb) => [
-            eb
-              .selectFrom('deliveries as d')
-              .select('d.id')
-              .whereRef('d.endpoint_id', '=', 'e.id')
-              .where(sql<boolean>`d.status = 'pending'`)
-              .where('d.next_attempt_at', '<=', now)
-              .orderBy('d.next_attempt_at')
-              .limit(1)
-              .as('id'),
-            eb
-              .selectFrom('deliveries as d')
-              .select('d.next_attempt_at')
-              .whereRef('d.endpoint_id', '=', 'e.id')
-              .where(sql<boolean>`d.status = 'pending'`)
-              .where('d.next_attempt_at', '<=', now)
-              .orderBy('d.next_attempt_at')
-              .limit(1)
-              .as('next_attempt_at'),
-          ])
-          .where('e.account_id', '=', accountId)
-          .$if(scoped, (qb) => qb.where('e.tenant_id', '=', tenant))
-          .where(sql<boolean>`e.disabled = 0 AND e.deleted_at IS NULL AND e.circuit_opened_at IS NULL`)
-          .execute()
-          .then((rows) =>
-            rows
-              .filter((r) => r.next_attempt_at !== null)
-              .reduce<{ id: string; next_attempt_at: number } | undefined>(
-                (oldest, r) =>
-                  oldest && oldest.next_attempt_at <= Number(r.next_attempt_at)
-                    ? oldest
-                    : { id: r.id as string, next_attempt_at: Number(r.next_attempt_at) },
-                undefined,
-              ),
-          ),
+        // One probe of deliveries_endpoint_due per endpoint of the account that is enabled with its
+        // circuit closed, as /readyz and /metrics read it (claim-sql.ts FIRST_DUE_PER_ENDPOINT).
+        // Not a walk of the account's due deliveries in due order (the dropped deliveries_account_due):
+        // an open circuit's backlog is due (at its created_at, circuit-sql.ts) and would be stepped
+        // over row by row. Waiting deliveries
+        // (next_attempt_at NULL: a disabled endpoint's) are outside every range.
+        sql<{ id: string; next_attempt_at: number | string }>`
+          SELECT id, next_attempt_at FROM (
+            SELECT
+              (SELECT d.id FROM deliveries d
+               WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= ${now}
+                 ${tenantOnly}
+               ORDER BY d.next_attempt_at, d.sequence LIMIT 1) AS id,
+              (SELECT d.next_attempt_at FROM deliveries d
+               WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= ${now}
+                 ${tenantOnly}
+               ORDER BY d.next_attempt_at, d.sequence LIMIT 1) AS next_attempt_at
+            FROM endpoints e
+            WHERE e.account_id = ${accountId} AND e.circuit_opened_at IS NULL
+              AND NOT (e.disabled = 1 AND e.deleted_at IS NULL)) AS f
+          WHERE next_attempt_at IS NOT NULL
+          ORDER BY next_attempt_at LIMIT 1`
+          .execute(db)
+          .then((r) => r.rows[0]),
         db
           .selectFrom('endpoints')
           .select((eb) => eb.fn.countAll<number>().as('n'))

@@ -4,7 +4,16 @@ import { dirname } from 'node:path';
 import { newId } from '@herald/protocol';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { CLOSE_CIRCUIT, FAIL_PROBE, OPEN_CIRCUIT, RELEASE_BACKLOG } from './circuit-sql.js';
+import {
+  CIRCUIT_CHUNK,
+  CLOSE_CIRCUIT,
+  EXPIRE_DUE,
+  FAIL_PROBE,
+  OPEN_CIRCUIT,
+  REDATE_HELD_BACK,
+  REDATE_SCHEDULED,
+  RESUME_PARKED,
+} from './circuit-sql.js';
 import {
   CLAIM_ROUNDS,
   DUE_ENDPOINTS,
@@ -39,6 +48,7 @@ import type {
   ConnectionSyncReport,
   DeliveryRecord,
   EndpointRecord,
+  HeldBackClaim,
   JobRecord,
   OpenJobItem,
   PublishInput,
@@ -171,19 +181,34 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const circuitStatements = {
     open: sqlite.prepare(OPEN_CIRCUIT.sqlite),
     close: sqlite.prepare(CLOSE_CIRCUIT.sqlite),
-    releaseBacklog: sqlite.prepare(RELEASE_BACKLOG.sqlite),
     failProbe: sqlite.prepare(FAIL_PROBE.sqlite),
+    redateScheduled: sqlite.prepare(REDATE_SCHEDULED.sqlite),
+    redateHeldBack: sqlite.prepare(REDATE_HELD_BACK.sqlite),
+    expireDue: sqlite.prepare(EXPIRE_DUE.sqlite),
+    resumeParked: sqlite.prepare(RESUME_PARKED.sqlite),
   };
-  const openCircuitTx = sqlite.transaction((endpointId: string, at: number, probeAt: number): boolean => {
-    if (circuitStatements.open.run(at, probeAt, endpointId).changes === 0) return false;
-    waitingStatements.park.run(at, endpointId);
-    return true;
-  });
-  const closeCircuitTx = sqlite.transaction((endpointId: string, at: number): boolean => {
-    if (circuitStatements.close.run(endpointId).changes === 0) return false;
-    circuitStatements.releaseBacklog.run(at, at, endpointId);
-    return true;
-  });
+  /** The endpoint row, the held-back claims and the retries scheduled ahead: bounded, whatever the backlog. */
+  const openCircuitTx = sqlite.transaction(
+    (endpointId: string, at: number, probeAt: number, heldBack: readonly HeldBackClaim[]): boolean => {
+      if (circuitStatements.open.run(at, probeAt, endpointId).changes === 0) return false;
+      for (const h of heldBack) circuitStatements.redateHeldBack.run(at, h.deliveryId, h.claim);
+      circuitStatements.redateScheduled.run(at, endpointId, at);
+      return true;
+    },
+  );
+  /**
+   * One chunk per transaction, and a turn of the event loop between chunks: the writer (and this
+   * thread) is free between them for everyone else's claims and publishes.
+   */
+  const inChunks = async (run: () => number): Promise<number> => {
+    let total = 0;
+    for (;;) {
+      const changed = sqlite.transaction(run).immediate();
+      total += changed;
+      if (changed < CIRCUIT_CHUNK) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
 
   const waitingStatements = {
     endpoints: sqlite.prepare(ENDPOINTS_TO_SETTLE.sqlite),
@@ -202,11 +227,16 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         reasons,
       }: { at: number; windowStart: number; reasons: { disabled: string; circuitOpen: string } },
     ) => {
-      const { wait, expiredReason } = settlingOf(endpoint, reasons);
-      const waiting = wait ? waitingStatements.park.run(at, endpoint.id).changes : 0;
+      const { mode, expiredReason } = settlingOf(endpoint, reasons);
+      const waiting =
+        mode === 'wait'
+          ? waitingStatements.park.run(at, endpoint.id).changes
+          : mode === 'circuit'
+            ? circuitStatements.redateScheduled.run(at, endpoint.id, at).changes
+            : 0;
       const failed = waitingStatements.expire.run(expiredReason, at, endpoint.id, windowStart).changes;
-      const resumed = wait ? 0 : waitingStatements.resume.run(at, at, endpoint.id).changes;
-      return { waiting, failed, resumed };
+      const resumed = mode === 'resume' ? waitingStatements.resume.run(at, at, endpoint.id).changes : 0;
+      return { waiting, failed, resumed, expiredReason, mode };
     },
   );
 
@@ -469,7 +499,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           event.id,
           ep.id,
           sequence,
-          ep.disabled || ep.circuit.openedAt !== null ? null : event.createdAt,
+          // An open circuit's deliveries are due as usual: the claim skips the endpoint by its row (circuit-sql.ts).
+          ep.disabled ? null : event.createdAt,
           event.createdAt,
           event.createdAt,
           event.tenantId ?? null,
@@ -829,11 +860,14 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       );
       return row && endpointOf(row);
     },
-    async openCircuit(endpointId, { at, probeAt }) {
-      return openCircuitTx.immediate(endpointId, at, probeAt);
+    async openCircuit(endpointId, { at, probeAt, heldBack = [] }) {
+      return openCircuitTx.immediate(endpointId, at, probeAt, heldBack);
     },
     async closeCircuit(endpointId, at) {
-      return closeCircuitTx.immediate(endpointId, at);
+      if (circuitStatements.close.run(endpointId).changes === 0) return false;
+      // Nothing of a backlog written by this version is moved (circuit-sql.ts); an older one's parked rows are.
+      await inChunks(() => circuitStatements.resumeParked.run(at, endpointId, CIRCUIT_CHUNK).changes);
+      return true;
     },
     async failCircuitProbe(endpointId, probeAt) {
       circuitStatements.failProbe.run(probeAt, endpointId);
@@ -847,6 +881,19 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         total.waiting += done.waiting;
         total.failed += done.failed;
         total.resumed += done.resumed;
+        if (done.mode !== 'circuit') continue;
+        // An open circuit's backlog is due in creation order: those past their window, in chunks.
+        total.failed += await inChunks(
+          () =>
+            circuitStatements.expireDue.run(
+              done.expiredReason,
+              at,
+              endpoint.id,
+              windowStart,
+              windowStart,
+              CIRCUIT_CHUNK,
+            ).changes,
+        );
       }
       return total;
     },

@@ -87,6 +87,13 @@ export interface EndpointRecord {
   updatedAt: number;
 }
 
+/** A delivery claimed and queued but not sent when its endpoint's circuit opened (Store.openCircuit). */
+export interface HeldBackClaim {
+  deliveryId: string;
+  /** The claim's token (claimed_by): the give-back is fenced on it. */
+  claim: string | null;
+}
+
 export interface EndpointCircuit {
   /** When it opened after consecutive failures; null: closed, deliveries flow. */
   openedAt: number | null;
@@ -597,7 +604,10 @@ export interface Store {
    * Keeps disabled endpoints' deliveries off the claim path (store/waiting-sql.ts), for the
    * endpoints named (every endpoint not deleted when `endpointIds` is omitted), each in one
    * transaction:
-   * - disabled or circuit open: its pending deliveries with a due time wait (next_attempt_at := NULL);
+   * - disabled: its pending deliveries with a due time wait (next_attempt_at := NULL);
+   * - circuit open: its deliveries a failed attempt scheduled ahead are due at their created_at
+   *   (store/circuit-sql.ts), and its due deliveries created before `windowStart` end `failed`, in
+   *   chunks of a few thousand rows, each chunk its own transaction;
    * - waiting deliveries created before `windowStart` (their retry window has closed) end `failed`,
    *   failure_reason := `reasons.disabled` with the endpoint's disabled_reason, or
    *   `reasons.circuitOpen` while its circuit is open (sentences without their full stop);
@@ -611,15 +621,21 @@ export interface Store {
     endpointIds?: readonly string[] | undefined;
   }): Promise<{ waiting: number; failed: number; resumed: number }>;
   /**
-   * The circuit (dispatch/circuit.ts; statements in store/circuit-sql.ts), each one conditional
-   * update with the deliveries it moves, in one transaction. openCircuit: closed → open with the
-   * first probe at `probeAt`, and the endpoint's pending deliveries wait; false when it was open
-   * already (or the endpoint is disabled or deleted). closeCircuit: open → closed, and all its
-   * pending deliveries are due at `at`, so they go oldest first. failCircuitProbe: the next probe at `probeAt`, failedProbes + 1.
+   * The circuit (dispatch/circuit.ts; statements in store/circuit-sql.ts): a filter on the
+   * endpoint row that the claim reads; no write costs in proportion to the endpoint's backlog.
+   * openCircuit: closed → open with the first probe at `probeAt`, in one transaction with a bounded
+   * set of deliveries: `heldBack` (claimed, not sent) are given back and those a failed attempt
+   * scheduled ahead are re-dated, all due at their created_at; false when it was open already (or
+   * the endpoint is disabled or deleted). closeCircuit: open → closed; the backlog is already due
+   * in creation order, so the claim drains it oldest first (deliveries an older version parked are
+   * re-dated too, in chunks). failCircuitProbe: the next probe at `probeAt`, failedProbes + 1.
    * The claim gives an open circuit whose probeAt has come one delivery, and moves probeAt to the
    * claim's lease end.
    */
-  openCircuit(endpointId: string, change: { at: number; probeAt: number }): Promise<boolean>;
+  openCircuit(
+    endpointId: string,
+    change: { at: number; probeAt: number; heldBack?: readonly HeldBackClaim[] },
+  ): Promise<boolean>;
   closeCircuit(endpointId: string, at: number): Promise<boolean>;
   failCircuitProbe(endpointId: string, probeAt: number): Promise<void>;
   /** Enabled, not deleted endpoints of every account whose failingSince is at or before `failingSince`. */

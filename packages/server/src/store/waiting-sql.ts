@@ -1,12 +1,13 @@
 /**
  * The statements of Store.settleWaitingDeliveries, SQLite and PostgreSQL side by side.
  *
- * A pending delivery whose endpoint is disabled, or whose circuit is open, WAITS: next_attempt_at is NULL. That keeps it out
+ * A pending delivery whose endpoint is disabled WAITS: next_attempt_at is NULL. That keeps it out
  * of every due range (`next_attempt_at <= now` on deliveries_endpoint_due: the claim, /metrics,
- * /readyz, the backlog alert; on deliveries_account_due: the stats' oldest due), so a disabled
- * endpoint's backlog costs them nothing, while its status stays
+ * /readyz, the backlog alert, the stats' oldest due), so a disabled endpoint's backlog costs them nothing, while its status stays
  * `pending` in the API (it may still be delivered). A separate status would have split every
  * `status = 'pending'` read in two and needed a new value in the contract's status enum.
+ * An open circuit does not park its deliveries (circuit-sql.ts says why): only rows that an older
+ * Herald parked for a circuit are NULL, and EXPIRE and the probe still read them.
  *
  * Each statement is per endpoint and reads only the rows it writes, through the index named beside it.
  */
@@ -70,17 +71,19 @@ export interface EndpointToSettle {
 }
 
 /**
- * What happens to one endpoint's deliveries: a disabled endpoint's, or one whose circuit is open,
- * wait; the others resume; and waiting ones past their window fail with the reason that fits.
+ * What happens to one endpoint's deliveries: a disabled endpoint's wait (PARK); an open circuit's
+ * stay due at their created_at and are left to the claim's filter on the endpoint row
+ * (circuit-sql.ts: only the retries scheduled ahead are re-dated, and those past their window fail
+ * in chunks); an enabled endpoint's resume. Waiting ones past their window fail with the reason that fits.
  */
 export function settlingOf(
   endpoint: EndpointToSettle,
   reasons: { disabled: string; circuitOpen: string },
-): { wait: boolean; expiredReason: string } {
+): { mode: 'wait' | 'circuit' | 'resume'; expiredReason: string } {
   if (endpoint.disabled)
-    return { wait: true, expiredReason: expiredReason(reasons.disabled, endpoint.disabled_reason) };
-  if (endpoint.circuit_opened_at !== null) return { wait: true, expiredReason: `${reasons.circuitOpen}.` };
-  return { wait: false, expiredReason: `${reasons.disabled}.` };
+    return { mode: 'wait', expiredReason: expiredReason(reasons.disabled, endpoint.disabled_reason) };
+  if (endpoint.circuit_opened_at !== null) return { mode: 'circuit', expiredReason: `${reasons.circuitOpen}.` };
+  return { mode: 'resume', expiredReason: `${reasons.disabled}.` };
 }
 
 /**
