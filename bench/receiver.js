@@ -9,6 +9,8 @@
 // from the moment its gap closed, which includes running n first). The difference is the extra
 // latency of a held event once its gap closes; the gap itself is the sender's.
 //
+// Then the route's latency while every handler is busy, on SQLite and PostgreSQL (receiver-busy.js).
+//
 //   npm run build && node bench/receiver.js            (or: npm run bench)
 //   node bench/receiver.js --hold                       (the hold cost alone)
 //   BENCH_DURATION_MS=10000 node bench/receiver.js
@@ -20,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSecret, newId, serializeEnvelope, signatureHeaders } from '../packages/protocol/dist/index.js';
 import { createReceiver, sqliteInbox } from '../packages/receiver/dist/index.js';
+import { run as routeLatencyWhileBusy } from './receiver-busy.js';
 
 const CONNECTIONS = 64;
 const SELF = fileURLToPath(import.meta.url);
@@ -253,7 +256,8 @@ export async function run({ durationMs = 5000 } = {}) {
       `ratio: ${(ratio * 100).toFixed(1)} % of the bare server (floor 40 %); inbox rows written: ${stored?.[1] ?? '?'}`,
     );
     const hold = await holdCost({ pairs: durationMs >= 5000 ? 500 : 200 });
-    return { bare: rate(bareResult), receiver: rate(receiverResult), ratio, hold };
+    const busyHandlers = await routeLatencyWhileBusy();
+    return { bare: rate(bareResult), receiver: rate(receiverResult), ratio, hold, busyHandlers };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
