@@ -94,7 +94,9 @@ it('lets writes that queue up share one commit, fails a bad one alone, and answe
     try {
       expect(db.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 41 });
       expect(db.prepare('SELECT count(*) AS n FROM deliveries').get()).toEqual({ n: 41 });
-      expect(db.prepare("SELECT data FROM events WHERE id = 'evt_taken'").get()).toEqual({ data: '{"id":"evt_taken"}' });
+      expect(db.prepare("SELECT data FROM events WHERE id = 'evt_taken'").get()).toEqual({
+        data: '{"id":"evt_taken"}',
+      });
     } finally {
       db.close();
     }
