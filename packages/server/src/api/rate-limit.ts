@@ -1,9 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { HeraldError } from '@herald/protocol';
+import { createTokenBucket, type TokenBucket } from '../rate/token-bucket.js';
 
 /**
- * Requests per second per API key (`--rate-limit`), as a token bucket: a key may burst up to one
- * second's worth of requests, then gets `perSecond` a second. Over the limit: 429 with retry-after.
+ * Requests per second per API key (`--rate-limit`), as a token bucket (rate/token-bucket.ts): a key
+ * may burst up to one second's worth of requests, then gets `perSecond` a second. Over the limit:
+ * 429 with retry-after.
  *
  * The bucket runs on the monotonic clock, not the config clock: it measures how fast requests
  * really arrive, and a test that freezes the config clock must not starve every key.
@@ -14,28 +16,29 @@ export interface RateLimiter {
   take(keyId: string): void;
 }
 
+/**
+ * Buckets kept at most. Keys are few (one bucket each, ~100 bytes); dropping all at this count keeps
+ * memory bounded anyway (a chosen bound: the keys dropped start again with a full bucket).
+ */
+const MAX_BUCKETS = 100_000;
+
 export function createRateLimiter(perSecond: number, now: () => number = () => performance.now()): RateLimiter {
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  const capacity = Math.max(1, perSecond);
+  const buckets = new Map<string, TokenBucket>();
+  // One second's worth; at least one token, or a key could never make a request.
+  const burst = Math.max(1, perSecond);
   return {
     take(keyId) {
-      const t = now();
       let bucket = buckets.get(keyId);
       if (!bucket) {
-        // Keys are few (one bucket each, ~100 bytes); dropping all at 100k keeps a bound anyway.
-        if (buckets.size >= 100_000) buckets.clear();
-        bucket = { tokens: capacity, at: t };
+        if (buckets.size >= MAX_BUCKETS) buckets.clear();
+        bucket = createTokenBucket({ perSecond, burst, now });
         buckets.set(keyId, bucket);
       }
-      bucket.tokens = Math.min(capacity, bucket.tokens + ((t - bucket.at) / 1000) * perSecond);
-      bucket.at = t;
-      if (bucket.tokens >= 1) {
-        bucket.tokens -= 1;
-        return;
-      }
-      const waitSeconds = Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
+      const waitS = bucket.take();
+      if (waitS === 0) return;
+      // retry-after is in whole seconds (RFC 9110), never 0: "now" would invite a busy loop.
       throw new HeraldError('RATE_LIMIT_EXCEEDED', `Too many requests: ${perSecond} per second allowed for this key.`, {
-        retryAfterSeconds: waitSeconds,
+        retryAfterSeconds: Math.max(1, Math.ceil(waitS)),
       });
     },
   };

@@ -9,6 +9,7 @@ import { createAttemptLog } from './attempt-log.js';
 import { type CircuitChange, createCircuitBreaker } from './circuit.js';
 import { nextDeliveryState, retryPolicyOf } from './delivery-state.js';
 import { disableEndpoint } from './endpoint-disabling.js';
+import { createEndpointQueue, createLatencies, type EndpointQueue, type Held, nodeTimers } from './endpoint-queue.js';
 import { createSender } from './send.js';
 
 /**
@@ -27,6 +28,10 @@ import { createSender } from './send.js';
  * limit, enforced here in memory, are the whole fleet's. That holds while the lease is longer than
  * half of it plus the attempt timeout (10 s), as the default 60 s is: every send of a claim has
  * ended before the endpoint's lease from that claim does.
+ *
+ * What is sent next to an endpoint (its cap, its rate, give-back of stale claims, whether its queue
+ * is long) is its queue's decision (endpoint-queue.ts); this file is the claim loop around the
+ * queues, the attempt and its record, and the circuit's writes.
  */
 export interface Dispatcher {
   /** Begins the claim loop: claims at once on wake(), and polls as a backstop. */
@@ -50,32 +55,31 @@ export interface Dispatcher {
   stats(): { inFlight: number; lastAttemptAt: number | null; dueCount: number };
 }
 
-/** Deliveries taken per claim: one transaction each, so larger batches cost fewer commits. */
+/**
+ * Deliveries taken per claim: one transaction each, so larger batches cost fewer commits. A chosen
+ * value, not measured against others: a quarter of MAX_HELD, so a process that is empty fills in
+ * four claims; a larger batch holds its transaction (on SQLite, the store's one thread) longer.
+ */
 const CLAIM_BATCH = 500;
-/** Deliveries held in memory at most, queued and in flight together. */
+/**
+ * Deliveries held in memory at most, queued and in flight together: a chosen bound on this process's
+ * memory and on what its crash leaves leased until the lease ends. (docs/latency.md measured one
+ * endpoint's queue at 1,278–1,865 of them at a claim's end, at 1,000 events/s on a loaded machine.)
+ */
 const MAX_HELD = 2_000;
-/** When the last claim was full, claim again as soon as this much room is free, without waiting for the poll. */
+/**
+ * When the last claim was full, claim again as soon as this much room is free, without waiting for
+ * the poll. A quarter of a batch, a chosen value: lower makes many small claims (a transaction each)
+ * while attempts end one by one; higher leaves the endpoints' queues to run lower before a refill.
+ */
 const RECLAIM_ROOM = CLAIM_BATCH / 4;
+/**
+ * The backstop poll. Publishes wake the loop at once (wake(); on PostgreSQL every process's, by
+ * LISTEN/NOTIFY), so the poll finds what became due by the clock: retries, ended leases, probes, and
+ * what a lost notification did not announce. A chosen value: such a delivery is sent up to this much
+ * late; shorter costs more claims, most of them empty, on an idle store.
+ */
 const POLL_MS = 250;
-/** Endpoints whose recent latency is kept (see isLong). */
-const MAX_LATENCIES = 10_000;
-
-interface Held {
-  claimed: ClaimedDelivery;
-  claimedAt: number;
-  settle(attempted: boolean): void;
-}
-
-/** One endpoint's work in this process. */
-interface EndpointQueue {
-  waiting: Held[];
-  inFlight: number;
-  /** Token bucket for rate_limit_per_s; null: unlimited. */
-  ratePerS: number | null;
-  tokens: number;
-  refilledAt: number;
-  rateTimer: NodeJS.Timeout | null;
-}
 
 export function createDispatcher(deps: {
   config: Config;
@@ -133,79 +137,48 @@ export function createDispatcher(deps: {
   function queueOf(claimed: ClaimedDelivery): EndpointQueue {
     let queue = queues.get(claimed.endpoint.id);
     if (!queue) {
-      queue = { waiting: [], inFlight: 0, ratePerS: null, tokens: 0, refilledAt: performance.now(), rateTimer: null };
+      const created = createEndpointQueue({
+        endpointId: claimed.endpoint.id,
+        cap,
+        // Half the lease: see the top of this file.
+        staleAfterMs: config.claimLeaseMs / 2,
+        clock: config.clock,
+        rateNow: () => performance.now(),
+        timers: nodeTimers,
+        onTokenDue: () => drain(created),
+      });
+      queue = created;
       queues.set(claimed.endpoint.id, queue);
     }
     // The newest claim carries the endpoint as it is now (a PATCH may have changed its limit).
-    const rate = claimed.endpoint.rateLimitPerS;
-    if (rate !== queue.ratePerS) {
-      queue.ratePerS = rate !== null && rate > 0 ? rate : null;
-      queue.tokens = queue.ratePerS ?? 0;
-    }
+    queue.setRateLimit(claimed.endpoint.rateLimitPerS);
     return queue;
   }
 
-  /** Each endpoint's recent attempt duration, ms (a moving average), kept while its queue comes and goes. */
-  const latencyOf = new Map<string, number>();
+  /** Each endpoint's recent attempt duration (queue.isLong reads it), kept while its queue comes and goes. */
+  const latencies = createLatencies();
+
+  function isLong(queue: EndpointQueue): boolean {
+    return queue.isLong(latencies.of(queue.endpointId));
+  }
 
   /**
-   * A queue is long when it holds more than twice the cap and more than about a second of the
-   * endpoint's work at its pace (cap / recent latency, or its rate limit): the next claim leaves such
-   * an endpoint out, so a slow endpoint's backlog does not fill this process's memory while others
-   * wait. A fast endpoint's queue of a few hundred is not long: leaving it out made the claims scan
-   * past its due rows and come back empty.
+   * Starts as many of the endpoint's waiting deliveries as its queue hands out (its cap and rate
+   * allow), and gives back those that waited too long. Nothing while the endpoint's circuit is being
+   * opened, nor once the dispatcher is stopping.
    */
-  function isLong(endpointId: string, queue: EndpointQueue): boolean {
-    if (queue.waiting.length <= 2 * cap) return false;
-    const latency = latencyOf.get(endpointId);
-    if (latency === undefined) return true;
-    const perSecond = Math.min(cap * (1000 / Math.max(latency, 1)), queue.ratePerS ?? Number.POSITIVE_INFINITY);
-    return queue.waiting.length > perSecond;
-  }
-
-  /** Takes a token; or returns how many ms until one is there. */
-  function takeToken(queue: EndpointQueue): number {
-    if (queue.ratePerS === null) return 0;
-    const now = performance.now();
-    queue.tokens = Math.min(queue.ratePerS, queue.tokens + ((now - queue.refilledAt) / 1000) * queue.ratePerS);
-    queue.refilledAt = now;
-    if (queue.tokens >= 1) {
-      queue.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - queue.tokens) / queue.ratePerS) * 1000);
-  }
-
-  /** Starts as many of the endpoint's waiting deliveries as its in-flight cap and rate allow. */
-  function drain(endpointId: string, queue: EndpointQueue): void {
+  function drain(queue: EndpointQueue): void {
     const stale: Held[] = [];
-    while (
-      !stopping &&
-      !tripping.has(endpointId) &&
-      queue.inFlight < cap &&
-      queue.waiting.length > 0 &&
-      queue.rateTimer === null
-    ) {
-      const next = queue.waiting[0] as Held;
-      if (config.clock.now() - next.claimedAt > config.claimLeaseMs / 2) {
-        queue.waiting.shift();
-        waitingById.delete(next.claimed.delivery.id);
+    while (!stopping && !tripping.has(queue.endpointId)) {
+      const step = queue.next();
+      if (step.kind === 'none') break;
+      const next = step.item;
+      const id = next.claimed.delivery.id;
+      waitingById.delete(id);
+      if (step.kind === 'stale') {
         stale.push(next);
         continue;
       }
-      const wait = takeToken(queue);
-      if (wait > 0) {
-        // Over its rate: the deliveries wait here; they are not failed.
-        queue.rateTimer = setTimeout(() => {
-          queue.rateTimer = null;
-          drain(endpointId, queue);
-        }, wait);
-        break;
-      }
-      queue.waiting.shift();
-      const id = next.claimed.delivery.id;
-      waitingById.delete(id);
-      queue.inFlight++;
       inFlight++;
       const sending = track(
         attempt(next.claimed, false).then(
@@ -217,7 +190,7 @@ export function createDispatcher(deps: {
       void sending.finally(() => sendingById.delete(id));
     }
     if (stale.length > 0) void track(giveBack(stale));
-    if (queue.waiting.length === 0 && queue.inFlight === 0 && queue.ratePerS === null) queues.delete(endpointId);
+    if (queue.isIdle()) queues.delete(queue.endpointId);
   }
 
   async function giveBack(items: Held[]): Promise<void> {
@@ -263,20 +236,17 @@ export function createDispatcher(deps: {
     if (change?.kind === 'open') tripping.add(endpoint.id);
     const heldBack = change?.kind === 'open' ? takeQueued(endpoint.id) : [];
     if (!manual) {
-      const latency = latencyOf.get(endpoint.id);
-      // Bounded: with more endpoints than this, the averages start again from their next attempts.
-      if (latency === undefined && latencyOf.size >= MAX_LATENCIES) latencyOf.clear();
-      latencyOf.set(endpoint.id, latency === undefined ? sent.durationMs : 0.8 * latency + 0.2 * sent.durationMs);
+      latencies.record(endpoint.id, sent.durationMs);
       const queue = queues.get(endpoint.id);
       held--;
       inFlight--;
       if (queue) {
-        queue.inFlight--;
-        drain(endpoint.id, queue);
+        queue.attemptEnded();
+        drain(queue);
       }
       // Claim again without waiting for the poll when the last claim was full, or when an endpoint it
       // left out is about to run dry: with one busy endpoint, waiting for the poll idled the sender.
-      const refill = moreDue || (leftOut.has(endpoint.id) && (queue === undefined || !isLong(endpoint.id, queue)));
+      const refill = moreDue || (leftOut.has(endpoint.id) && (queue === undefined || !isLong(queue)));
       if (started && refill && MAX_HELD - held >= RECLAIM_ROOM) void pump();
     }
     lastAttemptAt = now;
@@ -354,7 +324,7 @@ export function createDispatcher(deps: {
 
   /** Takes the endpoint's queued (not yet sent) deliveries out of its queue. */
   function takeQueued(endpointId: string): Held[] {
-    const taken = queues.get(endpointId)?.waiting.splice(0) ?? [];
+    const taken = queues.get(endpointId)?.takeWaiting() ?? [];
     for (const item of taken) waitingById.delete(item.claimed.delivery.id);
     return taken;
   }
@@ -405,7 +375,7 @@ export function createDispatcher(deps: {
     } finally {
       if (change.kind === 'open' && tripping.delete(endpointId)) {
         const queue = queues.get(endpointId);
-        if (queue) drain(endpointId, queue);
+        if (queue) drain(queue);
       }
     }
   }
@@ -420,7 +390,7 @@ export function createDispatcher(deps: {
     }
     // An endpoint with a long local queue sits this claim out, so the batch is other endpoints' work.
     const excludeEndpointIds: string[] = [];
-    for (const [id, queue] of queues) if (isLong(id, queue)) excludeEndpointIds.push(id);
+    for (const [id, queue] of queues) if (isLong(queue)) excludeEndpointIds.push(id);
     excludeEndpointIds.push(...tripping);
     leftOut = new Set(excludeEndpointIds);
     // A queue exists while the endpoint has deliveries here (waiting, in flight, or rate-limited).
@@ -452,13 +422,13 @@ export function createDispatcher(deps: {
       settled.push(
         new Promise<boolean>((settle) => {
           const item = { claimed: c, claimedAt, settle };
-          queue.waiting.push(item);
+          queue.add(item);
           waitingById.set(c.delivery.id, item);
         }),
       );
       touched.set(c.endpoint.id, queue);
     }
-    for (const [id, queue] of touched) drain(id, queue);
+    for (const queue of touched.values()) drain(queue);
     return settled;
   }
 
@@ -499,11 +469,7 @@ export function createDispatcher(deps: {
         stopping = true;
         if (poll) clearInterval(poll);
         const unsent: Held[] = [];
-        for (const queue of queues.values()) {
-          if (queue.rateTimer) clearTimeout(queue.rateTimer);
-          queue.rateTimer = null;
-          unsent.push(...queue.waiting.splice(0));
-        }
+        for (const queue of queues.values()) unsent.push(...queue.stop());
         waitingById.clear();
         await giveBack(unsent);
         // Attempts in flight end within attemptTimeoutMs; each is recorded before its promise settles.
@@ -537,8 +503,7 @@ export function createDispatcher(deps: {
       const waiting = waitingById.get(deliveryId);
       const takenOver = waiting !== undefined && waiting.claimed.delivery.accountId === accountId;
       if (takenOver) {
-        const queue = queues.get(waiting.claimed.endpoint.id);
-        queue?.waiting.splice(queue.waiting.indexOf(waiting), 1);
+        queues.get(waiting.claimed.endpoint.id)?.remove(waiting);
         waitingById.delete(deliveryId);
         held--;
         waiting.settle(false);
