@@ -272,6 +272,14 @@ suite('the customer portal, embedded in another origin, in a browser', () => {
       const writes = own.locator('[data-write]');
       expect(await writes.count()).toBeGreaterThan(0);
       for (const control of await writes.all()) expect(await control.isDisabled()).toBe(true);
+      // An endpoint's page says why its secret stays hidden in words a tenant can act on: no admin
+      // key is theirs to find.
+      const [ep] = (await h.request('GET', '/v1/endpoints?tenant_id=acme&limit=1')).body.data;
+      await own.goto(`${h.url}/portal/endpoints/${ep.id}`);
+      const reveal = own.getByRole('button', { name: 'Reveal secret' });
+      await poll(() => reveal.count()).toBe(1);
+      expect(await reveal.getAttribute('title')).toBe('This portal session is read-only: it cannot reveal the secret.');
+      expect(await own.locator('body').textContent()).not.toContain('admin key');
     } finally {
       await own.close();
     }
