@@ -1,12 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hashApiKey } from '../../server/src/api-keys.js';
 import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver } from '../../server/test/harness.js';
 import type { DeliveryBuckets } from '../src/delivery-stats.js';
+import { browserSuite, launchChromium, SCREENSHOTS } from './support/chromium.js';
 
 declare global {
   interface Window {
@@ -21,27 +19,7 @@ declare global {
  * Run after `npm run build` (the server serves packages/dashboard/dist).
  */
 
-/** Debian's Chromium; CHROMIUM_PATH points elsewhere (the tests use no browser download). */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const IN_CI = process.env.CI === 'true';
-/**
- * UPDATE_SCREENSHOTS=1 writes the README's screenshots (docs/screenshots); otherwise they go to a
- * temp dir, so a test run leaves the work tree as it was.
- */
-const SCREENSHOTS =
-  process.env.UPDATE_SCREENSHOTS === '1'
-    ? fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))
-    : `${join(tmpdir(), 'herald-screenshots')}/`;
-
-if (!HAVE_CHROMIUM && !IN_CI) {
-  console.warn(
-    `\n\n*** SKIPPING the dashboard browser tests: no Chromium at ${CHROMIUM}. ***\n` +
-      '*** Install it (apt-get install -y chromium) to run them; in CI (CI=true) they fail instead. ***\n\n',
-  );
-}
-
-const suite = HAVE_CHROMIUM || IN_CI ? describe : describe.skip;
+const suite = browserSuite('dashboard browser tests');
 
 /** Waits for the page: expect.poll's own default (1 s) is short for a browser round trip. */
 const poll = <T>(read: () => T | Promise<T>, message?: string) =>
@@ -112,7 +90,6 @@ suite('the dashboard, in a browser, against a running Herald', () => {
   }
 
   beforeAll(async () => {
-    if (!HAVE_CHROMIUM) throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run must install it.`);
     // Failed deliveries within a second: retries 100 ms apart, none scheduled 1 s after creation.
     // The alert check runs once, at start: test 5's seeded alerts stay open however long the run.
     // The circuit stays closed, so each of test 3's 200 deliveries fails on its own schedule (an
@@ -127,19 +104,7 @@ suite('the dashboard, in a browser, against a running Herald', () => {
     });
     const index = await fetch(`${h.url}/dashboard/`);
     if (index.status !== 200) throw new Error(`GET /dashboard/ answered ${index.status}: run \`npm run build\` first.`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
+    browser = await launchChromium();
     admin = watchCsp(await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Europe/Paris' }));
     page = await admin.newPage();
     page.setDefaultTimeout(10_000);

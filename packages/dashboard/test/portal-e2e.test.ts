@@ -1,12 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Frame, type FrameLocator, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Frame, FrameLocator, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver } from '../../server/test/harness.js';
+import { browserSuite, launchChromium, SCREENSHOTS } from './support/chromium.js';
 
 /**
  * The customer portal in a real browser (Debian's Chromium, driven by playwright-core), embedded as
@@ -15,23 +13,7 @@ import { startTestHerald, startTestReceiver, type TestHerald, type TestReceiver 
  * Run after `npm run build` (the server serves packages/dashboard/dist).
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const IN_CI = process.env.CI === 'true';
-/** UPDATE_SCREENSHOTS=1 writes the README's screenshots (docs/screenshots); otherwise a temp dir. */
-const SCREENSHOTS =
-  process.env.UPDATE_SCREENSHOTS === '1'
-    ? fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))
-    : `${join(tmpdir(), 'herald-screenshots')}/`;
-
-if (!HAVE_CHROMIUM && !IN_CI) {
-  console.warn(
-    `\n\n*** SKIPPING the portal browser tests: no Chromium at ${CHROMIUM}. ***\n` +
-      '*** Install it (apt-get install -y chromium) to run them; in CI (CI=true) they fail instead. ***\n\n',
-  );
-}
-
-const suite = HAVE_CHROMIUM || IN_CI ? describe : describe.skip;
+const suite = browserSuite('portal browser tests');
 
 const poll = <T>(read: () => T | Promise<T>, message?: string) =>
   expect.poll(read, { timeout: 10_000, interval: 50, message });
@@ -100,7 +82,6 @@ suite('the customer portal, embedded in another origin, in a browser', () => {
   }
 
   beforeAll(async () => {
-    if (!HAVE_CHROMIUM) throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run must install it.`);
     producer = await startProducerApp();
     h = await startTestHerald({
       retryBaseMs: 100,
@@ -113,19 +94,7 @@ suite('the customer portal, embedded in another origin, in a browser', () => {
     });
     const index = await fetch(`${h.url}/portal/`);
     if (index.status !== 200) throw new Error(`GET /portal/ answered ${index.status}: run \`npm run build\` first.`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Europe/Paris' });
     context.on('console', (message) => consoleLines.push(message.text()));
     page = await context.newPage();
@@ -272,6 +241,14 @@ suite('the customer portal, embedded in another origin, in a browser', () => {
       const writes = own.locator('[data-write]');
       expect(await writes.count()).toBeGreaterThan(0);
       for (const control of await writes.all()) expect(await control.isDisabled()).toBe(true);
+      // An endpoint's page says why its secret stays hidden in words a tenant can act on: no admin
+      // key is theirs to find.
+      const [ep] = (await h.request('GET', '/v1/endpoints?tenant_id=acme&limit=1')).body.data;
+      await own.goto(`${h.url}/portal/endpoints/${ep.id}`);
+      const reveal = own.getByRole('button', { name: 'Reveal secret' });
+      await poll(() => reveal.count()).toBe(1);
+      expect(await reveal.getAttribute('title')).toBe('This portal session is read-only: it cannot reveal the secret.');
+      expect(await own.locator('body').textContent()).not.toContain('admin key');
     } finally {
       await own.close();
     }

@@ -192,6 +192,11 @@ export interface Receiver {
  * times out within its 10 s attempt timeout.
  */
 const FIRST_SEEN_SETTLE_MS = 10_000;
+/**
+ * Refused polled events remembered, so that each is logged once; bounded, so that a hostile feed
+ * cannot grow it without end (past it, further refused events are skipped without a log line).
+ */
+const MAX_REFUSED_REMEMBERED = 10_000;
 
 function readStart(value: ReceiverOptions['startFrom'], fallback: FallbackOptions | undefined): StreamStart {
   if (value === undefined || value === 'first-seen') return 'first-seen';
@@ -366,6 +371,8 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     }
   }
 
+  /** Polled events the inbox refused, so that each is logged once however often it is polled. */
+  const refusedPolled = new Set<string>();
   const watchdog = options.fallback
     ? createWatchdog({
         fallback: options.fallback,
@@ -388,9 +395,31 @@ export function createReceiver(options: ReceiverOptions): Receiver {
               );
             }
           }
-          const outcomes = await insert.many(events);
-          for (const [i, e] of events.entries()) count(e, outcomes[i]!);
-          processor.wake();
+          // Each polled event settles on its own: one the inbox refuses (its row can never be stored)
+          // is logged once and skipped, so it cannot keep the rest of the poll, and the pages after
+          // it, out of the inbox on every check. An inbox that cannot be reached fails the poll,
+          // which is tried again at the next check.
+          const settled = await Promise.allSettled(events.map((e) => insert.submit(e)));
+          const outcomes: InsertOutcome[] = [];
+          let unavailable: unknown;
+          for (const [i, s] of settled.entries()) {
+            const e = events[i]!;
+            if (s.status === 'fulfilled') {
+              count(e, s.value);
+              outcomes.push(s.value);
+            } else if (inbox.insertFault?.(s.reason) === 'refused') {
+              if (refusedPolled.size < MAX_REFUSED_REMEMBERED && !refusedPolled.has(e.id)) {
+                refusedPolled.add(e.id);
+                metrics.rejected.inc({ reason: 'invalid_body' });
+                logger.error(
+                  { eventId: e.id, inbox: inbox.where, err: describeError(s.reason) },
+                  'herald receiver: the inbox cannot store a polled event; it is skipped (logged once)',
+                );
+              }
+            } else unavailable ??= s.reason;
+          }
+          if (outcomes.length > 0) processor.wake();
+          if (unavailable !== undefined) throw unavailable;
           return outcomes;
         },
       })

@@ -98,6 +98,66 @@ describe.skipIf(pgUrl === null)('a PostgreSQL inbox, a burst with webhooks whose
   });
 });
 
+describe.skipIf(pgUrl === null)('a PostgreSQL inbox, a poll that brings an event it cannot take', () => {
+  let schema: { schema: string; drop(): Promise<void> };
+  beforeAll(async () => {
+    schema = await testSchema(pgUrl!);
+  });
+  afterAll(async () => {
+    await schema?.drop();
+  });
+
+  it('stores the rest of that page and the pages after it, skips the bad one with one log line, and moves the cursor on', async () => {
+    // Two pages of ten; the fourth event of the first holds U+0000, which PostgreSQL's text refuses.
+    const pages = [
+      Array.from({ length: 10 }, (_, i) => envelope(i === 3 ? { type: 'sync.completed\u0000' } : {})),
+      Array.from({ length: 10 }, () => envelope()),
+    ];
+    const cursors: Array<string | null> = [];
+    const logger = memoryLogger();
+    const receiver = createReceiver({
+      secret: SECRET,
+      inbox: postgresInbox({ connectionString: pgUrl!, schema: schema.schema, table: 'polled' }),
+      logger,
+      on: { '*': async () => {} },
+      fallback: {
+        silentAfter: '100ms',
+        pollInterval: '100ms',
+        poll: async (cursor) => {
+          cursors.push(cursor);
+          const page = cursor === null ? 0 : cursor === 'page-1' ? 1 : 2;
+          return {
+            events: (pages[page] ?? []).map((e) => ({ id: e.id, body: JSON.stringify(e) })),
+            cursor: page >= 1 ? 'page-2' : 'page-1',
+          };
+        },
+      },
+    });
+    try {
+      await receiver.start();
+      const wanted = [...pages[0]!.filter((_, i) => i !== 3), ...pages[1]!];
+      const deadline = Date.now() + 10_000;
+      let stored = 0;
+      while (Date.now() < deadline) {
+        stored = (await Promise.all(wanted.map((e) => receiver.inbox.get(e.id)))).filter((r) => r !== null).length;
+        if (stored === wanted.length && cursors.filter((c) => c === 'page-2').length >= 2) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(stored).toBe(19);
+      expect(await receiver.inbox.get(pages[0]![3]!.id)).toBeNull();
+      // The second page was read, and later checks start after it: the bad event is not polled again.
+      expect(cursors).toContain('page-1');
+      expect(cursors.filter((c) => c === null)).toHaveLength(1);
+      const skipped = logger.lines.filter((l) => /cannot store a polled event/.test(l.message));
+      expect(skipped).toHaveLength(1);
+      expect(skipped[0]!.fields).toMatchObject({ eventId: pages[0]![3]!.id });
+      expect(logger.lines.filter((l) => /could not poll/.test(l.message))).toHaveLength(0);
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
+
 describe('a SQLite inbox, the same burst', () => {
   it('stores all 102: SQLite takes NUL in text and a long key, so no row of this burst fails there', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-hostile-batch-'));

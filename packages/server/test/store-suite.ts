@@ -1331,6 +1331,30 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect(await store.purgeExpiredIdempotencyKeys(t0 + 10_000, 10)).toBe(2);
     });
 
+    it('purges alerts resolved before a time from the history, in batches, and keeps open ones', async () => {
+      const alert = (i: number, openedAt: number): AlertRecord => ({
+        accountId: i === 3 ? other : account,
+        key: `endpoint_failure_rate:ep_${i}`,
+        kind: 'endpoint_failure_rate',
+        endpointId: `ep_${i}`,
+        value: 0.75,
+        threshold: 0.5,
+        openedAt,
+      });
+      const resolvedAt = (at: number) => event({ type: 'alert.triggered', connectionId: null, createdAt: at });
+      // 0, 1 and 3 (another account) resolved long ago; 2 resolved recently; 4 opened long ago, still open.
+      for (const i of [0, 1, 2, 3, 4]) expect(await store.openAlert(alert(i, t0 - 100_000))).toBe(true);
+      for (const i of [0, 1, 3])
+        await store.closeAlert(i === 3 ? other : account, `endpoint_failure_rate:ep_${i}`, resolvedAt(t0 - 50_000));
+      await store.closeAlert(account, 'endpoint_failure_rate:ep_2', resolvedAt(t0));
+
+      expect(await store.purgeResolvedAlerts(t0 - 1, 2)).toBe(2);
+      expect(await store.purgeResolvedAlerts(t0 - 1, 2)).toBe(1);
+      expect(await store.purgeResolvedAlerts(t0 - 1, 2)).toBe(0);
+      const left = await store.listAlerts(account, { resolvedSince: 0, limit: 10 });
+      expect(left.data.map((a) => a.endpointId).sort()).toEqual(['ep_2', 'ep_4']);
+    });
+
     it('reads back secrets as they were written, through a rotation', async () => {
       const ep = await store.createEndpoint(endpoint());
       const next = 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';

@@ -13,8 +13,13 @@ import {
   usePages,
   WriteButton,
 } from '../components.js';
-import { navigate } from '../router.js';
+import { navigate, PORTAL } from '../router.js';
 import { useSession } from '../session.js';
+
+/** Why a read-only viewer cannot reveal a secret: in the portal a key is not theirs to change. */
+const SECRET_READ_ONLY = PORTAL
+  ? 'This portal session is read-only: it cannot reveal the secret.'
+  : 'Reading a secret needs an admin key.';
 
 function parseList(text: string): string[] {
   return text
@@ -316,14 +321,18 @@ export function EndpointDetail({ id }: { id: string }) {
                 <code data-testid="secret">{secret}</code>
               </p>
             ) : (
-              <p className="muted">Hidden. Revealing it needs an admin key.</p>
+              <p className="muted">
+                {PORTAL
+                  ? `Hidden.${role === 'read' ? ` ${SECRET_READ_ONLY}` : ''}`
+                  : 'Hidden. Revealing it needs an admin key.'}
+              </p>
             )}
             <div className="actions">
               <button
                 type="button"
                 data-write=""
                 disabled={role === 'read'}
-                title={role === 'read' ? 'Reading a secret needs an admin key.' : undefined}
+                title={role === 'read' ? SECRET_READ_ONLY : undefined}
                 aria-describedby={role === 'read' ? 'read-only-reason' : undefined}
                 onClick={() =>
                   act(async () => {

@@ -22,6 +22,7 @@ export type HealthQueries = Pick<
   | 'closeAlert'
   | 'purgeBefore'
   | 'purgeExpiredIdempotencyKeys'
+  | 'purgeResolvedAlerts'
 >;
 
 /** Runs a write and, when it took effect, publishes its event in the same transaction (postgres.ts). */
@@ -204,6 +205,15 @@ export function postgresHealth(
         `DELETE FROM idempotency_keys WHERE (account_id, key) IN (
            SELECT account_id, key FROM idempotency_keys WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2)`,
         [now, limit],
+      );
+      return result.rowCount ?? 0;
+    },
+    async purgeResolvedAlerts(before, limit) {
+      // The history is small (an alert opens at most once per check per endpoint): a scan of it.
+      const result = await pool.query(
+        `DELETE FROM alert_history
+         WHERE id IN (SELECT id FROM alert_history WHERE resolved_at IS NOT NULL AND resolved_at < $1 LIMIT $2)`,
+        [before, limit],
       );
       return result.rowCount ?? 0;
     },

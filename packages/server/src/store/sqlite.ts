@@ -385,6 +385,11 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
        WHERE feed_seq IN (SELECT feed_seq FROM events WHERE data <> 'null' AND created_at < ? LIMIT ?)`,
     ),
     purgeIdempotencyKeys: sqlite.prepare(PURGE_IDEMPOTENCY_SQL),
+    // The history is small (an alert opens at most once per check per endpoint): a scan of it.
+    purgeResolvedAlerts: sqlite.prepare(
+      `DELETE FROM alert_history
+       WHERE id IN (SELECT id FROM alert_history WHERE resolved_at IS NOT NULL AND resolved_at < ? LIMIT ?)`,
+    ),
     purgeAttempts: sqlite.prepare(
       `UPDATE attempts SET response_body = NULL
        WHERE id IN (SELECT id FROM attempts WHERE response_body IS NOT NULL AND started_at < ? LIMIT ?)`,
@@ -957,6 +962,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
     async purgeExpiredIdempotencyKeys(now, limit) {
       return healthStatements.purgeIdempotencyKeys.run(now, limit).changes;
+    },
+    async purgeResolvedAlerts(before, limit) {
+      return healthStatements.purgeResolvedAlerts.run(before, limit).changes;
     },
 
     async createBulkRetryJob(job) {

@@ -694,6 +694,11 @@ export interface Store {
    * (less than `limit`: done).
    */
   purgeExpiredIdempotencyKeys(now: number, limit: number): Promise<number>;
+  /**
+   * Retention: deletes up to `limit` alerts of the history (GET /v1/alerts) resolved before
+   * `before`; open ones stay whatever their age. Returns how many (less than `limit`: done).
+   */
+  purgeResolvedAlerts(before: number, limit: number): Promise<number>;
 
   /**
    * Creates a bulk retry job: the job row and one item per `failed` delivery of the account that
