@@ -104,3 +104,36 @@ it('lets writes that queue up share one commit, fails a bad one alone, and answe
     tmp.remove();
   }
 });
+
+it('lets a claim share a commit with the writes queued around it', async () => {
+  const tmp = tempDir('herald-store-thread-');
+  try {
+    const store = await openThreadedSqliteStore(join(tmp.dir, 'herald.db'), { secretKey: SECRET_KEY });
+    await store.createAccount('acct_1', 1);
+    await store.createEndpoint(newEndpoint({ accountId: 'acct_1', createdAt: 1 }));
+    const event = (id: string): PublishInput => ({
+      accountId: 'acct_1',
+      id,
+      type: 'sync.completed',
+      occurredAt: 1,
+      connectionId: null,
+      data: { id },
+      createdAt: 2,
+    });
+    await store.publish([event('evt_first')]);
+    const before = await store.threadStats();
+    // Sent in one turn: publish, claim, publish queue up together and run as one shared transaction.
+    const [, claimed, ,] = await Promise.all([
+      store.publish([event('evt_a')]),
+      store.claimDueDeliveries({ now: 10, limit: 10, leaseMs: 60_000 }),
+      store.publish([event('evt_b')]),
+      store.claimDueDeliveries({ now: 10, limit: 10, leaseMs: 60_000 }),
+    ]);
+    expect(claimed.map((c) => c.event.id).sort()).toEqual(['evt_a', 'evt_first']);
+    const after = await store.threadStats();
+    expect(after.sharedCalls - before.sharedCalls).toBeGreaterThanOrEqual(3);
+    await store.close();
+  } finally {
+    tmp.remove();
+  }
+});

@@ -812,6 +812,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       // deliveries due, and they are sent again (at least once, as after a crash). So its commit
       // skips the fsync; the next synced commit (an attempt record, a publish) carries it to disk,
       // since the WAL is written in order. A process crash loses nothing either way.
+      // Inside a transaction another caller opened (the SQLite thread shares one between the writes
+      // queued on it, sqlite-worker.ts), SQLite refuses to change the setting ("Safety level may not
+      // be changed inside a transaction"): the claim commits with that transaction, synced.
+      if (sqlite.inTransaction) return claimTx.immediate(now, limit, leaseMs, excludeEndpointIds, claimant);
       sqlite.pragma('synchronous = NORMAL');
       try {
         return claimTx.immediate(now, limit, leaseMs, excludeEndpointIds, claimant);
