@@ -54,6 +54,17 @@ export interface Dispatcher {
    * process has claimed and not yet sent (due, waiting for a slot or a rate token).
    */
   stats(): { inFlight: number; lastAttemptAt: number | null; dueCount: number };
+  /**
+   * The endpoint was deleted (through this process's API: the endpoint's delete, its tenant's):
+   * the deliveries of it that this process claimed and has not sent yet are dropped, not sent, and
+   * so are those a claim running meanwhile brings back. Their claims are left as they are: the
+   * delete already failed them in the store. Requests in flight finish; their outcomes write no
+   * state (the store's fences). Another process that holds some of the endpoint's deliveries (a
+   * separate `herald worker`) is not told: it still sends what it holds, at most MAX_HELD
+   * (claim-loop.ts), at the endpoint's cap and rate, and only for half the claim lease after their
+   * claim (endpoint-queue.ts gives back what waited longer); its next claims bring none of them.
+   */
+  endpointDeleted(endpointId: string): void;
 }
 
 export function createDispatcher(deps: {
@@ -323,11 +334,25 @@ export function createDispatcher(deps: {
     }
   }
 
+  /**
+   * Endpoints deleted since the last claim came back: a claim that ran while the delete committed may
+   * still bring some of their deliveries (it took them first). Ids are never used again, so keeping
+   * one a claim longer than needed costs nothing.
+   */
+  let deletedSinceClaim = new Set<string>();
+
   /** Queues a claim in the endpoints' queues and starts what they hand out. */
   function queueClaimed(claimed: ClaimedDelivery[], claimedAt: number): Array<Promise<boolean>> {
     const settled: Array<Promise<boolean>> = [];
     const touched = new Map<string, EndpointQueue>();
+    const deleted = deletedSinceClaim;
+    deletedSinceClaim = new Set();
     for (const c of claimed) {
+      if (deleted.has(c.endpoint.id)) {
+        loop.letGo(1); // not sent; the delete failed it in the store
+        settled.push(Promise.resolve(false));
+        continue;
+      }
       const queue = queueOf(c);
       settled.push(
         new Promise<boolean>((settle) => {
@@ -423,6 +448,15 @@ export function createDispatcher(deps: {
       // It was due when the loop claimed it: if it is still pending, it is due again now, not at the end of the lease.
       if (takenOver && outcome?.status === 'pending') await store.releaseClaims([claimOf(waiting)], config.clock.now());
       return store.getDelivery(accountId, deliveryId);
+    },
+
+    endpointDeleted(endpointId) {
+      deletedSinceClaim.add(endpointId);
+      const dropped = takeQueued(endpointId);
+      loop.letGo(dropped.length);
+      for (const item of dropped) item.settle(false);
+      const queue = queues.get(endpointId);
+      if (queue?.isIdle()) queues.delete(endpointId);
     },
 
     stats() {
