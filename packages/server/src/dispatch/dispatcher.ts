@@ -3,10 +3,10 @@ import { newId } from '@herald/protocol';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import { isEndedLocalOwner, newOwnerId } from '../owner-id.js';
 import type { AttemptOutcome, ClaimedDelivery, DeliveryRecord, Store } from '../store/types.js';
 import { createAttemptLog } from './attempt-log.js';
 import { type CircuitChange, createCircuitBreaker } from './circuit.js';
+import { createClaimLoop } from './claim-loop.js';
 import { nextDeliveryState, retryPolicyOf } from './delivery-state.js';
 import { disableEndpoint } from './endpoint-disabling.js';
 import { createEndpointQueue, createLatencies, type EndpointQueue, type Held, nodeTimers } from './endpoint-queue.js';
@@ -29,9 +29,10 @@ import { createSender } from './send.js';
  * half of it plus the attempt timeout (10 s), as the default 60 s is: every send of a claim has
  * ended before the endpoint's lease from that claim does.
  *
- * What is sent next to an endpoint (its cap, its rate, give-back of stale claims, whether its queue
- * is long) is its queue's decision (endpoint-queue.ts); this file is the claim loop around the
- * queues, the attempt and its record, and the circuit's writes.
+ * When to claim, how many and which endpoints to leave out is the claim loop's decision
+ * (claim-loop.ts); what is sent next to an endpoint (its cap, its rate, give-back of stale claims,
+ * whether its queue is long) is its queue's (endpoint-queue.ts). This file composes the two: the
+ * endpoints' queues, the attempt and its record, and the circuit's writes.
  */
 export interface Dispatcher {
   /** Begins the claim loop: claims at once on wake(), and polls as a backstop. */
@@ -53,33 +54,18 @@ export interface Dispatcher {
    * process has claimed and not yet sent (due, waiting for a slot or a rate token).
    */
   stats(): { inFlight: number; lastAttemptAt: number | null; dueCount: number };
+  /**
+   * The endpoint was deleted (through this process's API: the endpoint's delete, its tenant's):
+   * the deliveries of it that this process claimed and has not sent yet are dropped, not sent, and
+   * so are those a claim running meanwhile brings back. Their claims are left as they are: the
+   * delete already failed them in the store. Requests in flight finish; their outcomes write no
+   * state (the store's fences). Another process that holds some of the endpoint's deliveries (a
+   * separate `herald worker`) is not told: it still sends what it holds, at most MAX_HELD
+   * (claim-loop.ts), at the endpoint's cap and rate, and only for half the claim lease after their
+   * claim (endpoint-queue.ts gives back what waited longer); its next claims bring none of them.
+   */
+  endpointDeleted(endpointId: string): void;
 }
-
-/**
- * Deliveries taken per claim: one transaction each, so larger batches cost fewer commits. A chosen
- * value, not measured against others: a quarter of MAX_HELD, so a process that is empty fills in
- * four claims; a larger batch holds its transaction (on SQLite, the store's one thread) longer.
- */
-const CLAIM_BATCH = 500;
-/**
- * Deliveries held in memory at most, queued and in flight together: a chosen bound on this process's
- * memory and on what its crash leaves leased until the lease ends. (docs/latency.md measured one
- * endpoint's queue at 1,278–1,865 of them at a claim's end, at 1,000 events/s on a loaded machine.)
- */
-const MAX_HELD = 2_000;
-/**
- * When the last claim was full, claim again as soon as this much room is free, without waiting for
- * the poll. A quarter of a batch, a chosen value: lower makes many small claims (a transaction each)
- * while attempts end one by one; higher leaves the endpoints' queues to run lower before a refill.
- */
-const RECLAIM_ROOM = CLAIM_BATCH / 4;
-/**
- * The backstop poll. Publishes wake the loop at once (wake(); on PostgreSQL every process's, by
- * LISTEN/NOTIFY), so the poll finds what became due by the clock: retries, ended leases, probes, and
- * what a lost notification did not announce. A chosen value: such a delivery is sent up to this much
- * late; shorter costs more claims, most of them empty, on an idle store.
- */
-const POLL_MS = 250;
 
 export function createDispatcher(deps: {
   config: Config;
@@ -94,44 +80,16 @@ export function createDispatcher(deps: {
   const policy = retryPolicyOf(config);
   const circuits = createCircuitBreaker(config);
   const cap = config.endpointConcurrency;
-  /** This dispatcher among all on the database: the store leases each endpoint to one claimant at a time. */
-  const claimantId = newOwnerId();
-  /** Endpoints this dispatcher's claims have leased; each is let go of once it has none of their deliveries. */
-  const leased = new Set<string>();
-  let deadClaimantsChecked = false;
-
-  /**
-   * A dispatcher killed with -9 keeps its endpoint leases until they run out (--claim-lease), and
-   * nothing of those endpoints is sent meanwhile. Before its first claim, a dispatcher lets go of the
-   * leases of claimants on its own host whose process is gone: a restart after a crash resumes at
-   * once. (Other hosts' claimants cannot be checked from here; their leases run out.)
-   */
-  async function releaseDeadClaimantsOfThisHost(): Promise<void> {
-    for (const owner of await store.endpointLeaseOwners()) {
-      if (!isEndedLocalOwner(owner)) continue;
-      await store.releaseEndpointLeases(owner);
-      logger.info({ claimant: owner }, 'let go of the endpoint leases of a dispatcher on this host that has ended');
-    }
-  }
-
   const queues = new Map<string, EndpointQueue>();
   const running = new Set<Promise<unknown>>();
   const disabling = new Set<string>();
   /** Claimed deliveries waiting in a queue, and those being sent, by delivery id (for attemptNow). */
   const waitingById = new Map<string, Held>();
   const sendingById = new Map<string, Promise<unknown>>();
-  let held = 0;
   let inFlight = 0;
   let manualInFlight = 0;
   let lastAttemptAt: number | null = null;
-  let started = false;
   let stopping = false;
-  let claiming = false;
-  let claimAgain = false;
-  let moreDue = false;
-  /** Endpoints the last claim left out because their local queue was long: they may have more due. */
-  let leftOut = new Set<string>();
-  let poll: NodeJS.Timeout | undefined;
   let stopped: Promise<void> | undefined;
 
   function queueOf(claimed: ClaimedDelivery): EndpointQueue {
@@ -194,7 +152,7 @@ export function createDispatcher(deps: {
   }
 
   async function giveBack(items: Held[]): Promise<void> {
-    held -= items.length;
+    loop.letGo(items.length);
     try {
       await store.releaseClaims(items.map(claimOf), config.clock.now());
     } catch (error) {
@@ -238,16 +196,12 @@ export function createDispatcher(deps: {
     if (!manual) {
       latencies.record(endpoint.id, sent.durationMs);
       const queue = queues.get(endpoint.id);
-      held--;
       inFlight--;
       if (queue) {
         queue.attemptEnded();
         drain(queue);
       }
-      // Claim again without waiting for the poll when the last claim was full, or when an endpoint it
-      // left out is about to run dry: with one busy endpoint, waiting for the poll idled the sender.
-      const refill = moreDue || (leftOut.has(endpoint.id) && (queue === undefined || !isLong(queue)));
-      if (started && refill && MAX_HELD - held >= RECLAIM_ROOM) void pump();
+      loop.attemptEnded(endpoint.id);
     }
     lastAttemptAt = now;
     const outcome: AttemptOutcome = {
@@ -356,7 +310,7 @@ export function createDispatcher(deps: {
           { endpoint_id: endpointId, next_probe_at: change.probeAt },
           'endpoint keeps failing: circuit opened',
         );
-        held -= heldBack.length;
+        loop.letGo(heldBack.length);
         for (const item of heldBack) item.settle(false);
         // Those a claim queued while the circuit was being written (rare: the endpoint was left out
         // of claims from the decision on) are given back, due now; the claim skips them while open.
@@ -365,7 +319,7 @@ export function createDispatcher(deps: {
       } else if (change.kind === 'close') {
         if (!(await store.closeCircuit(endpointId, now))) return;
         logger.info({ endpoint_id: endpointId }, 'probe succeeded: circuit closed, the waiting deliveries are due');
-        if (started) void pump();
+        loop.wake();
       } else {
         await store.failCircuitProbe(endpointId, change.probeAt);
       }
@@ -380,44 +334,25 @@ export function createDispatcher(deps: {
     }
   }
 
-  /** Claims one batch and queues it; resolves with one promise per claimed delivery (true: attempted). */
-  async function claimBatch(): Promise<Array<Promise<boolean>>> {
-    const limit = Math.min(CLAIM_BATCH, MAX_HELD - held);
-    if (limit <= 0 || stopping) return [];
-    if (!deadClaimantsChecked) {
-      await releaseDeadClaimantsOfThisHost();
-      deadClaimantsChecked = true;
-    }
-    // An endpoint with a long local queue sits this claim out, so the batch is other endpoints' work.
-    const excludeEndpointIds: string[] = [];
-    for (const [id, queue] of queues) if (isLong(queue)) excludeEndpointIds.push(id);
-    excludeEndpointIds.push(...tripping);
-    leftOut = new Set(excludeEndpointIds);
-    // A queue exists while the endpoint has deliveries here (waiting, in flight, or rate-limited).
-    const releaseEndpointIds = [...leased].filter((id) => !queues.has(id));
-    for (const id of releaseEndpointIds) leased.delete(id);
-    const claimed = await store.claimDueDeliveries({
-      now: config.clock.now(),
-      limit,
-      leaseMs: config.claimLeaseMs,
-      excludeEndpointIds,
-      claimant: { id: claimantId, releaseEndpointIds },
-    });
-    for (const c of claimed) leased.add(c.endpoint.id);
-    if (stopping) {
-      // stop() began while this claim ran (a claim can take a while on Postgres): give it all back.
-      await store.releaseClaims(
-        claimed.map((c) => ({ deliveryId: c.delivery.id, claim: c.claim })),
-        config.clock.now(),
-      );
-      return [];
-    }
-    moreDue = claimed.length === limit;
-    const claimedAt = config.clock.now();
-    held += claimed.length;
+  /**
+   * Endpoints deleted since the last claim came back: a claim that ran while the delete committed may
+   * still bring some of their deliveries (it took them first). Ids are never used again, so keeping
+   * one a claim longer than needed costs nothing.
+   */
+  let deletedSinceClaim = new Set<string>();
+
+  /** Queues a claim in the endpoints' queues and starts what they hand out. */
+  function queueClaimed(claimed: ClaimedDelivery[], claimedAt: number): Array<Promise<boolean>> {
     const settled: Array<Promise<boolean>> = [];
     const touched = new Map<string, EndpointQueue>();
+    const deleted = deletedSinceClaim;
+    deletedSinceClaim = new Set();
     for (const c of claimed) {
+      if (deleted.has(c.endpoint.id)) {
+        loop.letGo(1); // not sent; the delete failed it in the store
+        settled.push(Promise.resolve(false));
+        continue;
+      }
       const queue = queueOf(c);
       settled.push(
         new Promise<boolean>((settle) => {
@@ -432,42 +367,33 @@ export function createDispatcher(deps: {
     return settled;
   }
 
-  /** The loop's claim: again and again while claims come back full and there is room. */
-  async function pump(): Promise<void> {
-    if (stopping) return;
-    if (claiming) {
-      claimAgain = true;
-      return;
-    }
-    claiming = true;
-    try {
-      do {
-        claimAgain = false;
-        if (MAX_HELD - held < RECLAIM_ROOM) break; // finishing attempts call pump() again
-        await track(claimBatch());
-        if (moreDue) claimAgain = true;
-      } while (claimAgain && !stopping);
-    } catch (error) {
-      logger.error({ err: error }, 'claiming due deliveries failed; trying again at the next poll');
-    } finally {
-      claiming = false;
-    }
-  }
+  const loop = createClaimLoop({
+    store,
+    clock: config.clock,
+    leaseMs: config.claimLeaseMs,
+    logger,
+    track,
+    target: {
+      // A queue exists while the endpoint has deliveries here (waiting, in flight, or rate-limited).
+      endpoints: () => queues.keys(),
+      isLong: (endpointId) => {
+        const queue = queues.get(endpointId);
+        return queue !== undefined && isLong(queue);
+      },
+      tripping: () => tripping,
+      queue: queueClaimed,
+    },
+  });
 
   return {
     start() {
-      if (started || stopping) return;
-      started = true;
-      // Not unref'd: in `herald worker` this timer is what keeps the process alive while the
-      // database is away (its sockets gone, nothing else on the event loop).
-      poll = setInterval(() => void pump(), POLL_MS);
-      void pump();
+      loop.start();
     },
 
     stop() {
       stopped ??= (async () => {
         stopping = true;
-        if (poll) clearInterval(poll);
+        loop.stop();
         const unsent: Held[] = [];
         for (const queue of queues.values()) unsent.push(...queue.stop());
         waitingById.clear();
@@ -477,8 +403,7 @@ export function createDispatcher(deps: {
         await attemptLog.flush();
         await sender.close();
         try {
-          leased.clear();
-          await store.releaseEndpointLeases(claimantId);
+          await loop.releaseLeases();
         } catch (error) {
           logger.warn({ err: error }, 'letting go of endpoint leases failed; other workers take them when they end');
         }
@@ -487,13 +412,13 @@ export function createDispatcher(deps: {
     },
 
     async runOnce() {
-      const settled = await track(claimBatch());
+      const settled = await track(loop.claimBatch());
       const attempted = await Promise.all(settled);
       return attempted.filter(Boolean).length;
     },
 
     wake() {
-      if (started) void pump();
+      loop.wake();
     },
 
     async attemptNow(accountId, deliveryId) {
@@ -505,7 +430,7 @@ export function createDispatcher(deps: {
       if (takenOver) {
         queues.get(waiting.claimed.endpoint.id)?.remove(waiting);
         waitingById.delete(deliveryId);
-        held--;
+        loop.letGo(1);
         waiting.settle(false);
       }
       await sendingById.get(deliveryId);
@@ -525,8 +450,17 @@ export function createDispatcher(deps: {
       return store.getDelivery(accountId, deliveryId);
     },
 
+    endpointDeleted(endpointId) {
+      deletedSinceClaim.add(endpointId);
+      const dropped = takeQueued(endpointId);
+      loop.letGo(dropped.length);
+      for (const item of dropped) item.settle(false);
+      const queue = queues.get(endpointId);
+      if (queue?.isIdle()) queues.delete(endpointId);
+    },
+
     stats() {
-      return { inFlight, lastAttemptAt, dueCount: held - (inFlight - manualInFlight) };
+      return { inFlight, lastAttemptAt, dueCount: loop.held - (inFlight - manualInFlight) };
     },
   };
 }

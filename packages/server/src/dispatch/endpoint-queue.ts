@@ -15,8 +15,9 @@ import type { ClaimedDelivery } from '../store/types.js';
  * - whether the queue is long (isLong): the next claim then leaves the endpoint out.
  *
  * The dispatcher (dispatcher.ts) composes the queues: it sends what `next()` hands out, gives back
- * what it calls stale, holds an endpoint back while its circuit is being opened, and counts what
- * the whole process holds. Nothing here does I/O: tests drive it with the manual clock.
+ * what it calls stale and holds an endpoint back while its circuit is being opened; the claim loop
+ * (claim-loop.ts) counts what the whole process holds. Nothing here does I/O: tests drive it with
+ * the manual clock.
  */
 export interface EndpointQueue {
   readonly endpointId: string;

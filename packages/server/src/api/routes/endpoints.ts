@@ -179,6 +179,9 @@ export function endpointRoutes(app: Api, { store, config, publisher, dispatcher 
     async (request) => {
       const deleted = await scopedStore(store, request).deleteEndpoint(request.params.id, config.clock.now());
       if (!deleted) throw notFound('endpoint', request.params.id);
+      // What this process's dispatcher holds of the endpoint is not sent (see endpointDeleted for
+      // other processes').
+      dispatcher?.endpointDeleted(request.params.id);
       return { id: request.params.id, deleted: true as const };
     },
   );

@@ -31,7 +31,7 @@ async function bodyMayBeLeftOut(request: { body: unknown }): Promise<void> {
  * Tenants (the producer's customers) and their portal sessions: operator-only, so a portal session
  * gets 403 here (no route below is `tenantScoped`), except GET /v1/session, which says who is asking.
  */
-export function tenantRoutes(app: Api, { store, config, auth }: RouteDeps): void {
+export function tenantRoutes(app: Api, { store, config, auth, dispatcher }: RouteDeps): void {
   app.put(
     '/v1/tenants/:id',
     {
@@ -99,6 +99,17 @@ export function tenantRoutes(app: Api, { store, config, auth }: RouteDeps): void
     },
   );
 
+  async function endpointIdsOf(accountId: string, tenantId: string): Promise<string[]> {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listEndpoints(accountId, { tenantId, cursor, limit: 500 });
+      ids.push(...page.data.map((e) => e.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return ids;
+  }
+
   /** With its endpoints (their pending deliveries become failed) and its portal sessions. */
   app.delete(
     '/v1/tenants/:id',
@@ -115,9 +126,13 @@ export function tenantRoutes(app: Api, { store, config, auth }: RouteDeps): void
     },
     async (request) => {
       const { accountId } = callerOf(request);
+      // Read before they go, for this process's dispatcher to drop what it holds of them (one
+      // created meanwhile is missed: what a dispatcher holds of it is sent, as another process's is).
+      const endpointIds = dispatcher ? await endpointIdsOf(accountId, request.params.id) : [];
       if (!(await store.deleteTenant(accountId, request.params.id, config.clock.now()))) {
         throw notFound('tenant', request.params.id);
       }
+      for (const id of endpointIds) dispatcher?.endpointDeleted(id);
       return { id: request.params.id, deleted: true as const };
     },
   );
