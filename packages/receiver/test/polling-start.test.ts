@@ -59,6 +59,17 @@ async function endpointWithHistory(options: (endpointId: string) => Partial<Rece
     event_types: ['history.made'],
   });
   for (let n = 1; n <= 5; n++) await publish(n, new Date(HOUR_AGO + n * 60_000).toISOString());
+  // The history's first attempts must have been made (and cut) before a test lets deliveries
+  // through: on a loaded machine the last of them could otherwise arrive after `cut` is lifted, as a
+  // webhook the test did not expect.
+  await waitFor(
+    async () => {
+      const page = await herald.api.deliveries.page({ endpoint_id: endpoint.id, limit: 10 });
+      return page.data.length === 5 && page.data.every((d) => d.attempt_count >= 1);
+    },
+    20_000,
+    "the history's first attempts",
+  );
   const logger = memoryLogger();
   receiver = createReceiver({
     secret: endpoint.secret,
