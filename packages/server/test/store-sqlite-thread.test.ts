@@ -53,6 +53,19 @@ it('fails to open with the store’s own message when the key is wrong', async (
   }
 });
 
+/** An event of acct_1 with this id (the shared-commit tests below). */
+function event(id: string): PublishInput {
+  return {
+    accountId: 'acct_1',
+    id,
+    type: 'sync.completed',
+    occurredAt: 1,
+    connectionId: null,
+    data: { id },
+    createdAt: 2,
+  };
+}
+
 it('lets writes that queue up share one commit, fails a bad one alone, and answers only what is on disk', async () => {
   const tmp = tempDir('herald-store-thread-');
   try {
@@ -60,15 +73,6 @@ it('lets writes that queue up share one commit, fails a bad one alone, and answe
     const store = await openThreadedSqliteStore(file, { secretKey: SECRET_KEY });
     await store.createAccount('acct_1', 1);
     await store.createEndpoint(newEndpoint({ accountId: 'acct_1', createdAt: 1 }));
-    const event = (id: string): PublishInput => ({
-      accountId: 'acct_1',
-      id,
-      type: 'sync.completed',
-      occurredAt: 1,
-      connectionId: null,
-      data: { id },
-      createdAt: 2,
-    });
     const taken = await store.publish([event('evt_taken')]);
     expect(taken).toHaveLength(1);
 
@@ -111,15 +115,6 @@ it('lets a claim share a commit with the writes queued around it', async () => {
     const store = await openThreadedSqliteStore(join(tmp.dir, 'herald.db'), { secretKey: SECRET_KEY });
     await store.createAccount('acct_1', 1);
     await store.createEndpoint(newEndpoint({ accountId: 'acct_1', createdAt: 1 }));
-    const event = (id: string): PublishInput => ({
-      accountId: 'acct_1',
-      id,
-      type: 'sync.completed',
-      occurredAt: 1,
-      connectionId: null,
-      data: { id },
-      createdAt: 2,
-    });
     await store.publish([event('evt_first')]);
     const before = await store.threadStats();
     // Sent in one turn: publish, claim, publish queue up together and run as one shared transaction.
