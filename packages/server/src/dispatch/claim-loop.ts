@@ -30,7 +30,7 @@ export interface ClaimLoop {
   stop(): void;
   /** One claim: queues it and resolves with one promise per claimed delivery (true: attempted). */
   claimBatch(): Promise<Array<Promise<boolean>>>;
-  /** An automatic attempt of the endpoint ended: its delivery is no longer held; claims again if it should. */
+  /** An automatic attempt of the endpoint was recorded: its delivery is no longer held; claims again if it should. */
   attemptEnded(endpointId: string): void;
   /** Held deliveries that left the process without an automatic attempt (given back, taken over, held back). */
   letGo(count: number): void;
@@ -47,7 +47,8 @@ export interface ClaimLoop {
  */
 export const CLAIM_BATCH = 500;
 /**
- * Deliveries held in memory at most, queued and in flight together: a chosen bound on this process's
+ * Deliveries held in memory at most, queued, in flight and waiting for their attempt's record
+ * together (dispatch-record-backpressure.test.ts): a chosen bound on this process's
  * memory and on what its crash leaves leased until the lease ends. (docs/latency.md measured one
  * endpoint's queue at 1,278–1,865 of them at a claim's end, at 1,000 events/s on a loaded machine.)
  */

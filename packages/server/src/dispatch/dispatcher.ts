@@ -88,6 +88,12 @@ export function createDispatcher(deps: {
   const sendingById = new Map<string, Promise<unknown>>();
   let inFlight = 0;
   let manualInFlight = 0;
+  /**
+   * Automatic attempts sent and not yet recorded. They stay held (claim-loop.ts, MAX_HELD) until
+   * their record commits: their outcomes are in memory and their leases taken, so a store that
+   * writes slower than the receivers answer stops the claims instead of filling the memory.
+   */
+  let recording = 0;
   let lastAttemptAt: number | null = null;
   let stopping = false;
   let stopped: Promise<void> | undefined;
@@ -175,6 +181,12 @@ export function createDispatcher(deps: {
     return promise;
   }
 
+  /** An automatic attempt's record committed (or failed: the lease brings its delivery back). */
+  function recorded(endpointId: string): void {
+    recording--;
+    loop.attemptEnded(endpointId);
+  }
+
   /** Sends one attempt and records it. Never rejects. */
   async function attempt(claimed: ClaimedDelivery, manual: boolean): Promise<AttemptOutcome | undefined> {
     const { delivery, endpoint } = claimed;
@@ -194,14 +206,15 @@ export function createDispatcher(deps: {
     if (change?.kind === 'open') tripping.add(endpoint.id);
     const heldBack = change?.kind === 'open' ? takeQueued(endpoint.id) : [];
     if (!manual) {
+      // The endpoint's slot is free at once; the delivery stays held until its record commits.
       latencies.record(endpoint.id, sent.durationMs);
       const queue = queues.get(endpoint.id);
       inFlight--;
+      recording++;
       if (queue) {
         queue.attemptEnded();
         drain(queue);
       }
-      loop.attemptEnded(endpoint.id);
     }
     lastAttemptAt = now;
     const outcome: AttemptOutcome = {
@@ -241,10 +254,12 @@ export function createDispatcher(deps: {
     try {
       await attemptLog.record(outcome);
     } catch {
+      if (!manual) recorded(endpoint.id);
       if (heldBack.length > 0) await giveBack(heldBack);
       tripping.delete(endpoint.id);
       return undefined; // logged by the attempt log; the lease brings the delivery back
     }
+    if (!manual) recorded(endpoint.id);
     deps.metrics?.attempt({
       endpointId: endpoint.id,
       ok: sent.error === null,
@@ -460,7 +475,7 @@ export function createDispatcher(deps: {
     },
 
     stats() {
-      return { inFlight, lastAttemptAt, dueCount: loop.held - (inFlight - manualInFlight) };
+      return { inFlight, lastAttemptAt, dueCount: loop.held - (inFlight - manualInFlight) - recording };
     },
   };
 }
