@@ -3,6 +3,7 @@
 //   npm run build && node bench/latency-stages.js [rate=1000] [seconds=10]
 //   HERALD_SQLITE_THREAD=0 node bench/latency-stages.js     (SQLite on the main thread)
 //   STAGES_CAP=50 node bench/latency-stages.js              (the endpoint's cap in flight, default 10)
+//   STAGES_ENDPOINTS=50 node bench/latency-stages.js 5000   (events spread over 50 endpoints, default 1)
 //
 // Herald (`serve`, SQLite) runs IN this process so its store, dispatcher and undici can be wrapped
 // with timers; the paced publisher runs in a child process and the receiver in another. Per event:
@@ -24,6 +25,9 @@ import { spawnListening } from './servers.js';
 
 const KEY = 'hk_bench_admin_key_000000000000000000000000000';
 const auth = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+
+const ENDPOINTS = Number(process.env.STAGES_ENDPOINTS ?? 1);
+const typeOf = (i) => `bench.e${i % ENDPOINTS}`;
 
 function publishFrom(url, rate, ms) {
   return new Promise((resolve, reject) => {
@@ -60,12 +64,15 @@ async function main(rate, seconds) {
     'serve',
   );
   try {
-    const created = await fetch(`${herald.url}/v1/endpoints`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({ url: `${receiver.url}/webhooks` }),
-    });
-    if (created.status !== 201) throw new Error(`endpoint: ${created.status}`);
+    // One endpoint per event type: the publisher sends event i with type i mod ENDPOINTS.
+    for (let i = 0; i < ENDPOINTS; i++) {
+      const created = await fetch(`${herald.url}/v1/endpoints`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ url: `${receiver.url}/webhooks/${typeOf(i)}`, event_types: [typeOf(i)] }),
+      });
+      if (created.status !== 201) throw new Error(`endpoint: ${created.status}`);
+    }
 
     // Per event id: its stages' timestamps (wall ms).
     const events = new Map();
@@ -165,7 +172,7 @@ async function main(rate, seconds) {
     };
     const thread = process.env.HERALD_SQLITE_THREAD === '0' ? 'main thread' : 'its thread';
     console.log(
-      `\n${rate}/s to one endpoint (cap ${herald.config.endpointConcurrency}) for ${seconds} s, SQLite on ${thread}: ${result.accepted} published (${result.errors} errors), ${done.length} sent`,
+      `\n${rate}/s to ${ENDPOINTS === 1 ? 'one endpoint' : `${ENDPOINTS} endpoints`} (cap ${herald.config.endpointConcurrency}) for ${seconds} s, SQLite on ${thread}: ${result.accepted} published (${result.errors} errors), ${done.length} sent`,
     );
     console.log('\nper delivery, ms');
     for (const [name, of] of Object.entries(stages)) console.log(`  ${name.padEnd(24)} ${summary(done.map(of))}`);
@@ -216,7 +223,7 @@ if (process.argv[2] === '--publisher') {
     headers: auth,
     rate: Number(rate),
     durationMs: Number(ms),
-    body: (_i, dueAt) => `{"type":"order.created","data":{"sent_at":${dueAt}}}`,
+    body: (i, dueAt) => `{"type":"${typeOf(i)}","data":{"sent_at":${dueAt}}}`,
   });
   process.send(result, () => process.exit(0));
 } else {
