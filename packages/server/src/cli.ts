@@ -2,6 +2,7 @@ import { HERALD_VERSION, parseDuration } from '@herald/protocol';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Role } from './app.js';
 import { DEFAULTS, makeConfig, parseByteSize } from './config.js';
+import { tuneHeap } from './heap.js';
 import { parseAccent, parseBrandName, parseFrameAncestors, parseReturnUrl } from './portal-settings.js';
 
 function duration(value: string): number {
@@ -193,6 +194,7 @@ function withServerFlags(command: Command): Command {
 }
 
 async function run(role: Role, flags: Flags): Promise<void> {
+  tuneHeap();
   const config = makeConfig({
     port: flags.port,
     host: flags.host,
