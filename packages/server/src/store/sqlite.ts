@@ -89,6 +89,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
+  // 4 MB of page cache per connection, not better-sqlite3's 16 MB: the operating system caches the
+  // file as well. Measured (drain of 200,000 deliveries, in-process `herald serve`): peak RSS 214
+  // against 229 MB, the same drain time; README, "Performance", for the backlog's read routes.
+  sqlite.pragma('cache_size = -4000');
   migrate(sqlite);
   // A wrong key fails here, at start, with a message naming the key, not at the first delivery.
   const sealed = sqlite.prepare("SELECT * FROM endpoints WHERE secret LIKE 'enc:v1:%' LIMIT 1").get() as
