@@ -1,7 +1,7 @@
 /**
  * A read-only inbox file (a volume mounted read-only, a file owned by another user): the processor
  * says so once, naming the file, and backs off, rather than logging a failed claim every poll.
- * Spawns the BUILT receiver as the unprivileged user 65534 (root writes every file whatever its mode).
+ * Runs the BUILT receiver as the unprivileged user 65534 (root writes every file whatever its mode).
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +33,8 @@ describe('a read-only inbox', () => {
     // The directory stays writable (SQLite keeps its -wal and -shm files there); the inbox is not.
     chmodSync(dir, 0o777);
     chmodSync(file, 0o444);
-    const receiver = await spawnReceiver({ INBOX_URL: file, SECRET }, asRoot ? { uid: 65534, gid: 65534 } : {});
+    const nobody: Record<string, string> = asRoot ? { RUN_AS_UID: '65534', RUN_AS_GID: '65534' } : {};
+    const receiver = await spawnReceiver({ INBOX_URL: file, SECRET, ...nobody });
     processes.push(receiver);
     // The process polls every 20 ms: 100 failed claims in 2 s.
     await sleep(2000);

@@ -19,15 +19,15 @@ export interface ReceiverProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Spawns test/fixtures/receiver-process.js (the built library) and waits until it listens. */
-export async function spawnReceiver(
-  env: Record<string, string>,
-  as: { uid?: number; gid?: number } = {},
-): Promise<ReceiverProcess> {
+/**
+ * Spawns test/fixtures/receiver-process.js (the built library) and waits until it listens.
+ * To run it as another user, pass RUN_AS_UID (and RUN_AS_GID) in env: the process switches once
+ * its modules are loaded (see the fixture for why it is not spawned as that user).
+ */
+export async function spawnReceiver(env: Record<string, string>): Promise<ReceiverProcess> {
   const child = spawn(process.execPath, [SCRIPT], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...as,
   });
   const handled: string[] = [];
   let output = '';

@@ -1,5 +1,15 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 
 /**
  * Endpoint secrets at rest: AES-256-GCM under one 32-byte key, so the database file (or a dump of
@@ -63,18 +73,30 @@ export function parseSecretKey(text: string): Buffer {
   );
 }
 
-/** Reads the key file, or creates it with mode 0600 (exclusively: of two processes starting at once, one writes it). */
+/**
+ * Reads the key file, or creates it with mode 0600. Written whole under a name of its own, then
+ * linked to its name: link() fails if the key file exists, so of processes starting at once one
+ * makes it, and none reads it before its key is in it (creating the name first and then writing
+ * the key let another process read it empty).
+ */
 export function loadOrCreateKeyFile(path: string): Buffer {
-  try {
-    const fd = openSync(path, 'wx', 0o600);
+  if (!existsSync(path)) {
+    const draft = `${path}.${process.pid}-${randomBytes(6).toString('hex')}`;
     try {
-      writeSync(fd, `${randomBytes(32).toString('base64')}\n`);
+      const fd = openSync(draft, 'wx', 0o600);
+      try {
+        writeSync(fd, `${randomBytes(32).toString('base64')}\n`);
+        fsyncSync(fd); // the name never points at a key that is not on disk
+      } finally {
+        closeSync(fd);
+      }
+      chmodSync(draft, 0o600); // the umask may have narrowed it further, never widened it; make it exact
+      linkSync(draft, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     } finally {
-      closeSync(fd);
+      rmSync(draft, { force: true });
     }
-    chmodSync(path, 0o600); // the umask may have narrowed it further, never widened it; make it exact
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
   if (key.length !== 32) throw new SecretKeyError(`The key file ${path} does not hold a 32-byte base64 key.`);

@@ -86,7 +86,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const sqlite = new BetterSqlite3(file);
   // First, so that processes opening one file at once wait for each other's locks instead of failing.
   sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('journal_mode = WAL');
+  useWal(sqlite);
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   // 4 MB of page cache per connection, not better-sqlite3's 16 MB: the operating system caches the
@@ -1013,11 +1013,45 @@ export const PURGE_IDEMPOTENCY_SQL = `DELETE FROM idempotency_keys WHERE rowid I
 const LAST_ADMIN = new Error('the last admin key of the account');
 
 /**
+ * How long an opening process keeps trying to switch the file to WAL while another holds it. The
+ * switch reads the file and then takes the write lock, and SQLite refuses that upgrade at once
+ * (SQLITE_BUSY) instead of waiting out busy_timeout: a reader waiting for the write lock could
+ * deadlock with another. Processes starting at once on a new file meet it: one switches, the
+ * others are refused within milliseconds. As long as busy_timeout, which every other start-up
+ * step waits: a lock held longer is no start-up race.
+ */
+const WAL_SWITCH_WAIT_MS = 5000;
+/** Between tries: the switch, or a migration step of the process holding the lock, takes a few ms. */
+const WAL_SWITCH_RETRY_MS = 10;
+
+function useWal(sqlite: BetterSqlite3.Database): void {
+  const giveUpAt = Date.now() + WAL_SWITCH_WAIT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const busy = /^SQLITE_BUSY/.test(String((error as { code?: unknown }).code));
+      if (!busy || Date.now() >= giveUpAt) throw error;
+    }
+    // Synchronous, as the open is: on the store's own thread (sqlite-thread.ts) nothing else waits.
+    Atomics.wait(pause, 0, 0, WAL_SWITCH_RETRY_MS);
+  }
+}
+
+/**
  * Applies the migrations not yet applied, each in its own transaction. The version is read inside
  * that write transaction (BEGIN IMMEDIATE), so processes starting at once on one file take turns:
  * the second sees what the first applied instead of applying it again.
+ *
+ * When none is pending (every start but a version's first) it takes no write lock at all: a
+ * process starting beside others that keep the write lock busy (a fleet under load) need not win
+ * it. busy_timeout only polls for the lock, so a writer that commits with little pause between
+ * can leave it waiting until the timeout fails its start.
  */
 function migrate(sqlite: BetterSqlite3.Database): void {
+  if ((sqlite.pragma('user_version', { simple: true }) as number) >= SQLITE_MIGRATIONS.length) return;
   const step = sqlite.transaction((): boolean => {
     const applied = sqlite.pragma('user_version', { simple: true }) as number;
     const next = SQLITE_MIGRATIONS[applied];
