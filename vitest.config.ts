@@ -30,6 +30,7 @@ const SYSTEM = [
   'packages/receiver/test/polling-start.test.ts',
   'packages/receiver/test/postgres-outage.test.ts',
   'packages/receiver/test/readonly-inbox.test.ts',
+  'packages/receiver/test/sqlite-inbox-start.test.ts',
   'packages/dashboard/test/e2e.test.ts',
   'packages/server/test/docs-reference.test.ts',
   'packages/dashboard/test/portal-e2e.test.ts',
