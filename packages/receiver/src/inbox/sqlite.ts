@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { sameEventBody } from '../event.js';
 import { describeError } from '../log.js';
@@ -42,7 +43,7 @@ export interface SqliteInboxOptions {
    */
   table?: string;
   /**
-   * How long a write waits for another process's lock before it fails, ms.
+   * How long a write, or the open, waits for another process's lock before it fails, ms.
    * @default 5000
    */
   busyTimeoutMs?: number;
@@ -64,6 +65,32 @@ export function sqliteInsertFault(error: unknown): 'unavailable' | 'refused' | u
   const message = (error as { message?: unknown } | null)?.message;
   if (typeof message === 'string' && /database connection is not open|is not open/i.test(message)) return 'unavailable';
   return undefined;
+}
+
+/** Between tries of the switch to WAL: the switch, or a migration of the process holding the lock, takes a few ms. */
+const WAL_SWITCH_RETRY_MS = 10;
+
+/**
+ * Switches the file to WAL, trying again for up to `waitMs` while another connection holds it. The
+ * switch reads the file and then takes the write lock, and SQLite refuses that upgrade at once
+ * (SQLITE_BUSY) instead of waiting out busy_timeout: a reader waiting for the write lock could
+ * deadlock with another. Processes starting at once on a new file (an application's workers) meet
+ * it: one switches, the others are refused within milliseconds. It waits as long as busy_timeout,
+ * which every other step of the open waits: a lock held longer is no start-up race. The pause is
+ * awaited, not slept: the inbox runs in the application's process, whose event loop goes on.
+ */
+async function useWal(d: Database.Database, waitMs: number): Promise<void> {
+  const giveUpAt = Date.now() + waitMs;
+  for (;;) {
+    try {
+      d.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const busy = /^SQLITE_BUSY/.test(String((error as { code?: unknown }).code));
+      if (!busy || Date.now() >= giveUpAt) throw error;
+    }
+    await sleep(WAL_SWITCH_RETRY_MS);
+  }
 }
 
 /**
@@ -104,7 +131,8 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
       const row = d.prepare(`SELECT max(version) AS version FROM ${t}_schema`).get() as { version: number | null };
       return row.version ?? 0;
     };
-    // Read first: an inbox that is up to date opens without a write (a read-only file included).
+    // Read first: an inbox that is up to date opens without a write (a read-only file included)
+    // and without the write lock, which other processes' writes may keep busy past busy_timeout.
     if (current() === INBOX_SCHEMA_VERSION) return;
     d.transaction(() => {
       d.exec(`CREATE TABLE IF NOT EXISTS ${t}_schema (version INTEGER NOT NULL)`);
@@ -125,18 +153,25 @@ export function sqliteInbox(options: string | SqliteInboxOptions): Inbox {
 
     async open(_context?: InboxContext) {
       if (db !== undefined) return;
+      const busyTimeoutMs = config.busyTimeoutMs ?? 5000;
       let d: Database.Database | undefined;
       try {
         d = new Database(config.filename);
-        d.pragma('journal_mode = WAL');
+        // First, so that processes opening one file at once wait for each other's locks instead of failing.
+        d.pragma(`busy_timeout = ${busyTimeoutMs}`);
+        await useWal(d, busyTimeoutMs);
         d.pragma('synchronous = FULL');
-        d.pragma(`busy_timeout = ${config.busyTimeoutMs ?? 5000}`);
         migrate(d);
       } catch (error) {
         d?.close();
         // better-sqlite3's errors ("unable to open database file", "attempt to write a readonly
         // database") do not say which file.
         throw new Error(`The ${where} could not be opened: ${describeError(error)}`, { cause: error });
+      }
+      // Another call opened it while this one waited for the switch to WAL: keep that connection.
+      if (db !== undefined) {
+        d.close();
+        return;
       }
       const p = (sql: string) => d.prepare(sql) as Statement;
       s = {
