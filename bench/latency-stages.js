@@ -15,8 +15,8 @@
 // plus the claims', attempt-log writes' and publishes' sizes and durations, the event loop's delay
 // and GC pauses. Instrumentation is by wrapping methods from outside; nothing in src/ is touched.
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Agent } from 'undici';
@@ -35,6 +35,12 @@ function publishFrom(url, rate, ms) {
     child.on('message', resolve);
     child.on('exit', (code) => code !== 0 && reject(new Error(`publisher exited ${code}`)));
   });
+}
+
+/** CPU time (user + system) of a process so far, ms, from /proc (Linux). */
+function cpuMsOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks of 1/100 s
 }
 
 const pct = (values, p) => {
@@ -150,6 +156,8 @@ async function main(rate, seconds) {
     measuring = true;
     loopDelay.enable();
     const cpuBefore = process.cpuUsage();
+    const receiverCpuBefore = cpuMsOf(receiver.child.pid);
+    const wallBefore = Date.now();
     const result = await publishFrom(herald.url, rate, seconds * 1000);
     const deadline = Date.now() + 60_000;
     while ([...events.values()].some((e) => e.sendAt === undefined) && Date.now() < deadline) {
@@ -158,6 +166,8 @@ async function main(rate, seconds) {
     measuring = false;
     // This process: Herald's main thread and its SQLite thread (the publisher and receiver are children).
     const cpu = process.cpuUsage(cpuBefore);
+    const receiverCpuMs = cpuMsOf(receiver.child.pid) - receiverCpuBefore;
+    const wallMs = Date.now() - wallBefore;
     loopDelay.disable();
     gc.disconnect();
     Agent.prototype.dispatch = dispatch;
@@ -203,6 +213,11 @@ async function main(rate, seconds) {
     console.log(
       `  Herald CPU               ${cpuMs.toFixed(0)} ms, ${(cpuMs / done.length).toFixed(3)} ms per delivery`,
     );
+    // Everything here shares the machine's cores: Herald, the paced publisher and the receiver.
+    const cores = (ms) => (ms / wallMs).toFixed(2);
+    console.log(
+      `  cores busy (of ${availableParallelism()}) Herald ${cores(cpuMs)}, publisher ${cores(result.cpuMs)}, receiver ${cores(receiverCpuMs)}, over ${(wallMs / 1000).toFixed(1)} s`,
+    );
     const ns = (p) => (loopDelay.percentile(p) / 1e6).toFixed(1);
     console.log(`  event-loop delay         p50 ${ns(50)}  p99 ${ns(99)}  max ${(loopDelay.max / 1e6).toFixed(1)}`);
     console.log(
@@ -225,7 +240,8 @@ if (process.argv[2] === '--publisher') {
     durationMs: Number(ms),
     body: (i, dueAt) => `{"type":"${typeOf(i)}","data":{"sent_at":${dueAt}}}`,
   });
-  process.send(result, () => process.exit(0));
+  const cpu = process.cpuUsage();
+  process.send({ ...result, cpuMs: (cpu.user + cpu.system) / 1000 }, () => process.exit(0));
 } else {
   await main(Number(process.argv[2] ?? 1000), Number(process.argv[3] ?? 10));
 }
