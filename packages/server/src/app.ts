@@ -83,7 +83,7 @@ export async function startHerald(config: Config, role: Role = 'serve'): Promise
   // stays as the backstop for a notification lost while the listening connection was down.
   const stopListening =
     dispatcher && store.kind === 'postgres'
-      ? (store as PostgresStore).onDeliveriesDue(() => dispatcher.wake())
+      ? (store as PostgresStore).onDeliveriesDue((endpointIds) => dispatcher.wake(endpointIds))
       : undefined;
   jobs?.start();
   checks?.start();

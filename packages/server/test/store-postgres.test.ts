@@ -1,6 +1,11 @@
 import { newId } from '@herald/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openPostgresStore, type PostgresStore } from '../src/store/postgres.js';
+import {
+  endpointsOfNotification,
+  notificationOf,
+  openPostgresStore,
+  type PostgresStore,
+} from '../src/store/postgres.js';
 import { findPostgres, testSchema } from './pg-database.js';
 import { newEndpoint, storeSuite } from './store-suite.js';
 
@@ -81,4 +86,63 @@ describe.skipIf(pgUrl === null)('PostgreSQL endpoint leases under concurrent cla
     );
     expect(due.rows[0]?.n).toBe(2);
   });
+});
+
+describe('the publish notification (LISTEN/NOTIFY)', () => {
+  it('carries the endpoints made due, or only the schema when they would not fit', () => {
+    expect(endpointsOfNotification('s1', notificationOf('s1', ['ep_a', 'ep_b']))).toEqual(['ep_a', 'ep_b']);
+    expect(endpointsOfNotification('s1', 's1')).toBeUndefined();
+    expect(endpointsOfNotification('s1', notificationOf('s2', ['ep_a']))).toBeNull();
+    const many = Array.from({ length: 400 }, (_, i) => `ep_01JDNOTIFY${String(i).padStart(16, '0')}`);
+    expect(notificationOf('s1', many)).toBe('s1');
+  });
+
+  it.skipIf(pgUrl === null)(
+    'tells another process which endpoints a publish made due, and nothing for an open circuit',
+    async () => {
+      const t0 = Date.parse('2026-11-27T06:00:00.000Z');
+      const account = 'acct_01JDNOTIFY0000000000000000';
+      const schema = testSchema(pgUrl as string);
+      const publisher = await openPostgresStore(schema.url);
+      const listener = await openPostgresStore(schema.url);
+      try {
+        await publisher.createAccount(account, t0);
+        const tripped = await publisher.createEndpoint(
+          newEndpoint({ accountId: account, eventTypes: ['a.tripped'], createdAt: t0 }),
+        );
+        const open = await publisher.createEndpoint(
+          newEndpoint({ accountId: account, eventTypes: ['a.open'], createdAt: t0 }),
+        );
+        expect(await publisher.openCircuit(tripped.id, { at: t0, probeAt: t0 + 60_000 })).toBe(true);
+        const heard: Array<readonly string[] | undefined> = [];
+        let next: () => void = () => {};
+        const unsubscribe = listener.onDeliveriesDue((ids) => {
+          heard.push(ids);
+          next();
+        });
+        const nextHeard = () => new Promise<void>((resolve) => (next = resolve));
+        await nextHeard(); // the wake once LISTEN is in place: anything may be due
+        expect(heard).toEqual([undefined]);
+        const event = (type: string) => ({
+          accountId: account,
+          id: newId('event'),
+          type,
+          occurredAt: t0,
+          connectionId: null,
+          data: {},
+          createdAt: t0 + 1,
+        });
+        const heardNext = nextHeard();
+        await publisher.publish([event('a.tripped')]); // nothing due: no notification
+        await publisher.publish([event('a.open')]);
+        await heardNext;
+        expect(heard).toEqual([undefined, [open.id]]);
+        unsubscribe();
+      } finally {
+        await listener.close();
+        await publisher.close();
+        await schema.drop();
+      }
+    },
+  );
 });

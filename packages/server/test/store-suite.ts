@@ -285,6 +285,24 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       expect(claimed.map((c) => c.delivery.id)).toEqual(late!.deliveries);
     });
 
+    it('names the endpoints a publish made deliveries due for: not a disabled one, not an open circuit', async () => {
+      const open = await store.createEndpoint(endpoint());
+      const tripped = await store.createEndpoint(endpoint());
+      const disabled = await store.createEndpoint(endpoint({ disabled: true }));
+      await store.createEndpoint(endpoint({ eventTypes: ['other.type'] }));
+      expect(await store.openCircuit(tripped.id, { at: t0, probeAt: t0 + 1000 })).toBe(true);
+      const [result] = await store.publish([event({ createdAt: t0 + 1 })]);
+      expect(result!.deliveries).toHaveLength(3);
+      expect(result!.dueEndpoints).toEqual([open.id]);
+      expect(disabled.disabled).toBe(true);
+      // A replay made nothing new due.
+      const key = { key: 'k1', requestHash: 'h1', expiresAt: t0 + 100_000 };
+      await store.publish([event({ createdAt: t0 + 2, idempotency: key })]);
+      const [replay] = await store.publish([event({ createdAt: t0 + 3, idempotency: key })]);
+      expect(replay!.idempotency).toBe('replayed');
+      expect(replay!.dueEndpoints ?? []).toEqual([]);
+    });
+
     it('holds an open circuit’s deliveries back but for one probe at a time, and lets them go oldest first when it closes', async () => {
       const day = 86_400_000;
       const ep = await store.createEndpoint(endpoint());

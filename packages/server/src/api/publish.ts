@@ -27,6 +27,6 @@ export async function publishIdempotently(
   });
   if (result.idempotency === 'conflict') throw keyReused(key ?? '');
   if (result.idempotency === 'replayed') reply.header('idempotent-replayed', 'true');
-  else if (!input.eventless) dispatcher?.wake();
+  else if (!input.eventless) dispatcher?.wake(result.dueEndpoints);
   return result;
 }

@@ -234,6 +234,40 @@ describe('the claim loop', () => {
     expect(s.claims[2]?.excludeEndpointIds).toEqual(['ep_tripping']);
   });
 
+  it('a wake naming only endpoints a claim would leave out claims nothing, and their attempts claim once short again', async () => {
+    const s = setup();
+    s.publish('ep_long', 3);
+    s.loop.start();
+    await settle();
+    expect(s.claims).toHaveLength(1);
+
+    // A publish for a long queue or a circuit being opened: the claim would leave both out.
+    s.long.add('ep_long');
+    s.tripping.add('ep_tripping');
+    s.publish('ep_long', 1);
+    s.loop.wake(['ep_long', 'ep_tripping']);
+    s.loop.wake(['ep_long']);
+    await settle();
+    expect(s.claims).toHaveLength(1);
+
+    // Its queue is short again: the attempt's end claims what was published meanwhile.
+    s.long.delete('ep_long');
+    s.ended('ep_long');
+    await settle();
+    expect(s.claims).toHaveLength(2);
+    expect(s.loop.held).toBe(3);
+
+    // One endpoint a claim may take from is enough; a wake that names none (another process's
+    // publish, a circuit closing) always claims.
+    s.long.add('ep_long');
+    s.loop.wake(['ep_long', 'ep_other']);
+    await settle();
+    expect(s.claims).toHaveLength(3);
+    s.loop.wake();
+    await settle();
+    expect(s.claims).toHaveLength(4);
+  });
+
   it("lets go of an endpoint's lease in the first claim after the process holds none of its deliveries", async () => {
     const s = setup();
     s.publish('ep_a', 1);

@@ -41,8 +41,11 @@ export interface Dispatcher {
   stop(): Promise<void>;
   /** One claim → send → record round; resolves once its attempts are recorded, with how many were made. */
   runOnce(): Promise<number>;
-  /** A publish just committed: claim now. */
-  wake(): void;
+  /**
+   * A publish just committed: claim now. `endpointIds`: the endpoints it made deliveries due for;
+   * when every one of them would be left out of the claim, there is no claim (ClaimLoop.wake).
+   */
+  wake(endpointIds?: readonly string[]): void;
   /**
    * One immediate manual attempt, whatever the delivery's status, logged like any other (manual: true).
    * It does not restart the automatic schedule. Resolves with the delivery after the attempt is recorded;
@@ -432,8 +435,8 @@ export function createDispatcher(deps: {
       return attempted.filter(Boolean).length;
     },
 
-    wake() {
-      loop.wake();
+    wake(endpointIds) {
+      loop.wake(endpointIds);
     },
 
     async attemptNow(accountId, deliveryId) {

@@ -78,7 +78,8 @@ export interface PostgresStore extends Store {
   /** The schema holding the tables (`?schema=` of the URL; `public` without it). */
   readonly schema: string;
   /** Calls `listener` when another process (or this one) commits new deliveries; returns the unsubscribe. */
-  onDeliveriesDue(listener: () => void): () => void;
+  /** `endpointIds`: the endpoints a publish made deliveries due for; absent: wake for anything due. */
+  onDeliveriesDue(listener: (endpointIds?: readonly string[]) => void): () => void;
 }
 
 type ClaimedRow = Database['deliveries'] & { due_at: number };
@@ -323,6 +324,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         }
       }
       const deliveries: string[] = [];
+      const dueEndpoints: string[] = [];
       if (!event.eventless) {
         feedSeq += 1;
         ev.seq.push(feedSeq);
@@ -349,9 +351,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
           dl.next.push(ep.disabled ? null : event.createdAt);
           dl.tenant.push(event.tenantId ?? null);
           deliveries.push(id);
+          if (!ep.disabled && ep.circuit.openedAt === null) dueEndpoints.push(ep.id);
         }
       }
-      results.push({ id: event.id, deliveries });
+      results.push({ id: event.id, deliveries, dueEndpoints });
       if (event.connectionSync) syncs.push(event.connectionSync);
       if (event.idempotency) {
         const { key, requestHash, expiresAt } = event.idempotency;
@@ -390,7 +393,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
          FROM unnest($1::text[], $2::int8[]) AS u(id, sequence) WHERE e.id = u.id`,
         [moved.map(([id]) => id), moved.map(([, seq]) => seq)],
       );
-      await c.query('SELECT pg_notify($1, $2)', [CHANNEL, schema]);
+      const due = [...new Set(results.flatMap((r) => r.dueEndpoints ?? []))];
+      if (due.length > 0) await c.query('SELECT pg_notify($1, $2)', [CHANNEL, notificationOf(schema, due)]);
     }
     if (keys.key.length > 0) {
       await c.query(
@@ -813,18 +817,36 @@ async function migrate(config: pg.ClientConfig, schema: string): Promise<void> {
 }
 
 /**
+ * The payload of a publish's notification: the schema, then the endpoints it made deliveries due for
+ * (a dispatcher whose claim would leave all of them out need not claim, claim-loop.ts). Over
+ * PostgreSQL's 8,000-byte limit, the schema alone: every dispatcher claims.
+ */
+const NOTIFY_IDS_MAX_BYTES = 7_000;
+export function notificationOf(schema: string, endpointIds: readonly string[]): string {
+  const payload = `${schema}\n${endpointIds.join(',')}`;
+  return Buffer.byteLength(payload) <= NOTIFY_IDS_MAX_BYTES ? payload : schema;
+}
+
+/** The endpoint ids of a notification for `schema`; undefined: wake for anything; null: another schema's. */
+export function endpointsOfNotification(schema: string, payload: string): readonly string[] | undefined | null {
+  if (payload === schema) return undefined;
+  if (!payload.startsWith(`${schema}\n`)) return null;
+  return payload.slice(schema.length + 1).split(',');
+}
+
+/**
  * LISTEN herald_deliveries on a connection of its own, opened on the first subscription. When it
  * breaks (a restart), it reconnects every second and wakes the listeners once it is back, since
  * notifications sent meanwhile were lost; polling covers the gap either way.
  */
 function createListener(config: pg.ClientConfig, schema: string) {
-  const listeners = new Set<() => void>();
+  const listeners = new Set<(endpointIds?: readonly string[]) => void>();
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
   let closed = false;
 
-  const wake = () => {
-    for (const l of listeners) l();
+  const wake = (endpointIds?: readonly string[]) => {
+    for (const l of listeners) l(endpointIds);
   };
 
   async function connect(): Promise<void> {
@@ -843,19 +865,20 @@ function createListener(config: pg.ClientConfig, schema: string) {
     c.on('error', reconnect);
     c.on('end', reconnect);
     c.on('notification', (n) => {
-      if (n.channel === CHANNEL && n.payload === schema) wake();
+      const endpointIds = n.channel === CHANNEL ? endpointsOfNotification(schema, n.payload ?? '') : null;
+      if (endpointIds !== null) wake(endpointIds);
     });
     try {
       await c.connect();
       await c.query(`LISTEN ${CHANNEL}`);
-      wake();
+      wake(); // what was published while it was away: anything may be due
     } catch {
       reconnect();
     }
   }
 
   return {
-    subscribe(listener: () => void): () => void {
+    subscribe(listener: (endpointIds?: readonly string[]) => void): () => void {
       listeners.add(listener);
       void connect();
       return () => {

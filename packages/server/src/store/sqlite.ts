@@ -480,7 +480,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     const endpointsOf = new Map<string, EndpointRecord[]>();
     const sequences = new Map<string, number>();
     /** Writes one event and its deliveries, one per matching endpoint, into `deliveries`. */
-    function publishOne(event: PublishInput, deliveries: string[]): void {
+    function publishOne(event: PublishInput, deliveries: string[], dueEndpoints: string[]): void {
       let endpoints = endpointsOf.get(event.accountId);
       if (!endpoints) {
         endpoints = (statements.liveEndpoints.all(event.accountId) as Database['endpoints'][]).map(endpointOf);
@@ -515,6 +515,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           event.tenantId ?? null,
         );
         deliveries.push(id);
+        if (!ep.disabled && ep.circuit.openedAt === null) dueEndpoints.push(ep.id);
       }
     }
 
@@ -534,9 +535,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         }
       }
       const deliveries: string[] = [];
-      if (!event.eventless) publishOne(event, deliveries);
+      const dueEndpoints: string[] = [];
+      if (!event.eventless) publishOne(event, deliveries, dueEndpoints);
       if (event.connectionSync) applySync(event.connectionSync);
-      results.push({ id: event.id, deliveries });
+      results.push({ id: event.id, deliveries, dueEndpoints });
       if (event.idempotency) {
         statements.saveIdempotency.run(
           event.accountId,

@@ -247,6 +247,11 @@ export interface PublishResult {
   /** Ids of the deliveries created, one per matching endpoint. */
   deliveries: string[];
   /**
+   * The endpoints whose new delivery is due now (enabled, circuit closed): what the publish wakes
+   * the dispatcher for (claim-loop.ts). Absent on a replay or a conflict, which created nothing.
+   */
+  dueEndpoints?: string[];
+  /**
    * `replayed`: the key was used before with the same body; this is the first publish's result and
    * nothing was written. `conflict`: the key was used with another body; nothing was written.
    */
