@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/api-keys.js';
 import { startHerald } from '../src/app.js';
 import { makeConfig } from '../src/config.js';
-import { secretBoxFor } from '../src/store/secret-box.js';
+import { createSecretBox, secretBoxFor } from '../src/store/secret-box.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { startTestHerald, type TestHerald, tempDir } from './harness.js';
 import { newEndpoint } from './store-suite.js';
@@ -93,5 +93,24 @@ describe('endpoint secrets at rest', () => {
     } finally {
       tmp.remove();
     }
+  });
+
+  it('opens each stored secret once and keeps it: a new seal is a new entry, a tampered one still fails', () => {
+    const box = createSecretBox(Buffer.alloc(32, 9));
+    const first = box.seal('whsec_first');
+    expect(box.open(first)).toBe('whsec_first');
+    expect(box.open(first)).toBe('whsec_first');
+    const rotated = box.seal('whsec_rotated');
+    expect(rotated).not.toBe(first);
+    expect(box.open(rotated)).toBe('whsec_rotated');
+    const raw = Buffer.from(first.slice('enc:v1:'.length), 'base64');
+    raw[raw.length - 1] = (raw[raw.length - 1] ?? 0) ^ 1; // the tag no longer matches
+    expect(() => box.open(`enc:v1:${raw.toString('base64')}`)).toThrow(/cannot be decrypted/);
+    const other = createSecretBox(Buffer.alloc(32, 8));
+    expect(() => other.open(first)).toThrow(/cannot be decrypted/);
+    // Past its bound it starts over, and still opens every secret right.
+    const many = Array.from({ length: 10_050 }, (_, i) => [box.seal(`whsec_${i}`), `whsec_${i}`] as const);
+    for (const [stored, plain] of many) expect(box.open(stored)).toBe(plain);
+    expect(box.open(first)).toBe('whsec_first');
   });
 });

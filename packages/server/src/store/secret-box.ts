@@ -25,6 +25,13 @@ export interface SecretBox {
 }
 
 const PREFIX = 'enc:v1:';
+/**
+ * Opened secrets kept by their stored form, which is new at every seal (a random IV), so a changed
+ * secret is a new entry. Every publish reads its account's endpoints and every claim its endpoints'
+ * secrets: measured at 5,000 events/s across 50 endpoints, deciphering took ~5 % of the SQLite
+ * thread's time. A chosen bound: more endpoints than this are read again once it is passed.
+ */
+const OPENED_MAX = 10_000;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -34,6 +41,7 @@ export class SecretKeyError extends Error {
 
 export function createSecretBox(key: Buffer, source = 'the secret key'): SecretBox {
   if (key.length !== 32) throw new SecretKeyError(`${source} must be 32 bytes; it is ${key.length}.`);
+  const opened = new Map<string, string>();
   return {
     seal(plain) {
       const iv = randomBytes(IV_BYTES);
@@ -43,21 +51,27 @@ export function createSecretBox(key: Buffer, source = 'the secret key'): SecretB
     },
     open(stored) {
       if (!stored.startsWith(PREFIX)) return stored;
-      const raw = Buffer.from(stored.slice(PREFIX.length), 'base64');
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
-        decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-        return Buffer.concat([
-          decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)),
-          decipher.final(),
-        ]).toString('utf8');
-      } catch {
-        throw new SecretKeyError(
-          `An endpoint secret in the database cannot be decrypted with ${source}: it is not the key the secrets were encrypted with.`,
-        );
-      }
+      const known = opened.get(stored);
+      if (known !== undefined) return known;
+      const plain = decipher(stored);
+      if (opened.size >= OPENED_MAX) opened.clear();
+      opened.set(stored, plain);
+      return plain;
     },
   };
+
+  function decipher(stored: string): string {
+    const raw = Buffer.from(stored.slice(PREFIX.length), 'base64');
+    try {
+      const gcm = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
+      gcm.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+      return Buffer.concat([gcm.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), gcm.final()]).toString('utf8');
+    } catch {
+      throw new SecretKeyError(
+        `An endpoint secret in the database cannot be decrypted with ${source}: it is not the key the secrets were encrypted with.`,
+      );
+    }
+  }
 }
 
 /** HERALD_SECRET_KEY's text: 64 hex digits, or the base64 of 32 bytes. */
