@@ -8,9 +8,9 @@
  *    endpoints row and none of its deliveries is read.
  * 2. shareOut: the batch is split between them, oldest due first, so every endpoint with due work
  *    gets a share of each claim and a busy one takes what the others leave.
- * 3. CLAIM_OF_ENDPOINTS (PostgreSQL, one statement for all) / DUE_OF_ENDPOINT + LEASE_DELIVERIES
- *    (SQLite, per endpoint in one transaction): each endpoint's share, oldest due first, from a
- *    range on deliveries_endpoint_due, moved to the lease end.
+ * 3. CLAIM_OF_ENDPOINTS (PostgreSQL, one statement for all) / DUE_OF_ENDPOINT per endpoint, then one
+ *    LEASE_DELIVERIES for all of them (SQLite, in one transaction): each endpoint's share, oldest
+ *    due first, from a range on deliveries_endpoint_due, moved to the lease end.
  *
  * Why not one walk of deliveries_due (next_attempt_at) in due order, as before: it read every due
  * row of every endpoint it stepped over. Measured on the 2-core VM (claim of 500 from a healthy

@@ -651,12 +651,15 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     }
     for (let round = 0; round < CLAIM_ROUNDS && candidates.length > 0 && claimed.length < limit; round++) {
       const full: string[] = [];
+      // Every endpoint's share first, then one lease for all of them: one statement per endpoint
+      // with due work, not two.
+      const due: Array<{ id: string; next_attempt_at: number }> = [];
       for (const { endpointId, share } of shareOut(candidates, limit - claimed.length)) {
-        const due = statements.dueOfEndpoint.all(endpointId, now, share) as Array<{
-          id: string;
-          next_attempt_at: number;
-        }>;
-        if (due.length === 0) continue;
+        const ofEndpoint = statements.dueOfEndpoint.all(endpointId, now, share) as typeof due;
+        due.push(...ofEndpoint);
+        if (ofEndpoint.length === share) full.push(endpointId);
+      }
+      if (due.length > 0) {
         const rows = new Map(
           (
             statements.leaseDeliveries.all(now + leaseMs, claim, now, JSON.stringify(due.map((d) => d.id))) as Array<
@@ -668,7 +671,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           const row = rows.get(d.id);
           if (row) claimed.push({ row, dueAt: d.next_attempt_at });
         }
-        if (due.length === share) full.push(endpointId);
       }
       candidates = full;
     }
