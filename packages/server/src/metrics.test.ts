@@ -43,14 +43,16 @@ function slowCountStore() {
 describe('herald_deliveries_pending', () => {
   it('never makes a scrape wait for the count after the first: it reports the last count and starts the next, one at a time', async () => {
     const s = slowCountStore();
-    const metrics = createMetrics({ store: s.store, clock: manualClock() });
-
-    // The first scrape has nothing to report yet: it waits for its count.
     s.set(3);
+    // The first count starts with the metrics (the process); a scrape before it ends waits for it,
+    // and starts no second one.
+    const metrics = createMetrics({ store: s.store, clock: manualClock() });
+    expect(s.counts).toBe(1);
     const first = metrics.registry.metrics();
     await new Promise((r) => setTimeout(r, 10));
     s.finishCounts();
     expect(sample(await first, 'herald_deliveries_pending')).toBe(3);
+    expect(s.counts).toBe(1);
 
     // The backlog grows; the count of it is slow. Scrapes answer at once with the last count, and
     // the two of them start one count between them.
@@ -64,5 +66,16 @@ describe('herald_deliveries_pending', () => {
     s.finishCounts();
     await new Promise((r) => setTimeout(r, 0));
     expect(sample(await metrics.registry.metrics(), 'herald_deliveries_pending')).toBe(1_000_000);
+  });
+
+  it('a scrape after the first count ended answers at once with it', async () => {
+    const s = slowCountStore();
+    s.set(7);
+    const metrics = createMetrics({ store: s.store, clock: manualClock() });
+    s.finishCounts();
+    await new Promise((r) => setTimeout(r, 0));
+    s.set(8);
+    expect(sample(await metrics.registry.metrics(), 'herald_deliveries_pending')).toBe(7);
+    expect(s.counts).toBe(2); // and it started the next
   });
 });

@@ -40,7 +40,13 @@ describe('readiness and metrics when nothing delivers', () => {
     expect(stalled.body.error).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
     expect(stalled.body.error.message).toMatch(/due for 120 s/);
     expect(stalled.headers.get('retry-after')).not.toBeNull();
-    const metrics = await api.request('GET', '/metrics', undefined, { key: null });
+    // The pending gauge is the last count finished (the first one ran at start, before the publish):
+    // a scrape starts the next, which a later scrape reports.
+    const metrics = await until(
+      () => api!.request('GET', '/metrics', undefined, { key: null }),
+      (r) => sample(r.body, 'herald_deliveries_pending') === 1,
+      'a pending count after the publish',
+    );
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(sample(metrics.body, 'herald_oldest_due_delivery_age_seconds')).toBe(120);
@@ -73,8 +79,10 @@ describe('readiness and metrics when nothing delivers', () => {
     await receiver.waitFor(2);
     const text = await until(
       async () => (await api!.request('GET', '/metrics', undefined, { key: null })).body as string,
-      (t) => sample(t, 'herald_deliveries_total{outcome="retry_scheduled"}') === 2,
-      'two attempts in /metrics',
+      (t) =>
+        sample(t, 'herald_deliveries_total{outcome="retry_scheduled"}') === 2 &&
+        sample(t, 'herald_deliveries_pending') === 2,
+      'two attempts in /metrics, and a pending count after them',
     );
     expect(sample(text, 'herald_events_published_total')).toBe(2);
     expect(sample(text, `herald_endpoint_failures_total{endpoint_id="${ep.id}"}`)).toBe(2);
