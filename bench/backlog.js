@@ -237,18 +237,23 @@ async function backlogRun(kind, db, schema, env, { pending, durationMs }) {
  */
 export async function benchBacklog({ durationMs, pending }) {
   const results = [];
+  // HERALD_BENCH_BACKLOG_STORES=postgres (or sqlite): one store only, to look into one column.
+  const stores = (process.env.HERALD_BENCH_BACKLOG_STORES ?? 'sqlite,postgres').split(',');
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
   try {
-    results.push(['SQLite', await backlogRun('sqlite', join(dir, 'backlog.db'), null, {}, { pending, durationMs })]);
+    if (stores.includes('sqlite')) {
+      results.push(['SQLite', await backlogRun('sqlite', join(dir, 'backlog.db'), null, {}, { pending, durationMs })]);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  if (await reachable()) {
+  const postgres = stores.includes('postgres');
+  if (postgres && (await reachable())) {
     const r = await withSchema((url, schema) =>
       backlogRun('postgres', url, schema, { HERALD_SECRET_KEY: SECRET_KEY }, { pending, durationMs }),
     );
     results.push(['PostgreSQL', r]);
-  } else {
+  } else if (postgres) {
     console.log(`\nBacklog on PostgreSQL: not reachable at ${BASE}; skipped (set HERALD_BENCH_POSTGRES_URL).`);
   }
   const row = (name, goal, cell) => [name, ...results.map(([, r]) => cell(r)), goal];
