@@ -508,6 +508,9 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       if (started) return;
       stopped = false;
       await ready();
+      // stop() came while the inbox was opening (its switch to WAL can wait seconds for another
+      // process): it closed the inbox once the open ended, so nothing more starts.
+      if (stopped) throw new Error('The receiver was stopped while it was starting.');
       started = true;
       await prune();
       pruneTimer = setInterval(prune, Math.min(3_600_000, retentionMs));
@@ -522,7 +525,11 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       await processor.stop();
       await insert.drain();
       started = false;
+      // An open still under way is let finish first: closed before it ends, the inbox would be
+      // opened again behind stop()'s back and hold its file.
+      const pending = opening;
       opening = undefined;
+      await pending?.catch(() => {});
       await inbox.close();
     },
     inbox: {

@@ -1,4 +1,5 @@
 /** Stopping a receiver: a deadline for hung handlers, and no webhook taken after it. */
+import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
@@ -88,5 +89,40 @@ describe('stopping a receiver', () => {
     // start() opens it again.
     await receiver.start();
     expect((await post(url, signed(envelope()))).status).toBe(200);
+  });
+});
+
+describe('stopping a receiver that is still starting', () => {
+  /** Files this process has open (Linux: /proc/self/fd). */
+  const openFiles = () =>
+    readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        return [readlinkSync(`/proc/self/fd/${fd}`)];
+      } catch {
+        return []; // closed meanwhile
+      }
+    });
+
+  it('stop() while the inbox is still opening leaves it closed, and start() does not go on', async () => {
+    const { receiver, dir } = make();
+    const file = join(dir, 'inbox.db');
+    // Another connection holds the new file's write lock: the inbox's switch to WAL waits for it.
+    const holder = new Database(file);
+    holder.exec('BEGIN IMMEDIATE; CREATE TABLE holder (x)');
+    const starting = receiver.start().then(
+      () => 'started',
+      (error: Error) => error.message,
+    );
+    await sleep(100);
+    const stopping = receiver.stop();
+    holder.exec('COMMIT');
+    holder.close();
+    await stopping;
+    expect(await starting).toMatch(/stopped/);
+    expect(openFiles().filter((f) => f.startsWith(file))).toEqual([]);
+    await expect(receiver.inbox.list()).rejects.toThrow(/stopped/);
+    // And it starts again as usual.
+    await receiver.start();
+    expect(openFiles().some((f) => f === file)).toBe(true);
   });
 });
