@@ -254,15 +254,16 @@ export function createDispatcher(deps: {
         'attempt',
       );
     }
-    try {
-      await attemptLog.record(outcome);
-    } catch {
-      if (!manual) recorded(endpoint.id);
+    const saved = await attemptLog.record(outcome).then(
+      () => true,
+      () => false, // logged by the attempt log; the lease brings the delivery back
+    );
+    if (!manual) recorded(endpoint.id);
+    if (!saved) {
       if (heldBack.length > 0) await giveBack(heldBack);
       tripping.delete(endpoint.id);
-      return undefined; // logged by the attempt log; the lease brings the delivery back
+      return undefined;
     }
-    if (!manual) recorded(endpoint.id);
     deps.metrics?.attempt({
       endpointId: endpoint.id,
       ok: sent.error === null,

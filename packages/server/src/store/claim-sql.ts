@@ -63,6 +63,15 @@ export const DUE_ENDPOINTS = {
 } as const;
 
 /**
+ * Whether a claim may take the endpoint's due deliveries at all, as DUE_ENDPOINTS filters it on its
+ * row (enabled, circuit closed; not deleted: a publish reads live endpoints only). A publish names
+ * such endpoints (PublishResult.dueEndpoints) so that the dispatcher is woken only for them.
+ */
+export function claimable(endpoint: { disabled: boolean; circuit: { openedAt: number | null } }): boolean {
+  return !endpoint.disabled && endpoint.circuit.openedAt === null;
+}
+
+/**
  * Every enabled endpoint whose circuit is closed with its oldest delivery due at or before the
  * parameter (null: none), and its account: /readyz and /metrics (the oldest due delivery) and the
  * backlog alert read it. An open circuit's deliveries wait by design; they are no stalled backlog.

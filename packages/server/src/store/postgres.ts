@@ -15,6 +15,7 @@ import {
 import {
   CLAIM_OF_ENDPOINTS,
   CLAIM_ROUNDS,
+  claimable,
   DUE_ENDPOINTS,
   PROBE_DELIVERY,
   PROBE_ENDPOINTS,
@@ -351,7 +352,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
           dl.next.push(ep.disabled ? null : event.createdAt);
           dl.tenant.push(event.tenantId ?? null);
           deliveries.push(id);
-          if (!ep.disabled && ep.circuit.openedAt === null) dueEndpoints.push(ep.id);
+          if (claimable(ep)) dueEndpoints.push(ep.id);
         }
       }
       results.push({ id: event.id, deliveries, dueEndpoints });

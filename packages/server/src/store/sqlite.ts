@@ -16,6 +16,7 @@ import {
 } from './circuit-sql.js';
 import {
   CLAIM_ROUNDS,
+  claimable,
   DUE_ENDPOINTS,
   DUE_OF_ENDPOINT,
   FIRST_DUE_PER_ENDPOINT,
@@ -515,7 +516,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           event.tenantId ?? null,
         );
         deliveries.push(id);
-        if (!ep.disabled && ep.circuit.openedAt === null) dueEndpoints.push(ep.id);
+        if (claimable(ep)) dueEndpoints.push(ep.id);
       }
     }
 
